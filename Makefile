@@ -1,0 +1,76 @@
+# payedge — `make help` lists the targets. Everything runs in ./.venv.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+export PATH := $(BIN):$(PATH)
+export VIRTUAL_ENV := $(abspath $(VENV))
+# pytest-benchmark and hypothesis write here; keep it out of the tree root.
+PYTEST := $(BIN)/python -m pytest
+
+.PHONY: help setup system-deps venv build build-dev serve test test-rust test-python lint fmt \
+        bench bench-quick bench-http fuzz loadtest clean
+
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+system-deps: ## Install Redis, Mosquitto, Chromium and wrk from Debian when absent
+	@bash scripts/install-system-deps.sh
+
+$(VENV)/.deps-stamp: requirements-dev.txt pyproject.toml server/pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	@touch $@
+
+venv: $(VENV)/.deps-stamp ## Create .venv with the pinned Python dependencies
+
+build: venv ## Build the Rust extension (release) and install payedge + payedge_server into .venv
+	cd $(CURDIR) && $(BIN)/maturin develop --release -q
+	$(BIN)/python -m pip install -q --no-deps -e server
+
+build-dev: venv ## Same as build, unoptimised (faster to compile; not for benchmarks)
+	cd $(CURDIR) && $(BIN)/maturin develop -q
+	$(BIN)/python -m pip install -q --no-deps -e server
+
+setup: system-deps build ## Everything: system packages, .venv, native build
+
+serve: setup ## Set up, then start the edge server on its embedded defaults
+	$(BIN)/payedge serve $(ARGS)
+
+test: setup test-rust test-python ## Set up, then run the whole test suite (Rust and Python)
+
+test-rust: ## Rust unit and property tests of payedge-core
+	cargo test -p payedge-core --quiet
+
+test-python: ## pytest: unit, differential, integration and e2e tests (needs build)
+	$(PYTEST) tests
+
+lint: venv ## rustfmt, clippy -D warnings, ruff, mypy
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --quiet -- -D warnings
+	$(BIN)/ruff check python server tests bench loadtest
+	$(BIN)/ruff format --check python server tests bench loadtest
+	$(BIN)/mypy
+
+fmt: venv ## Format Rust and Python sources
+	cargo fmt --all
+	$(BIN)/ruff format python server tests bench loadtest
+	$(BIN)/ruff check --fix python server tests bench loadtest
+
+bench: build ## Full benchmarks: Python vs peers (pytest-benchmark) and Rust (criterion)
+	$(PYTEST) bench -p no:cacheprovider --benchmark-only --benchmark-columns=min,median,mean,ops,rounds
+	cargo bench -p payedge-core
+
+bench-quick: build ## Quick benchmark pass (CI): fewer rounds, ratios printed and checked
+	BENCH_QUICK=1 $(PYTEST) bench -p no:cacheprovider --benchmark-only \
+		--benchmark-min-rounds=3 --benchmark-max-time=0.2 --benchmark-columns=min,median,ops
+
+fuzz: ## Run every cargo-fuzz target for a bounded time (FUZZ_SECONDS, default 30)
+	bash scripts/fuzz.sh $${FUZZ_SECONDS:-30}
+
+clean: ## Remove build products and the venv
+	cargo clean
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks

@@ -1,0 +1,1 @@
+//! In-memory event dedupe with TTL and bounded memory (SPEC 2.2).

@@ -1,0 +1,1 @@
+//! Canonical request fingerprints for idempotency keys (SPEC 2.2).

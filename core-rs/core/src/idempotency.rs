@@ -1,0 +1,1 @@
+//! Idempotency-key cache: begin / complete / abandon (SPEC 2.2).

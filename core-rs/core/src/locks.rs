@@ -1,0 +1,1 @@
+//! Lease locks with fencing tokens (SPEC 2.4).

@@ -1,0 +1,1 @@
+//! Webhook signatures: Stripe, Standard Webhooks, plain HMAC (SPEC 2.1).

@@ -1,0 +1,42 @@
+"""payedge: a fast, trustworthy payment edge with a Rust core.
+
+Everything public is re-exported here; see SPEC.md section 2 for the contract.
+"""
+
+from __future__ import annotations
+
+from payedge._core import __version__
+
+# _errors first: the native module imports it while it initialises.
+from payedge._errors import (
+    IdempotencyError,
+    InvalidArgumentError,
+    MoneyError,
+    PayedgeError,
+    QueueError,
+    SignatureError,
+    StaleLeaseError,
+    TariffError,
+)
+
+__all__: list[str] = [
+    "IdempotencyError",
+    "InvalidArgumentError",
+    "MoneyError",
+    "PayedgeError",
+    "QueueError",
+    "SignatureError",
+    "StaleLeaseError",
+    "TariffError",
+    "__version__",
+]
+
+# Each area adds its imports and names in its own section below.
+
+# --- signatures (SPEC 2.1) ---
+
+# --- dedupe and idempotency (SPEC 2.2) ---
+
+# --- money and tariffs (SPEC 2.3) ---
+
+# --- terminal queue and locks (SPEC 2.4) ---

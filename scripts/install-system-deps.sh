@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install the real components the tests start (Redis, Mosquitto, Chromium, wrk)
+# from Debian's packages, only when they are absent.
+set -euo pipefail
+declare -A pkg_for=(
+  [redis-server]=redis-server
+  [mosquitto]=mosquitto
+  [chromium]=chromium
+  [wrk]=wrk
+)
+missing=()
+for bin in "${!pkg_for[@]}"; do
+  if ! command -v "$bin" >/dev/null 2>&1 && [[ ! -x "/usr/sbin/$bin" ]]; then
+    missing+=("${pkg_for[$bin]}")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+echo "installing from Debian: ${missing[*]}"
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

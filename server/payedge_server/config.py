@@ -1,0 +1,24 @@
+"""Server configuration: CLI flags, each also a PAYEDGE_* environment variable (SPEC 3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    database_url: str = "sqlite:///payedge-data/payedge.sqlite3"
+    redis_url: str | None = None
+    mqtt_url: str | None = None
+    workers: int = 1
+    stripe_api_key: str | None = None
+    stripe_api_base: str | None = None
+    stripe_webhook_secrets: tuple[str, ...] = ()
+    api_keys: tuple[str, ...] = ()
+    tariff: Path | None = None
+    # The public base URL the server reaches itself on (sandbox async webhooks).
+    self_url: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)

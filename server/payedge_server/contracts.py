@@ -1,0 +1,69 @@
+"""Interfaces shared by the server's parts: store, payments, live status, parking.
+
+Each part owns its implementation; these Protocols are what the others may rely
+on. Change one only together with every user of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+
+
+class Tx(Protocol):
+    """One open transaction on the store. SQL uses `?` placeholders."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement; returns the number of rows changed."""
+        ...
+
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None: ...
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+
+class Store(Protocol):
+    """A transactional store with a single writer that group-commits.
+
+    `write(fn)` runs `fn(tx)` on the writer inside a savepoint of the current
+    batch transaction and resolves only once that batch is committed and
+    durable; if `fn` raises, only its own savepoint is rolled back and the
+    exception is re-raised to the caller. `fn` is synchronous and quick: no
+    network I/O, no awaiting. `read(fn)` runs `fn` on a read connection.
+    """
+
+    async def write(self, fn: Callable[[Tx], T]) -> T: ...
+
+    async def read(self, fn: Callable[[Tx], T]) -> T: ...
+
+    async def ensure_schema(self, statements: Sequence[str]) -> None:
+        """Apply idempotent DDL (CREATE TABLE IF NOT EXISTS ...) for a part of the server."""
+        ...
+
+
+class PaymentTransitionHook(Protocol):
+    """Called inside the write transaction that changes a payment's status.
+
+    `payment` is the payment as the API shows it after the change (with
+    `metadata`, `status`, `version`); whatever the hook writes with `tx` commits
+    or rolls back together with the status change (e.g. a parking session moving
+    to `paid` and its outbox message).
+    """
+
+    def __call__(self, tx: Tx, payment: dict[str, Any], previous_status: str) -> None: ...
+
+
+class LivePublisher(Protocol):
+    """Fan-out of live events to WebSocket and long-poll clients.
+
+    Channels are `payment:<id>`, `session:<id>`, `terminal:<id>`, `system`;
+    every event carries an integer `version` that grows per channel.
+    """
+
+    def publish(self, channel: str, event: dict[str, Any]) -> None: ...
+
+
+StatusLookup = Callable[[str], Awaitable[dict[str, Any] | None]]
+"""Reads a payment's current public status from the store (for long-poll and WebSocket snapshots)."""

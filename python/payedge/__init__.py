@@ -36,6 +36,9 @@ __all__: list[str] = [
 # --- signatures (SPEC 2.1) ---
 
 # --- dedupe and idempotency (SPEC 2.2) ---
+from payedge._core import Begin, Deduper, IdempotencyCache, fingerprint
+
+__all__ += ["Begin", "Deduper", "IdempotencyCache", "fingerprint"]
 
 # --- money and tariffs (SPEC 2.3) ---
 

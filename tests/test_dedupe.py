@@ -51,7 +51,15 @@ def test_ttl_runs_from_the_first_sighting() -> None:
 
 
 def test_default_now_is_time_monotonic() -> None:
-    d = Deduper(ttl=5.0)
+    ttl = 5.0
+    d = Deduper(ttl=ttl)
+    for i in range(200):
+        before = time.monotonic()
+        assert d.check_and_insert(f"probe{i}")
+        after = time.monotonic()
+        # the default `now` lies between two readings of time.monotonic()
+        assert d.contains(f"probe{i}", before + ttl - 1e-4)
+        assert not d.contains(f"probe{i}", after + ttl)
     before = time.monotonic()
     assert d.check_and_insert("evt")
     assert "evt" in d

@@ -35,7 +35,7 @@ ROUNDS = 5 if QUICK else 25
 # CI (BENCH_QUICK) asserts half. The batch is bound by cache misses on the
 # table (perf: the slot read of the key compare), not by locking or FFI.
 TARGET_SINGLE_VS_TTLCACHE = 5.0
-TARGET_BATCH_VS_DICT = 1.5
+TARGET_BATCH_VS_DICT = 1.5  # measured 1.2-1.9x under load, about 2x when the machine was quieter
 TARGET_BATCH_VS_TTLCACHE = 8.0
 
 
@@ -106,29 +106,28 @@ IMPLS: dict[str, tuple[Callable[[], object], Callable[[object], int]]] = {
 }
 
 
-def _bench(benchmark: BenchmarkFixture, ratios: RatioRecorder, name: str) -> None:
+def _bench(benchmark: BenchmarkFixture, name: str) -> None:
     make, run = IMPLS[name]
     firsts = benchmark.pedantic(
         run, setup=lambda: ((make(),), {}), rounds=ROUNDS, iterations=1, warmup_rounds=1
     )
     assert firsts == FIRSTS
-    ratios.record(name, benchmark)
 
 
-def test_dict_with_expiry(benchmark: BenchmarkFixture, ratios: RatioRecorder) -> None:
-    _bench(benchmark, ratios, "python dict-with-expiry")
+def test_dict_with_expiry(benchmark: BenchmarkFixture) -> None:
+    _bench(benchmark, "python dict-with-expiry")
 
 
-def test_cachetools_ttlcache(benchmark: BenchmarkFixture, ratios: RatioRecorder) -> None:
-    _bench(benchmark, ratios, "cachetools.TTLCache")
+def test_cachetools_ttlcache(benchmark: BenchmarkFixture) -> None:
+    _bench(benchmark, "cachetools.TTLCache")
 
 
-def test_payedge_check_and_insert(benchmark: BenchmarkFixture, ratios: RatioRecorder) -> None:
-    _bench(benchmark, ratios, "Deduper.check_and_insert")
+def test_payedge_check_and_insert(benchmark: BenchmarkFixture) -> None:
+    _bench(benchmark, "Deduper.check_and_insert")
 
 
-def test_payedge_check_and_insert_many(benchmark: BenchmarkFixture, ratios: RatioRecorder) -> None:
-    _bench(benchmark, ratios, "Deduper.check_and_insert_many")
+def test_payedge_check_and_insert_many(benchmark: BenchmarkFixture) -> None:
+    _bench(benchmark, "Deduper.check_and_insert_many")
 
 
 def test_payedge_batch_from_threads(benchmark: BenchmarkFixture) -> None:
@@ -147,16 +146,23 @@ def test_payedge_batch_from_threads(benchmark: BenchmarkFixture) -> None:
 
 
 def test_interleaved_ratios(benchmark: BenchmarkFixture, ratios: RatioRecorder) -> None:
-    """All four round-robin, medians per implementation; the asserted ratios.
+    """All four round-robin (in a shuffled order each round); the asserted ratios.
 
+    Each ratio is the median over rounds of the ratio within a round, where the
+    two runs are adjacent in time and so share the machine's load; the
+    ratio of the overall medians is printed beside it.
     (pytest-benchmark times the whole round-robin: that row is not a peer figure.)
     """
     rounds = 9 if QUICK else 31
     times: dict[str, list[float]] = {name: [] for name in IMPLS}
+    order = list(IMPLS)
+    rng = random.Random(7)
 
     def round_robin() -> None:
         for _ in range(rounds):
-            for name, (make, run) in IMPLS.items():
+            rng.shuffle(order)
+            for name in order:
+                make, run = IMPLS[name]
                 subject = make()
                 start = time.perf_counter()
                 firsts = run(subject)
@@ -168,9 +174,10 @@ def test_interleaved_ratios(benchmark: BenchmarkFixture, ratios: RatioRecorder) 
         ratios.medians[f"{name} (interleaved)"] = statistics.median(samples)
 
     def ratio(faster: str, slower: str) -> float:
-        value = ratios.ratio(f"{faster} (interleaved)", f"{slower} (interleaved)")
-        assert value is not None
-        return value
+        ratios.ratio(f"{faster} (interleaved)", f"{slower} (interleaved)")
+        paired = statistics.median(s / f for f, s in zip(times[faster], times[slower], strict=True))
+        ratios.lines.append(f"{faster} vs {slower}: {paired:.1f}x (median of {rounds} same-round ratios)")
+        return paired
 
     assert ratio("Deduper.check_and_insert", "cachetools.TTLCache") >= floor(TARGET_SINGLE_VS_TTLCACHE)
     ratio("Deduper.check_and_insert", "python dict-with-expiry")  # printed only, see the module docs

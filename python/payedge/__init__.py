@@ -40,3 +40,6 @@ __all__: list[str] = [
 # --- money and tariffs (SPEC 2.3) ---
 
 # --- terminal queue and locks (SPEC 2.4) ---
+from payedge._core import Lease, LeaseLocks, TerminalQueue
+
+__all__ += ["Lease", "LeaseLocks", "TerminalQueue"]

@@ -243,12 +243,12 @@ impl PyTerminalQueue {
         Ok(out)
     }
 
-    fn __repr__(&self) -> String {
-        format!(
-            "TerminalQueue(terminals={:?}, lock_ttl={})",
-            self.0.terminals(),
-            self.0.lock_ttl()
-        )
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "TerminalQueue(terminals={}, lock_ttl={})",
+            self.terminals(py)?.repr()?,
+            PyFloat::new(py, self.0.lock_ttl()).repr()?
+        ))
     }
 }
 

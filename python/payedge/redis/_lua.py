@@ -15,16 +15,22 @@ from __future__ import annotations
 # KEYS of every queue script, in this order (see queue.py).
 QUEUE_KEYS = ("q", "quser", "qseq", "lease", "plea", "ulock", "term", "exp", "back", "front", "tok")
 
-_QUEUE_PRELUDE = """
-local Q, QUSER, QSEQ, LEASE, PLEA, ULOCK, TERM, EXP, BACK, FRONT, TOK =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
-local TTL = tonumber(ARGV[1])
-
+# Shared by every script: integer formatting and the Redis clock (microseconds).
+_COMMON = """
 local function fmt(n) return string.format('%d', n) end
 local function clock()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
+"""
+
+_QUEUE_PRELUDE = (
+    _COMMON
+    + """
+local Q, QUSER, QSEQ, LEASE, PLEA, ULOCK, TERM, EXP, BACK, FRONT, TOK =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
+local TTL = tonumber(ARGV[1])
+
 local function err(kind, code, message, extra)
   return {'err', kind, code, message, extra or ''}
 end
@@ -72,12 +78,17 @@ local function check_id(field, value)
   end
 end
 """
+)
 
-ENQUEUE = (
-    _QUEUE_PRELUDE
-    + """
-local now = clock()
-expire_due(now)
+
+def _queue_script(body: str, *, lazy_expiry: bool = True) -> str:
+    """A queue script: the prelude, then (for calls that take a clock) the
+    lazy expiry that every such call runs first, then `body`."""
+    return _QUEUE_PRELUDE + ("local now = clock()\nexpire_due(now)\n" if lazy_expiry else "") + body
+
+
+ENQUEUE = _queue_script(
+    """
 local pid, user = ARGV[2], ARGV[3]
 local bad = check_id('payment_id', pid) or check_id('user_id', user)
 if bad then return bad end
@@ -101,11 +112,8 @@ return {'ok', redis.call('ZCARD', Q)}
 """
 )
 
-ALLOCATE = (
-    _QUEUE_PRELUDE
-    + """
-local now = clock()
-expire_due(now)
+ALLOCATE = _queue_script(
+    """
 local terminal = ARGV[2]
 if ARGV[3] ~= '1' then
   return err('queue', 'unknown_terminal',
@@ -142,20 +150,15 @@ end
 """
 )
 
-COMPLETE = (
-    _QUEUE_PRELUDE
-    + """
-expire_due(clock())
+COMPLETE = _queue_script(
+    """
 if not end_lease(ARGV[2]) then return stale(ARGV[2]) end
 return {'ok'}
 """
 )
 
-EXTEND = (
-    _QUEUE_PRELUDE
-    + """
-local now = clock()
-expire_due(now)
+EXTEND = _queue_script(
+    """
 local tok = ARGV[2]
 local raw = redis.call('HGET', LEASE, tok)
 if not raw then return stale(tok) end
@@ -167,9 +170,8 @@ return {'ok', rec.e}
 """
 )
 
-CANCEL = (
-    _QUEUE_PRELUDE
-    + """
+CANCEL = _queue_script(
+    """
 local pid = ARGV[2]
 if redis.call('HEXISTS', QUSER, pid) == 1 then
   redis.call('ZREM', Q, pid)
@@ -180,21 +182,21 @@ end
 local tok = redis.call('HGET', PLEA, pid)
 if tok and end_lease(tok) then return {'ok', 1} end
 return {'ok', 0}
-"""
+""",
+    lazy_expiry=False,
 )
 
-EXPIRE = (
-    _QUEUE_PRELUDE
-    + """
+EXPIRE = _queue_script(
+    """
 local out = {}
 for _, rec in ipairs(expire_due(clock())) do out[#out + 1] = reply(rec.k, rec) end
 return {'ok', out}
-"""
+""",
+    lazy_expiry=False,
 )
 
-SNAPSHOT = (
-    _QUEUE_PRELUDE
-    + """
+SNAPSHOT = _queue_script(
+    """
 local terminals = {}
 for i = 2, #ARGV do
   local tok = redis.call('HGET', TERM, ARGV[i])
@@ -202,18 +204,16 @@ for i = 2, #ARGV do
   terminals[#terminals + 1] = raw and reply(tok, cjson.decode(raw)) or {}
 end
 return {'ok', redis.call('ZRANGE', Q, 0, -1), terminals}
-"""
+""",
+    lazy_expiry=False,
 )
 
 # Lease locks: KEYS = {lock key, token counter}; the value is "token:expires_us".
-_LOCK_PRELUDE = """
+_LOCK_PRELUDE = (
+    _COMMON
+    + """
 local KEY, TOK = KEYS[1], KEYS[2]
 local TTL = tonumber(ARGV[1])
-local function fmt(n) return string.format('%d', n) end
-local function clock()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000000 + tonumber(t[2])
-end
 -- Redis drops the key itself a millisecond after the lease's logical expiry.
 local function store(tok, expires)
   redis.call('SET', KEY, tok .. ':' .. fmt(expires), 'PXAT', fmt(math.floor(expires / 1000) + 1))
@@ -225,6 +225,7 @@ local function held()
   return tok, tonumber(expires)
 end
 """
+)
 
 LOCK_ACQUIRE = (
     _LOCK_PRELUDE

@@ -12,7 +12,7 @@
 //! * Reads (`position`, `snapshot`) never take that mutex in the common case:
 //!   they read a sharded concurrent map (dashmap), atomics and per-terminal
 //!   read locks, and validate their view against a sequence counter
-//!   ([`seqlock`]), retrying if a writer raced them; after a few failed
+//!   (module `seqlock`), retrying if a writer raced them; after a few failed
 //!   attempts they fall back to the mutex, so they always finish. A read is
 //!   linearized at its validated start: it saw exactly one published state.
 //! * Positions are O(1): each queued payment holds a ticket whose `ord` is kept

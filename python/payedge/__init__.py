@@ -43,3 +43,6 @@ __all__ += ["Begin", "Deduper", "IdempotencyCache", "fingerprint"]
 # --- money and tariffs (SPEC 2.3) ---
 
 # --- terminal queue and locks (SPEC 2.4) ---
+from payedge._core import Lease, LeaseLocks, TerminalQueue
+
+__all__ += ["Lease", "LeaseLocks", "TerminalQueue"]

@@ -724,7 +724,7 @@ fn verify_standard<'py>(
         if let Some(v) = value {
             *slot = Some(text(
                 v,
-                &format!("headers[{name:?}]"),
+                &format!("headers['{name}']"),
                 codes::MALFORMED_HEADER,
             )?);
         }

@@ -92,7 +92,13 @@ def test_verify_stripe_bad_input(kw: dict[str, Any], code: str, param: str) -> N
     raises(stripe(**kw), code, param)
     if param in ("payload", "header") or code in ("invalid_type", "invalid_argument"):
         # parse_stripe_event takes its arguments the same way
-        args = {"payload": ONE_KB_EVENT, "header": HEADER, "secrets": SECRET, "tolerance": 300, "now": NOW} | kw
+        args: dict[str, Any] = {
+            "payload": ONE_KB_EVENT,
+            "header": HEADER,
+            "secrets": SECRET,
+            "tolerance": 300,
+            "now": NOW,
+        } | kw
         raises(
             lambda: payedge.parse_stripe_event(
                 args["payload"],
@@ -125,7 +131,9 @@ def test_sign_bad_input() -> None:
 
 
 def test_verify_standard_bad_input() -> None:
-    def std(payload: Any = ONE_KB_EVENT, headers: Any = STD_HEADERS, secrets: Any = STD_SECRET, **kw: Any) -> Callable[[], object]:
+    def std(
+        payload: Any = ONE_KB_EVENT, headers: Any = STD_HEADERS, secrets: Any = STD_SECRET, **kw: Any
+    ) -> Callable[[], object]:
         return lambda: payedge.verify_standard(payload, headers, secrets, now=NOW, **kw)
 
     raises(std(payload="x"), "invalid_type", "payload")
@@ -152,7 +160,9 @@ def test_verify_standard_bad_input() -> None:
 
 
 def test_verify_hmac_bad_input() -> None:
-    def call(payload: Any = ONE_KB_EVENT, sig: Any = HMAC_HEX, secret: Any = "k", **kw: Any) -> Callable[[], object]:
+    def call(
+        payload: Any = ONE_KB_EVENT, sig: Any = HMAC_HEX, secret: Any = "k", **kw: Any
+    ) -> Callable[[], object]:
         return lambda: payedge.verify_hmac(payload, sig, secret, **kw)
 
     assert call(payload=b"\xff\xfe", sig=hmac.new(b"k", b"\xff\xfe", hashlib.sha256).hexdigest())() is None
@@ -184,7 +194,9 @@ def test_verify_stripe_many_bad_input() -> None:
     raises(lambda: payedge.verify_stripe_many([(b"x", 5)], SECRET), "invalid_type", "items[0][1]")  # type: ignore[list-item]
     raises(lambda: payedge.verify_stripe_many([good], []), "invalid_secret", "secrets")
     raises(lambda: payedge.verify_stripe_many([good], SECRET, tolerance=-1), "invalid_argument", "tolerance")
-    out = payedge.verify_stripe_many([(b"\xff", HEADER), (ONE_KB_EVENT, MEGABYTE), (ONE_KB_EVENT, "\ud800")], SECRET)
+    out = payedge.verify_stripe_many(
+        [(b"\xff", HEADER), (ONE_KB_EVENT, MEGABYTE), (ONE_KB_EVENT, "\ud800")], SECRET
+    )
     assert [(e.code, e.param) for e in out if isinstance(e, payedge.SignatureError)] == [
         ("invalid_payload", "payload"),
         ("header_too_large", "header"),

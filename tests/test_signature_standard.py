@@ -49,13 +49,14 @@ class _FrozenDatetime(datetime):
 
 @contextmanager
 def standard_clock(now: int) -> Iterator[None]:
-    saved = sw.datetime
+    namespace = vars(sw)
+    saved = namespace["datetime"]
     _FrozenDatetime.frozen = float(now)
-    sw.datetime = _FrozenDatetime  # type: ignore[misc]
+    namespace["datetime"] = _FrozenDatetime
     try:
         yield
     finally:
-        sw.datetime = saved  # type: ignore[misc]
+        namespace["datetime"] = saved
 
 
 ACCEPT = "accept"
@@ -109,7 +110,9 @@ def lowered(headers: Mapping[str, str]) -> dict[str, str]:
     return {k.lower(): v for k, v in headers.items()}
 
 
-def check(tally: Counter[str], payload: bytes, headers: Mapping[str, str], secrets: Sequence[str], now: int) -> None:
+def check(
+    tally: Counter[str], payload: bytes, headers: Mapping[str, str], secrets: Sequence[str], now: int
+) -> None:
     with standard_clock(now):
         theirs = their_verdict(payload, headers, secrets)
     ours, detail = our_verdict(payload, headers, secrets, now)
@@ -209,7 +212,9 @@ def timestamp_value(rnd: random.Random, ts: int) -> str:
         case 5:
             return str(ts + rnd.choice([-301, -300, -1, 1, 299, 300, 301, 10_000]))
         case 6:
-            return rnd.choice([" {t}", "{t} ", "+{t}", "{t}.0", "{t}.9", "{t}e0", "1_{t}", "nan", "inf"]).format(t=t)
+            return rnd.choice(
+                [" {t}", "{t} ", "+{t}", "{t}.0", "{t}.9", "{t}e0", "1_{t}", "nan", "inf"]
+            ).format(t=t)
         case 7:
             return "".join(rnd.choice(string.digits) for _ in range(rnd.randint(12, 30)))
         case 8:
@@ -221,7 +226,12 @@ def timestamp_value(rnd: random.Random, ts: int) -> str:
 NAMES = {
     "webhook-id": ["webhook-id", "Webhook-Id", "WEBHOOK-ID", "webhook-Id"],
     "webhook-timestamp": ["webhook-timestamp", "Webhook-Timestamp", "WEBHOOK-TIMESTAMP"],
-    "webhook-signature": ["webhook-signature", "Webhook-Signature", "WEBHOOK-SIGNATURE", "webhoo\u212a-signature"],
+    "webhook-signature": [
+        "webhook-signature",
+        "Webhook-Signature",
+        "WEBHOOK-SIGNATURE",
+        "webhoo\u212a-signature",
+    ],
 }
 
 
@@ -244,14 +254,19 @@ def header_set(rnd: random.Random, msg_id: str, ts: int, sigs: Sequence[str]) ->
     return headers
 
 
-SAFE_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=60)
+SAFE_TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=60)
 
 
 @st.composite
 def standard_cases(draw: st.DrawFn) -> tuple[bytes, list[dict[str, str]], list[str], int]:
     rnd = random.Random(draw(st.integers(min_value=0, max_value=2**64)))
     payload = draw(st.one_of(SAFE_TEXT.map(str.encode), st.just(ONE_KB_EVENT)))
-    msg_id = draw(st.one_of(st.text(alphabet=string.ascii_letters + string.digits + "_", min_size=1, max_size=30), SAFE_TEXT.filter(bool)))
+    msg_id = draw(
+        st.one_of(
+            st.text(alphabet=string.ascii_letters + string.digits + "_", min_size=1, max_size=30),
+            SAFE_TEXT.filter(bool),
+        )
+    )
     ts = draw(st.integers(min_value=0, max_value=4_000_000_000))
     key = draw(st.binary(min_size=1, max_size=64))
     other = draw(st.binary(min_size=1, max_size=64).filter(lambda k: k != key))

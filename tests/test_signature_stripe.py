@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from stripe import SignatureVerificationError
 from stripe._webhook import WebhookSignature
 
-from tests.support.stripe_events import ONE_KB_EVENT, SECRET, payload_of, payment_intent_event
+from tests.support.stripe_events import ONE_KB_EVENT, SECRET, payment_intent_event
 
 # ------------------------------------------------------------------ the oracle
 
@@ -48,12 +48,13 @@ class _Clock:
 @contextmanager
 def stripe_clock() -> Iterator[_Clock]:
     clock = _Clock()
-    saved = stripe_webhook.time
-    stripe_webhook.time = clock  # type: ignore[assignment]
+    namespace = vars(stripe_webhook)
+    saved = namespace["time"]
+    namespace["time"] = clock
     try:
         yield clock
     finally:
-        stripe_webhook.time = saved
+        namespace["time"] = saved
 
 
 # The kinds of rejection, named by what each side says.
@@ -150,6 +151,7 @@ def check_headers(
     payload: bytes,
     headers: Sequence[str],
     secrets: Sequence[str],
+    *,
     tolerance: int | None,
     now: int,
 ) -> None:
@@ -182,9 +184,9 @@ def check_headers(
 # ------------------------------------------------------------------ strategies
 
 TS = st.integers(min_value=0, max_value=4_000_000_000)
-SECRETS = st.text(
-    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=40
-).map(lambda s: s if s.strip(" \t\r\n\f\v") else "whsec_" + s)
+SECRETS = st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=40).map(
+    lambda s: s if s.strip(" \t\r\n\f\v") else "whsec_" + s
+)
 PAYLOADS = st.one_of(
     st.text(max_size=200).map(str.encode),
     st.just(ONE_KB_EVENT),
@@ -277,9 +279,7 @@ def stripe_cases(draw: st.DrawFn) -> tuple[bytes, list[str], list[str], int | No
     payload = draw(PAYLOADS)
     signer = draw(SECRETS)
     others = [s if s != signer else s + "x" for s in draw(st.lists(SECRETS, min_size=1, max_size=2))]
-    secrets = draw(
-        st.sampled_from([[signer], [others[0], signer], [signer, *others], others, [others[0]]])
-    )
+    secrets = draw(st.sampled_from([[signer], [others[0], signer], [signer, *others], others, [others[0]]]))
     ts = draw(TS)
     signed_at = draw(st.sampled_from([ts, ts, ts, ts + 1]))
     sigs = [hex_signature(signer, str(signed_at), payload), hex_signature(others[0], str(ts), payload)]
@@ -310,7 +310,7 @@ def test_differential_mutated_headers() -> None:
     @given(stripe_cases())
     def run(case: tuple[bytes, list[str], list[str], int | None, int]) -> None:
         payload, headers, secrets, tolerance, now = case
-        check_headers(tally, payload, headers, secrets, tolerance, now)
+        check_headers(tally, payload, headers, secrets, tolerance=tolerance, now=now)
 
     run()
     counts = tally.counts
@@ -335,7 +335,7 @@ def test_differential_arbitrary_text_headers() -> None:
         TOLERANCES,
     )
     def run(headers: list[str], tolerance: int | None) -> None:
-        check_headers(tally, b"p", headers, ["whsec_x"], tolerance, 300)
+        check_headers(tally, b"p", headers, ["whsec_x"], tolerance=tolerance, now=300)
 
     run()
     assert tally.counts["cases"] >= 2_000, tally.counts
@@ -348,8 +348,8 @@ def test_tolerance_boundary_matches_stripe(tolerance: int | None) -> None:
     header = WebhookSignature.generate_signature_header(payload.decode(), SECRET, ts)
     tally = Tally(Counter())
     for delta in range(-3, 4):
-        check_headers(tally, payload, [header], [SECRET], tolerance, ts + 300 + delta)
-        check_headers(tally, payload, [header], [SECRET], tolerance, ts - 10**6 + delta)
+        check_headers(tally, payload, [header], [SECRET], tolerance=tolerance, now=ts + 300 + delta)
+        check_headers(tally, payload, [header], [SECRET], tolerance=tolerance, now=ts - 10**6 + delta)
     assert tally.counts["cases"] == 14
     if tolerance:
         assert tally.counts["tolerance"] == 3  # t < now - 300 once now > ts + 300
@@ -360,7 +360,7 @@ def test_timestamp_digit_limit_matches_pythons_int() -> None:
     for digits in (4299, 4300, 4301):
         t = "1" + "0" * (digits - 1)
         header = f"t={t},v1={hex_signature(SECRET, t, b'{}')}"
-        check_headers(tally, b"{}", [header], [SECRET], 300, 1_763_700_000)
+        check_headers(tally, b"{}", [header], [SECRET], tolerance=300, now=1_763_700_000)
     assert tally.counts == Counter(cases=3, accept=2, malformed=1)
     # the accepted ones come back as exact Python ints
     t = "9" * 30
@@ -406,7 +406,7 @@ METADATA = st.dictionaries(st.text(max_size=12), st.text(max_size=30), max_size=
     amount=st.integers(min_value=0, max_value=2**53),
     currency=st.sampled_from(["eur", "usd", "jpy", "xof", "kwd"]),
     metadata=METADATA,
-    event_id=st.text(alphabet=string.ascii_letters + string.digits + "_\"\\é", min_size=1, max_size=30),
+    event_id=st.text(alphabet=string.ascii_letters + string.digits + '_"\\é', min_size=1, max_size=30),
     indent=st.sampled_from([None, 2]),
 )
 def test_parse_stripe_event_agrees_with_construct_event(

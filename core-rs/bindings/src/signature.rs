@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use payedge_core::event::{self, Text};
 use payedge_core::signature::{
-    self, codes, HeaderField, HmacEncoding, StandardHeaders, StandardKey, StripeKey,
+    self, codes, BatchItem, HeaderField, HmacEncoding, StandardHeaders, StandardKey, StripeKey,
     StripeTimestamp, UnixTime,
 };
 use payedge_core::Error;
@@ -469,40 +469,42 @@ fn verify_stripe_many<'py>(
         };
         held.push((payload, header));
     }
-    let views: Vec<(&[u8], Result<&str, Error>)> = held
+    // A header with lone surrogates has no UTF-8 form: it goes in as "absent"
+    // and its verdict is replaced below.
+    let mut unencodable = Vec::new();
+    let views: Vec<BatchItem<'_>> = held
         .iter()
-        .map(|(payload, header)| {
-            let header = match header {
-                None => Err(missing_stripe_header()),
-                Some(h) => h.to_str().map_err(|_| {
-                    Error::signature(
-                        codes::MALFORMED_HEADER,
-                        "header is not valid Unicode text (lone surrogate)",
-                    )
-                }),
-            };
+        .enumerate()
+        .map(|(i, (payload, header))| {
+            let header = header.as_ref().and_then(|h| match h.to_str() {
+                Ok(s) => Some(s),
+                Err(_) => {
+                    unencodable.push(i);
+                    None
+                }
+            });
             (payload.as_slice(), header)
         })
         .collect();
     let keys = keys.as_slice();
     let tolerance = tolerance.0;
-    let verdicts: Vec<Result<StripeTimestamp<'_>, Error>> = py.detach(|| {
-        views
-            .iter()
-            .map(|(payload, header)| match header {
-                Ok(h) => signature::verify_stripe(payload, h, keys, tolerance, now),
-                Err(e) => Err(e.clone()),
-            })
-            .collect()
-    });
-    let out = PyList::empty(py);
-    for verdict in &verdicts {
-        match verdict {
-            Ok(ts) => out.append(timestamp_to_py(py, ts)?)?,
-            Err(e) => out.append(STRIPE.instance(py, e)?)?,
+    let mut verdicts = py.detach(|| signature::verify_stripe_many(&views, keys, tolerance, now));
+    for i in unencodable {
+        if let Some(verdict) = verdicts.get_mut(i) {
+            *verdict = Err(Error::signature(
+                codes::MALFORMED_HEADER,
+                "header is not valid Unicode text (lone surrogate)",
+            ));
         }
     }
-    Ok(out)
+    let objects = verdicts
+        .iter()
+        .map(|verdict| match verdict {
+            Ok(ts) => timestamp_to_py(py, ts),
+            Err(e) => STRIPE.instance(py, e),
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, objects)
 }
 
 // ---------------------------------------------------------------- events

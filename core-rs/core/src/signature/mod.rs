@@ -27,7 +27,8 @@ pub use standard::{
     StandardKey,
 };
 pub use stripe::{
-    parse_stripe_header, sign_stripe, verify_stripe, StripeHeader, StripeKey, StripeTimestamp,
+    parse_stripe_header, sign_stripe, verify_stripe, verify_stripe_many, BatchItem, StripeHeader,
+    StripeKey, StripeTimestamp,
 };
 
 /// Longest header value (bytes) a verifier looks at; longer ones are rejected

@@ -374,6 +374,38 @@ fn missing_stripe_header() -> Error {
 
 // ---------------------------------------------------------------- Stripe
 
+/// The arguments `verify_stripe` and `parse_stripe_event` share, converted.
+struct StripeArgs<'a, 'py> {
+    payload: Payload<'py>,
+    header: &'a str,
+    keys: Keys<StripeKey>,
+    now: UnixTime,
+}
+
+impl<'a, 'py> StripeArgs<'a, 'py> {
+    fn extract(
+        payload: &Bound<'py, PyAny>,
+        header: &'a Bound<'py, PyAny>,
+        secrets: &Bound<'py, PyAny>,
+        tolerance: &Tolerance,
+        now: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Self> {
+        let payload = Payload::extract(payload, "payload")?;
+        let header = stripe_header(header)?;
+        let keys = Keys::extract(secrets, STRIPE, stripe_key)?;
+        let now = now_arg(now, tolerance.ages())?;
+        let Some(header) = header else {
+            return Err(STRIPE.raise(secrets.py(), &missing_stripe_header()));
+        };
+        Ok(Self {
+            payload,
+            header,
+            keys,
+            now,
+        })
+    }
+}
+
 /// `t=<timestamp>,v1=<hex hmac-sha256(secret, "<timestamp>." + payload)>`.
 #[pyfunction]
 #[pyo3(signature = (payload, secret, timestamp))]
@@ -404,17 +436,10 @@ fn verify_stripe<'py>(
     now: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = payload.py();
-    let payload = Payload::extract(payload, "payload")?;
-    let header = stripe_header(header)?;
-    let keys = Keys::extract(secrets, STRIPE, stripe_key)?;
-    let now = now_arg(now, tolerance.ages())?;
-    let Some(header) = header else {
-        return Err(STRIPE.raise(py, &missing_stripe_header()));
-    };
-    let bytes = payload.as_slice();
-    let keys = keys.as_slice();
+    let args = StripeArgs::extract(payload, header, secrets, &tolerance, now)?;
+    let (bytes, header, keys) = (args.payload.as_slice(), args.header, args.keys.as_slice());
     let verdict = maybe_detach(py, bytes.len(), || {
-        signature::verify_stripe(bytes, header, keys, tolerance.0, now)
+        signature::verify_stripe(bytes, header, keys, tolerance.0, args.now)
     });
     match verdict {
         Ok(ts) => timestamp_to_py(py, &ts),
@@ -690,22 +715,15 @@ fn parse_stripe_event<'py>(
     now: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<PyStripeEvent> {
     let py = payload.py();
-    let payload = Payload::extract(payload, "payload")?;
-    let header = stripe_header(header)?;
-    let keys = Keys::extract(secrets, STRIPE, stripe_key)?;
-    let now = now_arg(now, tolerance.ages())?;
-    let Some(header) = header else {
-        return Err(STRIPE.raise(py, &missing_stripe_header()));
-    };
-    let bytes = payload.as_slice();
-    let keys = keys.as_slice();
+    let args = StripeArgs::extract(payload, header, secrets, &tolerance, now)?;
+    let (bytes, header, keys) = (args.payload.as_slice(), args.header, args.keys.as_slice());
     let fields = maybe_detach(py, bytes.len(), || {
-        event::parse_stripe_event(bytes, header, keys, tolerance.0, now)
+        event::parse_stripe_event(bytes, header, keys, tolerance.0, args.now)
             .map(|(_, ev)| EventFields::new(&ev, bytes))
     })
     .map_err(|e| STRIPE.raise(py, &e))?;
     Ok(PyStripeEvent {
-        raw: payload.into_bytes(py).unbind(),
+        raw: args.payload.into_bytes(py).unbind(),
         f: fields,
     })
 }

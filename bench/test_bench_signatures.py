@@ -110,13 +110,17 @@ def test_parse_stripe_event_python_hmac_orjson(benchmark: BenchmarkFixture, rati
 def batch_items() -> list[tuple[bytes, str | None]]:
     now = int(time.time())
     # distinct events, as a real backlog would be
-    payloads = [ONE_KB_EVENT.replace(b"evt_3PqRsTuVwXyZ0123abcdEFGH", f"evt_{i:024d}".encode()) for i in range(BATCH)]
+    payloads = [
+        ONE_KB_EVENT.replace(b"evt_3PqRsTuVwXyZ0123abcdEFGH", f"evt_{i:024d}".encode()) for i in range(BATCH)
+    ]
     return [(p, payedge.sign_stripe(p, SECRET, now)) for p in payloads]
 
 
 def test_verify_stripe_many_payedge(benchmark: BenchmarkFixture, ratios: RatioRecorder) -> None:
     items = batch_items()
-    out = benchmark.pedantic(payedge.verify_stripe_many, (items, SECRET), rounds=5 if QUICK else 15)
+    out = benchmark.pedantic(
+        payedge.verify_stripe_many, (items, SECRET), rounds=7 if QUICK else 15, warmup_rounds=1
+    )
     assert len(out) == BATCH and all(isinstance(t, int) for t in out)
     ratios.record("verify_stripe_many[payedge, 20k]", benchmark)
 
@@ -127,7 +131,7 @@ def test_verify_stripe_many_python_loop(benchmark: BenchmarkFixture, ratios: Rat
     def loop() -> list[int]:
         return [python_verify(p, h, SECRET) for p, h in items if h is not None]
 
-    out = benchmark.pedantic(loop, rounds=3 if QUICK else 7)
+    out = benchmark.pedantic(loop, rounds=3 if QUICK else 7, warmup_rounds=1)
     assert len(out) == BATCH
     ratios.record("verify_stripe_many[python loop, 20k]", benchmark)
     ratio = ratios.ratio("verify_stripe_many[payedge, 20k]", "verify_stripe_many[python loop, 20k]")

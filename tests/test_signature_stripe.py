@@ -491,3 +491,31 @@ def test_verify_stripe_many_reports_each_item() -> None:
     ]
     assert payedge.verify_stripe_many([], SECRET) == []
     assert payedge.verify_stripe_many(iter(items[:1]), SECRET, now=now) == [1_763_700_000]
+
+
+def test_large_batches_match_single_calls_in_order() -> None:
+    """Past a few thousand items the batch is split across threads: order and verdicts hold."""
+    now = 1_763_700_000
+    rnd = random.Random(7)
+    items: list[tuple[bytes, str | None]] = []
+    for i in range(9_000):
+        payload = b'{"n": %d}' % i
+        header: str | None = payedge.sign_stripe(payload, SECRET, now - rnd.randint(0, 400))
+        match i % 7:
+            case 3:
+                payload += b" "
+            case 5:
+                header = str(header).upper()
+            case 6:
+                header = None
+        items.append((payload, header))
+    batch = payedge.verify_stripe_many(items, [SECRET], now=now)
+    assert len(batch) == len(items)
+    for (payload, header), got in zip(items, batch, strict=True):
+        single = payedge_verify(payload, header, [SECRET], 300, now) if header is not None else None
+        if single is None:
+            assert isinstance(got, payedge.SignatureError) and got.code == "missing_header"
+        elif isinstance(single, payedge.SignatureError):
+            assert isinstance(got, payedge.SignatureError) and got.code == single.code
+        else:
+            assert got == single

@@ -92,6 +92,7 @@ impl Params {
         match code {
             codes::INVALID_PAYLOAD => "payload",
             codes::INVALID_SECRET => self.secrets,
+            // the core's only `invalid_argument` is verify_hmac's encoding name
             codes::INVALID_ARGUMENT => "encoding",
             codes::MALFORMED_SIGNATURE => "signature",
             _ => self.header,

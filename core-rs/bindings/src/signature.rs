@@ -407,6 +407,7 @@ impl<'a, 'py> StripeArgs<'a, 'py> {
     }
 }
 
+/// The `Stripe-Signature` header for `payload`:
 /// `t=<timestamp>,v1=<hex hmac-sha256(secret, "<timestamp>." + payload)>`.
 #[pyfunction]
 #[pyo3(signature = (payload, secret, timestamp))]
@@ -424,6 +425,15 @@ fn sign_stripe(
 }
 
 /// Verify a `Stripe-Signature` header; returns its timestamp.
+///
+/// Accepts and rejects exactly as stripe-python's `verify_header` (SPEC 2.1).
+/// `secrets`: one secret or several (rotation: any may match). `tolerance`:
+/// seconds of age allowed, `None` or `0` for no age check. `now`: UNIX seconds,
+/// the wall clock by default. Raises `SignatureError` with a stable `code`
+/// (`signature_mismatch`, `timestamp_outside_tolerance`, `malformed_header`,
+/// `no_timestamp`, `no_signatures`, `missing_header`, `header_too_large`,
+/// `invalid_payload`, `invalid_secret`, `invalid_type`, `invalid_argument`)
+/// and the parameter at fault in `param`.
 #[pyfunction]
 #[pyo3(
     signature = (payload, header, secrets, *, tolerance = DEFAULT_TOLERANCE, now = None),
@@ -448,7 +458,9 @@ fn verify_stripe<'py>(
     }
 }
 
-/// Verify many `(payload, header)` pairs with the GIL released.
+/// Verify many `(payload, header)` pairs with the GIL released; one result
+/// per item, in order: its timestamp, or the `SignatureError` it would raise
+/// (not raised). Large batches use several cores. A bad argument type still raises.
 #[pyfunction]
 #[pyo3(
     signature = (items, secrets, *, tolerance = DEFAULT_TOLERANCE, now = None),
@@ -702,7 +714,10 @@ impl PyStripeEvent {
     }
 }
 
-/// Verify the `Stripe-Signature` header and parse the event in one native call.
+/// Verify the `Stripe-Signature` header (as `verify_stripe`) and parse the
+/// event in one native call. A payload that is not a Stripe event (invalid
+/// JSON, a missing `id`/`type`/`created`, a non-integer amount, metadata
+/// values that are not strings) raises `SignatureError(code="invalid_payload")`.
 #[pyfunction]
 #[pyo3(
     signature = (payload, header, secrets, *, tolerance = DEFAULT_TOLERANCE, now = None),
@@ -731,7 +746,9 @@ fn parse_stripe_event<'py>(
 
 // ---------------------------------------------------------------- Standard Webhooks
 
-/// `v1,<base64 hmac-sha256(key, "<msg_id>.<timestamp>." + payload)>` for `webhook-signature`.
+/// The `webhook-signature` value for a Standard Webhooks message:
+/// `v1,<base64 hmac-sha256(key, "<msg_id>.<timestamp>." + payload)>`, where the
+/// key is the base64 after `whsec_`.
 #[pyfunction]
 #[pyo3(signature = (msg_id, timestamp, payload, secret))]
 fn sign_standard(
@@ -786,6 +803,11 @@ fn standard_headers<'py>(headers: &Bound<'py, PyAny>) -> PyResult<[Option<Bound<
 }
 
 /// Verify a Standard Webhooks message; returns its `webhook-id`.
+///
+/// `headers`: any mapping (names case-insensitive, the last spelling wins).
+/// The timestamp must be ASCII digits within `tolerance` seconds of `now`
+/// (the wall clock by default), before or after. Verdicts follow the
+/// `standardwebhooks` package; where it would crash, `SignatureError`.
 #[pyfunction]
 #[pyo3(
     signature = (payload, headers, secrets, *, tolerance = DEFAULT_TOLERANCE, now = None),
@@ -856,7 +878,9 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Encoding {
     }
 }
 
-/// Check a bare HMAC-SHA256 of the payload (hex or base64); returns None or raises.
+/// Check a bare HMAC-SHA256 of the payload, in constant time; returns None
+/// or raises `SignatureError`. `encoding`: `"hex"` (either case) or `"base64"`
+/// (standard alphabet, padding optional). The payload may be any bytes.
 #[pyfunction]
 #[pyo3(
     signature = (payload, signature, secret, *, encoding = Encoding(HmacEncoding::Hex)),

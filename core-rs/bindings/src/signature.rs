@@ -118,12 +118,17 @@ enum Payload<'py> {
 
 impl<'py> Payload<'py> {
     fn extract(obj: &Bound<'py, PyAny>, param: &str) -> PyResult<Self> {
+        Self::of(obj).ok_or_else(|| type_error(obj, param, "bytes"))
+    }
+
+    /// `bytes` (borrowed) or `bytearray` (copied); `None` for anything else.
+    fn of(obj: &Bound<'py, PyAny>) -> Option<Self> {
         if let Ok(bytes) = obj.cast::<PyBytes>() {
-            Ok(Self::Bytes(bytes.clone()))
+            Some(Self::Bytes(bytes.clone()))
         } else if let Ok(array) = obj.cast::<PyByteArray>() {
-            Ok(Self::Copied(array.to_vec()))
+            Some(Self::Copied(array.to_vec()))
         } else {
-            Err(type_error(obj, param, "bytes"))
+            None
         }
     }
 
@@ -496,7 +501,9 @@ fn verify_stripe_many<'py>(
             .ok()
             .filter(|t| t.len() == 2)
             .ok_or_else(|| type_error(&item, &format!("items[{i}]"), "a (bytes, str) tuple"))?;
-        let payload = Payload::extract(&pair.get_item(0)?, &format!("items[{i}][0]"))?;
+        let payload = pair.get_item(0)?;
+        let payload = Payload::of(&payload)
+            .ok_or_else(|| type_error(&payload, &format!("items[{i}][0]"), "bytes"))?;
         let header = pair.get_item(1)?;
         let header = if header.is_none() {
             None
@@ -535,10 +542,19 @@ fn verify_stripe_many<'py>(
             ));
         }
     }
+    // events of one backlog often share a timestamp: share the int object too
+    let mut last: Option<(u64, Bound<'py, PyAny>)> = None;
     let objects = verdicts
         .iter()
         .map(|verdict| match verdict {
-            Ok(ts) => timestamp_to_py(py, ts),
+            Ok(ts) => match (ts.as_u64(), &last) {
+                (Some(v), Some((seen, obj))) if v == *seen => Ok(obj.clone()),
+                (value, _) => {
+                    let obj = timestamp_to_py(py, ts)?;
+                    last = value.map(|v| (v, obj.clone()));
+                    Ok(obj)
+                }
+            },
             Err(e) => STRIPE.instance(py, e),
         })
         .collect::<PyResult<Vec<_>>>()?;

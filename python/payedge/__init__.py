@@ -34,6 +34,27 @@ __all__: list[str] = [
 # Each area adds its imports and names in its own section below.
 
 # --- signatures (SPEC 2.1) ---
+from payedge._core import (
+    StripeEvent,
+    parse_stripe_event,
+    sign_standard,
+    sign_stripe,
+    verify_hmac,
+    verify_standard,
+    verify_stripe,
+    verify_stripe_many,
+)
+
+__all__ += [
+    "StripeEvent",
+    "parse_stripe_event",
+    "sign_standard",
+    "sign_stripe",
+    "verify_hmac",
+    "verify_standard",
+    "verify_stripe",
+    "verify_stripe_many",
+]
 
 # --- dedupe and idempotency (SPEC 2.2) ---
 from payedge._core import Begin, Deduper, IdempotencyCache, fingerprint

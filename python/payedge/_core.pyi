@@ -15,6 +15,78 @@ __version__: str
 
 # --- signatures (SPEC 2.1) ---
 
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Literal, final
+
+def sign_stripe(payload: bytes | bytearray, secret: str, timestamp: int) -> str: ...
+def verify_stripe(
+    payload: bytes | bytearray,
+    header: str | None,
+    secrets: str | Sequence[str],
+    *,
+    tolerance: int | None = 300,
+    now: int | None = None,
+) -> int: ...
+def verify_stripe_many(
+    items: Iterable[tuple[bytes | bytearray, str | None]],
+    secrets: str | Sequence[str],
+    *,
+    tolerance: int | None = 300,
+    now: int | None = None,
+) -> list[int | SignatureError]: ...
+def parse_stripe_event(
+    payload: bytes | bytearray,
+    header: str | None,
+    secrets: str | Sequence[str],
+    *,
+    tolerance: int | None = 300,
+    now: int | None = None,
+) -> StripeEvent: ...
+
+@final
+class StripeEvent:
+    @property
+    def id(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def created(self) -> int: ...
+    @property
+    def livemode(self) -> bool: ...
+    @property
+    def object_id(self) -> str | None: ...
+    @property
+    def object_type(self) -> str | None: ...
+    @property
+    def amount(self) -> int | None: ...
+    @property
+    def amount_received(self) -> int | None: ...
+    @property
+    def currency(self) -> str | None: ...
+    @property
+    def status(self) -> str | None: ...
+    @property
+    def metadata(self) -> dict[str, str]: ...
+    @property
+    def raw(self) -> bytes: ...
+
+def sign_standard(msg_id: str, timestamp: int, payload: bytes | bytearray, secret: str) -> str: ...
+def verify_standard(
+    payload: bytes | bytearray,
+    headers: Mapping[str, str],
+    secrets: str | Sequence[str],
+    *,
+    tolerance: int = 300,
+    now: int | None = None,
+) -> str: ...
+def verify_hmac(
+    payload: bytes | bytearray,
+    signature: str,
+    secret: str | bytes,
+    *,
+    encoding: Literal["hex", "base64"] = "hex",
+) -> None: ...
+
 # --- dedupe and idempotency (SPEC 2.2) ---
 # `now` is seconds on time.monotonic()'s clock; None means time.monotonic().
 

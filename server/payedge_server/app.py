@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+
+log = logging.getLogger("payedge.server")
 
 from payedge_server import health, metrics, middleware, openapi
 from payedge_server.auth import ApiKeys
@@ -63,8 +66,17 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     await store.ensure_schema(schema.STATEMENTS)
     # Parts that were set up in the factory (live) are known now.
     app[PAYMENTS].live = app.get(LIVE)
+    config = app[CONFIG]
+    log.info(
+        "started: store %s, gateways %s, %d API key(s), %d stripe webhook secret(s)",
+        config.database_url,
+        ",".join(sorted(app[GATEWAYS])),
+        len(config.api_keys),
+        len(config.stripe_webhook_secrets),
+    )
     yield
     await store.close()  # type: ignore[attr-defined]
+    log.info("stopped: store flushed and closed")
 
 
 async def _gateways_ctx(app: web.Application) -> AsyncIterator[None]:

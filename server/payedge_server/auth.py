@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hmac
+import logging
 
 from payedge_server.errors import ApiError
+
+log = logging.getLogger("payedge.auth")
 
 
 def unauthorized() -> ApiError:
@@ -42,4 +45,5 @@ class ApiKeys:
         for key in self._keys:
             ok |= hmac.compare_digest(token, key)
         if not ok:
+            log.debug("refused a request with an unknown API key")
             raise unauthorized()

@@ -98,7 +98,7 @@ def resolve(argv: Sequence[str]) -> tuple[Config, list[str]]:
 
     api_keys = args.api_key or _env_list("api-key")
     if api_keys:
-        notes.append(f"API keys: {len(api_keys)} given (e.g. {api_keys[0][:6]}...)")
+        notes.append(f"API keys: {len(api_keys)} given (e.g. {api_keys[0][:4]}...)")
     else:
         key, created = _read_or_create(data_dir / "api_key", "pek_" + secrets.token_urlsafe(32))
         api_keys = [key]

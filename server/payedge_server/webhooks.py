@@ -129,6 +129,7 @@ class WebhookIngest:
         try:
             event = payedge.parse_stripe_event(body, header, self.stripe_secrets)
         except payedge.SignatureError as exc:
+            log.debug("stripe webhook refused: %s", exc)
             self._metrics["stripe"].inc("invalid")
             raise ApiError(400, "invalid_signature", str(exc), "Stripe-Signature") from None
         except payedge.PayedgeError as exc:

@@ -219,3 +219,17 @@ async def test_pagination_and_filters(server: Server, http: aiohttp.ClientSessio
         status, body = await get(http, server, f"/v1/payments?{bad}")
         assert status == 400, bad
         assert body["error"]["param"]
+
+
+async def test_long_poll_sees_the_confirmation(server: Server, http: aiohttp.ClientSession) -> None:
+    p = await create(http, server, payment_method="pm_sandbox_async")
+    url = f"/v1/payments/{p['id']}/status?wait=10&since=1"
+    poll = asyncio.create_task(get(http, server, url))
+    await asyncio.sleep(0.2)
+    assert not poll.done()
+    await post(http, server, f"/v1/payments/{p['id']}/confirm")
+    status, seen = await asyncio.wait_for(poll, 5)
+    assert status == 200 and seen["status"] == "processing" and seen["version"] == 2
+    # The sandbox's webhook then moves it on: the next poll sees `succeeded`.
+    status, seen = await get(http, server, f"/v1/payments/{p['id']}/status?wait=10&since=2")
+    assert seen["status"] == "succeeded" and seen["version"] == 3

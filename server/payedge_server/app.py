@@ -9,8 +9,6 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-log = logging.getLogger("payedge.server")
-
 from payedge_server import health, metrics, middleware, openapi
 from payedge_server.auth import ApiKeys
 from payedge_server.config import Config
@@ -32,6 +30,8 @@ from payedge_server.payments import routes as payment_routes
 from payedge_server.payments.service import PaymentService
 from payedge_server.store import open_store, schema
 from payedge_server.webhooks import WebhookIngest
+
+log = logging.getLogger("payedge.server")
 
 
 def self_url(config: Config) -> str:
@@ -67,10 +67,11 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     # Parts that were set up in the factory (live) are known now.
     app[PAYMENTS].live = app.get(LIVE)
     config = app[CONFIG]
+    gateways: dict[str, Gateway] = app[GATEWAYS]
     log.info(
         "started: store %s, gateways %s, %d API key(s), %d stripe webhook secret(s)",
         config.database_url,
-        ",".join(sorted(app[GATEWAYS])),
+        ",".join(sorted(gateways)),
         len(config.api_keys),
         len(config.stripe_webhook_secrets),
     )

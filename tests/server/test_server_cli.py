@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import aiohttp
@@ -19,7 +18,7 @@ def _start_plain(cwd: Path, port: int, env: dict[str, str]) -> subprocess.Popen[
         [PAYEDGE, "serve"],
         cwd=cwd,
         env={**os.environ, "PAYEDGE_PORT": str(port), **env},
-        stdout=open(cwd / "out.log", "ab"),  # noqa: SIM115
+        stdout=open(cwd / "out.log", "ab"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
@@ -32,16 +31,18 @@ async def test_no_flags_generates_and_keeps_an_api_key(tmp_path: Path) -> None:
         proc = _start_plain(tmp_path, port, {})
         try:
             services.wait_for_port(port, 20.0, proc)
-            time.sleep(0.2)
+            await asyncio.sleep(0.2)
             out = (tmp_path / "out.log").read_text()
             key = (tmp_path / "payedge-data" / "api_key").read_text().strip()
             assert f"http://127.0.0.1:{port}" in out and key in out
             keys.append(key)
-            async with aiohttp.ClientSession() as http:
-                async with http.get(
+            async with (
+                aiohttp.ClientSession() as http,
+                http.get(
                     f"http://127.0.0.1:{port}/v1/payments", headers={"Authorization": f"Bearer {key}"}
-                ) as resp:
-                    assert resp.status == 200
+                ) as resp,
+            ):
+                assert resp.status == 200
         finally:
             services.stop(proc)
     assert keys[0] == keys[1]

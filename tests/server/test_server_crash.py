@@ -59,7 +59,7 @@ async def _burst(srv: Server) -> tuple[dict[str, bytes], dict[str, dict[str, Any
                         ) as resp:
                             if resp.status == 201:
                                 acked_payments[key] = await resp.json()
-                except (aiohttp.ClientError, asyncio.TimeoutError):
+                except (TimeoutError, aiohttp.ClientError):
                     return  # the server is gone
 
         async def killer() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
-
 from payedge_server.app import create_app
 from payedge_server.config import Config
 

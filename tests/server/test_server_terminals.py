@@ -56,7 +56,7 @@ async def test_queue_allocate_complete(site: Server, http: aiohttp.ClientSession
     status, stale = await call(http, site, "POST", f"/v1/terminals/leases/{token}/complete")
     assert status == 409 and stale["error"]["code"] == "stale_lease"
     status, bad = await call(http, site, "POST", "/v1/terminals/leases/abc/complete")
-    assert status == 400
+    assert status == 400 and bad["error"]["param"] == "token"
     status, unknown = await call(http, site, "POST", "/v1/terminals/T9/allocate")
     assert status == 409 and unknown["error"]["code"] == "unknown_terminal"
     _, cancel = await call(http, site, "POST", "/v1/terminals/queue/p2/cancel")

@@ -185,29 +185,28 @@ class LiveHub:
 
         Returns None on timeout (or when the hub shuts down).
         """
-        latest = self._latest.get(channel)
-        if latest is not None and (_version_of(latest) or 0) > since:
-            return latest
-        fut = self.waiter(channel)
-        try:
-            deadline = asyncio.get_running_loop().time() + max(timeout, 0.0)
-            while True:
-                remaining = deadline - asyncio.get_running_loop().time()
-                if remaining <= 0 or self._closing:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(timeout, 0.0)
+        while True:
+            latest = self._latest.get(channel)
+            if latest is not None and (_version_of(latest) or 0) > since:
+                return latest
+            remaining = deadline - loop.time()
+            if remaining <= 0 or self._closing:
+                return None
+            fut = self.waiter(channel)
+            try:
+                event = await asyncio.wait_for(asyncio.shield(fut), remaining)
+            except TimeoutError:
+                return None
+            except asyncio.CancelledError:
+                if fut.cancelled():  # the hub is shutting down
                     return None
-                try:
-                    event = await asyncio.wait_for(asyncio.shield(fut), remaining)
-                except TimeoutError:
-                    return None
-                except asyncio.CancelledError:
-                    if fut.cancelled():  # the hub is shutting down
-                        return None
-                    raise
-                if (_version_of(event) or 0) > since:
-                    return event
-                fut = self.waiter(channel)
-        finally:
-            self.forget_waiter(channel, fut)
+                raise
+            finally:
+                self.forget_waiter(channel, fut)
+            if (_version_of(event) or 0) > since:
+                return event
 
     def waiter(self, channel: str) -> asyncio.Future[dict[str, Any]]:
         """A future resolved with the next event on `channel` (or cancelled at shutdown)."""
@@ -277,7 +276,17 @@ class LiveHub:
 
     @property
     def client_count(self) -> int:
+        """WebSocket clients connected now."""
         return len(self._clients)
+
+    def subscriber_count(self, channel: str) -> int:
+        """WebSocket clients subscribed to `channel` by name (not counting `*`)."""
+        return len(self._subscribers.get(channel, ()))
+
+    @property
+    def waiter_count(self) -> int:
+        """Long-pollers waiting now."""
+        return sum(len(w) for w in self._waiters.values())
 
     async def shutdown(self) -> None:
         """Wake every long-poller and close every WebSocket (1001 going away)."""
@@ -305,8 +314,14 @@ async def _close_quickly(client: LiveClient, code: int, message: bytes) -> None:
     except (TimeoutError, ConnectionError, RuntimeError):
         pass
     finally:
-        if not done and client.transport is not None:
-            client.transport.abort()
+        transport = client.transport
+        if not done and transport is not None and not transport.is_closing():
+            if transport.get_write_buffer_size() == 0:
+                transport.close()  # the close frame went out: end with FIN so the peer reads it
+            else:
+                transport.abort()  # the peer is not reading: reset, do not wait on it
+        elif not done and transport is not None and transport.get_write_buffer_size() > 0:
+            transport.abort()
 
 
 # -- auth -------------------------------------------------------------------------------

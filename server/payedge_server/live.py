@@ -45,7 +45,7 @@ SEND_QUEUE_SIZE: Final = 256
 MAX_WAIT_SECONDS: Final = 60.0
 MAX_CHANNELS_PER_CLIENT: Final = 1000
 MAX_CLIENT_MESSAGE: Final = 64 * 1024
-LATEST_CHANNELS_KEPT: Final = 100_000
+LATEST_CHANNELS_KEPT: Final = 10_000
 
 CLOSE_SLOW_CONSUMER: Final = 4008
 """WebSocket close code sent to a client dropped because its send queue was full."""
@@ -53,12 +53,13 @@ CLOSE_SLOW_CONSUMER: Final = 4008
 _CHANNEL_RE: Final = re.compile(r"(?:payment|session|terminal):[A-Za-z0-9_\-.]{1,255}|system")
 _LIVE_PATH_RE: Final = re.compile(r"/v1/stream|/v1/payments/[^/]+/status")
 
-Frame = tuple[str, int, str]
-"""What a client's writer sends: (channel, version, JSON text)."""
+Frame = tuple[str, int, bytes]
+"""What a client's writer sends: (channel, version, UTF-8 JSON of a text frame)."""
 
 
-def _frame(kind: str, channel: str, version: int, data: Any) -> str:
-    return orjson.dumps({"type": kind, "channel": channel, "version": version, "data": data}).decode()
+def _frame(kind: str, channel: str, version: int, data: Any) -> bytes:
+    """Serialised once per publish, the same bytes for every subscriber."""
+    return orjson.dumps({"type": kind, "channel": channel, "version": version, "data": data})
 
 
 def _version_of(event: dict[str, Any]) -> int | None:
@@ -453,7 +454,7 @@ async def status_handler(request: web.Request) -> web.Response:
 
 def _send_control(hub: LiveHub, client: LiveClient, payload: dict[str, Any]) -> None:
     """Queue a protocol message (ack, error) behind the events already queued for the client."""
-    hub._offer(client, ("", 0, orjson.dumps(payload).decode()))
+    hub._offer(client, ("", 0, orjson.dumps(payload)))
 
 
 def _send_error(
@@ -468,14 +469,18 @@ def _send_error(
 async def _writer(hub: LiveHub, client: LiveClient) -> None:
     """Drain the client's queue onto the socket; a heartbeat when idle for `hub.heartbeat`."""
     ws = client.ws
-    heartbeat = orjson.dumps({"type": "heartbeat"}).decode()
+    heartbeat = orjson.dumps({"type": "heartbeat"})
+    queue = client.queue
     try:
         while not ws.closed:
-            try:
-                channel, version, text = await asyncio.wait_for(client.queue.get(), hub.heartbeat)
-            except TimeoutError:
-                await ws.send_str(heartbeat)
-                continue
+            if queue.empty():
+                try:
+                    channel, version, data = await asyncio.wait_for(queue.get(), hub.heartbeat)
+                except TimeoutError:
+                    await ws.send_frame(heartbeat, WSMsgType.TEXT)
+                    continue
+            else:
+                channel, version, data = queue.get_nowait()
             last = client.last_sent.get(channel)
             if last is not None:
                 if version <= last:
@@ -483,7 +488,7 @@ async def _writer(hub: LiveHub, client: LiveClient) -> None:
                 client.last_sent[channel] = version
             elif channel in client.channels:
                 client.last_sent[channel] = version
-            await ws.send_str(text)
+            await ws.send_frame(data, WSMsgType.TEXT)
     except (ConnectionError, RuntimeError):
         pass
 
@@ -552,7 +557,8 @@ async def stream_handler(request: web.Request) -> web.WebSocketResponse:
     """`GET /v1/stream`: the WebSocket of live events (protocol in docs/live.md)."""
     hub = _hub(request)
     lookup = request.app[LOOKUP]
-    ws = web.WebSocketResponse(heartbeat=hub.heartbeat, max_msg_size=MAX_CLIENT_MESSAGE)
+    # No permessage-deflate: small JSON frames gain little and fan-out would compress per client.
+    ws = web.WebSocketResponse(heartbeat=hub.heartbeat, max_msg_size=MAX_CLIENT_MESSAGE, compress=False)
     await ws.prepare(request)
     if hub._closing:
         await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")

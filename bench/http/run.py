@@ -151,20 +151,34 @@ def count_rows(db_path: Path, sql: str) -> int:
         return int(row[0]) if row else 0
 
 
-def count_payedge_events(data_dir: Path) -> int | None:
-    """Distinct Stripe webhook events in payedge's embedded SQLite store (after it stopped)."""
+def count_payedge_payments(data_dir: Path, status: str) -> int | None:
+    """Payments in `status` in payedge's embedded SQLite store (after it stopped)."""
+    for db_path in sorted(data_dir.rglob("*.sqlite3")):
+        with contextlib.closing(sqlite3.connect(db_path)) as db:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "payments" in tables:
+                row = db.execute("SELECT COUNT(*) FROM payments WHERE status = ?", (status,)).fetchone()
+                return int(row[0]) if row else 0
+    return None
+
+
+def count_payedge_events(data_dir: Path, id_prefix: str = "evt_bench") -> int | None:
+    """Distinct Stripe webhook events of the measured stream (not the warm-up's) in payedge's
+    embedded SQLite store, read after the server stopped."""
     for db_path in sorted(data_dir.rglob("*.sqlite3")):
         with contextlib.closing(sqlite3.connect(db_path)) as db:
             tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
             for table in tables:
                 if "webhook" not in table or "event" not in table:
                     continue
-                columns = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+                columns = [r[1] for r in db.execute(f"PRAGMA table_info({table})")]
+                id_column = "event_id" if "event_id" in columns else "id"
+                sql = f"SELECT COUNT(DISTINCT {id_column}) FROM {table} WHERE {id_column} LIKE ?"
+                params: list[str] = [id_prefix + "%"]
                 if "provider" in columns:
-                    sql = f"SELECT COUNT(*) FROM {table} WHERE provider = 'stripe'"
-                else:
-                    sql = f"SELECT COUNT(*) FROM {table}"
-                row = db.execute(sql).fetchone()
+                    sql += " AND provider = ?"
+                    params.append("stripe")
+                row = db.execute(sql, params).fetchone()
                 return int(row[0]) if row else 0
     return None
 
@@ -300,9 +314,56 @@ class Bench:
 
     # -- report -------------------------------------------------------------------------
 
+    def checkout(self) -> Result:
+        """Checkouts/s: create + confirm through the sandbox gateway, authenticated, with idempotency keys."""
+        name = "payedge checkout"
+        result = Result(name)
+        self.results[name] = result
+        port = free_port()
+        cwd = self.work / "checkout" / str(port)
+        script_args = [API_KEY, "1" if self.args.idempotency_keys else "0"]
+        try:
+            with server(self.payedge_cmd(1)(port, cwd), port, cwd, "server"):
+                if self.args.warmup > 0:
+                    run_wrk(
+                        port,
+                        "checkout.lua",
+                        script_args,
+                        duration=self.args.warmup,
+                        threads=self.args.threads,
+                        connections=self.args.connections,
+                    )
+                result.wrk = run_wrk(
+                    port,
+                    "checkout.lua",
+                    script_args,
+                    duration=self.duration,
+                    threads=self.args.threads,
+                    connections=self.args.connections,
+                )
+        except (RuntimeError, FileNotFoundError, subprocess.CalledProcessError) as exc:
+            result.available = False
+            result.note = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            self.log(f"{name}: not measured: {exc}")
+            return result
+        result.stored = count_payedge_payments(cwd / "payedge-data", "succeeded")
+        self.log(
+            f"{name}: {self.checkout_rate(result):,.0f} checkouts/s ({result.rate:,.0f} req/s), "
+            f"p99 {result.ms('p99_us'):.2f} ms, failed {result.wrk['failed']}, "
+            f"unexpected answers {result.wrk['other']}"
+        )
+        return result
+
+    @staticmethod
+    def checkout_rate(r: Result) -> float:
+        return float(r.wrk["succeeded"]) / (r.wrk["duration_us"] / 1e6) if r.wrk else 0.0
+
+    # -- report -------------------------------------------------------------------------
+
     def report(self) -> list[str]:
-        """Print the table, ratios, targets; return the failures of the quick floors (if checked)."""
+        """Print the table, ratios and the targets; return what missed (floors in --quick)."""
         a = self.args
+        quick = bool(a.quick)
         print()
         print(
             f"HTTP webhook benchmark: same stream of distinct Stripe-signed events (~1 KB), "
@@ -321,17 +382,78 @@ class Bench:
                 f"{r.name:<28}{r.rate:>10,.0f}{r.ms('p50_us'):>9.2f}{r.ms('p99_us'):>9.2f}"
                 f"{r.non_2xx:>9}{r.socket_errors:>9}{stored:>9}"
             )
-        failures: list[str] = []
         pay = self.results.get("payedge")
         base = self.results.get("baseline (stripe+sqlite)")
         bare = self.results.get("bare aiohttp (ceiling)")
-        if pay and pay.available and base and base.available and base.rate > 0:
-            ratio = pay.rate / base.rate
-            print(f"payedge / baseline: {ratio:.2f}x (target >= {TARGET_RATIO:g}x)")
-        if pay and pay.available and bare and bare.available and bare.rate > 0:
-            print(f"payedge / ceiling: {pay.rate / bare.rate:.0%} of the bare aiohttp handler")
-        if base and base.available and bare and bare.available and bare.rate > 0:
-            print(f"baseline / ceiling: {base.rate / bare.rate:.0%}")
+        two = self.results.get("payedge --workers 2")
+        checkout = self.results.get("payedge checkout")
+
+        def measured(r: Result | None) -> bool:
+            return r is not None and r.available and bool(r.wrk)
+
+        # CI floors (--quick) are about half the targets; the full run checks the targets.
+        scale = 0.5 if quick else 1.0
+        failures: list[str] = []
+
+        def check(ok: bool, what: str) -> None:
+            print(f"  [{'ok' if ok else 'MISS'}] {what}")
+            if not ok:
+                failures.append(what)
+
+        print("ratios:")
+        if measured(pay) and measured(base) and base is not None and pay is not None:
+            print(f"  payedge / baseline: {pay.rate / base.rate:.2f}x")
+        if measured(pay) and measured(bare) and bare is not None and pay is not None:
+            print(f"  payedge / ceiling: {pay.rate / bare.rate:.0%} of the bare aiohttp handler")
+        if measured(base) and measured(bare) and base is not None and bare is not None:
+            print(f"  baseline / ceiling: {base.rate / bare.rate:.0%}")
+        if measured(two) and measured(pay) and two is not None and pay is not None:
+            print(f"  payedge --workers 2 / 1 process: {two.rate / pay.rate:.2f}x")
+        if measured(checkout) and checkout is not None:
+            print(
+                f"checkout (create + confirm, sandbox, Bearer auth"
+                f"{', Idempotency-Key' if a.idempotency_keys else ''}): "
+                f"{self.checkout_rate(checkout):,.0f} checkouts/s, p50 {checkout.ms('p50_us'):.2f} ms, "
+                f"p99 {checkout.ms('p99_us'):.2f} ms per request"
+            )
+
+        print("correctness (2xx answers <= distinct events stored <= requests sent; no event sent twice):")
+        for r in (pay, two, base):
+            if not measured(r) or r is None:
+                continue
+            sent = int(r.wrk["sent"])
+            check(
+                r.stored is not None and r.ok <= r.stored <= sent and int(r.wrk["wrapped"]) == 0,
+                f"{r.name}: {r.ok} answered 2xx, {r.stored} stored, {sent} sent",
+            )
+        if measured(checkout) and checkout is not None:
+            check(
+                checkout.stored is not None and checkout.stored >= int(checkout.wrk["succeeded"]),
+                f"checkout: {checkout.wrk['succeeded']} confirmations answered succeeded, "
+                f"{checkout.stored} payments stored as succeeded",
+            )
+
+        label = "CI floors (half the targets)" if quick else "targets"
+        print(f"{label}:")
+        if measured(pay) and pay is not None:
+            check(pay.rate >= TARGET_RATE * scale, f"payedge >= {TARGET_RATE * scale:,.0f} events/s")
+            check(pay.ms("p99_us") < TARGET_P99_MS / scale, f"payedge p99 < {TARGET_P99_MS / scale:g} ms")
+            check(pay.non_2xx == 0 and pay.socket_errors == 0, "payedge: zero non-2xx, zero socket errors")
+            if measured(base) and base is not None:
+                check(
+                    pay.rate >= TARGET_RATIO * scale * base.rate,
+                    f"payedge >= {TARGET_RATIO * scale:g}x the baseline",
+                )
+        elif "payedge" in self.results:
+            check(False, "payedge measured")
+        if measured(two) and measured(pay) and two is not None and pay is not None:
+            check(two.non_2xx == 0, "payedge --workers 2: zero non-2xx")
+            if not quick:
+                check(two.rate > pay.rate, "payedge --workers 2 faster than one process")
+        if measured(checkout) and checkout is not None:
+            rate = self.checkout_rate(checkout)
+            check(rate >= TARGET_CHECKOUT * scale, f"checkout >= {TARGET_CHECKOUT * scale:,.0f}/s")
+            check(int(checkout.wrk["failed"]) == 0, "checkout: zero non-2xx")
         return failures
 
 
@@ -352,6 +474,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--peers",
         default="bare,baseline,payedge,workers2,checkout",
         help="comma-separated subset of bare,baseline,payedge,workers2,checkout",
+    )
+    parser.add_argument(
+        "--no-idempotency-keys",
+        dest="idempotency_keys",
+        action="store_false",
+        help="checkout requests without Idempotency-Key headers",
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args(argv)
@@ -380,6 +508,8 @@ def main(argv: list[str] | None = None) -> int:
                 bench.payedge()
             elif peer == "workers2":
                 bench.payedge(workers=2)
+            elif peer == "checkout":
+                bench.checkout()
         failures = bench.report()
         if args.json:
             args.json.write_text(

@@ -68,6 +68,12 @@ bench-quick: build ## Quick benchmark pass (CI): fewer rounds, ratios printed an
 	BENCH_QUICK=1 $(PYTEST) bench -p no:cacheprovider --benchmark-only \
 		--benchmark-min-rounds=3 --benchmark-max-time=0.2 --benchmark-columns=min,median,ops
 
+bench-http: build ## HTTP load harness (wrk): payedge vs Stripe-docs baseline vs bare aiohttp, 10 s each
+	$(BIN)/python -m bench.http.run $(ARGS)
+
+loadtest: build ## Locust scenarios (checkout, webhook storm, status polling) headless for 20 s
+	$(BIN)/python -m loadtest.run $(ARGS)
+
 fuzz: ## Run every cargo-fuzz target for a bounded time (FUZZ_SECONDS, default 30)
 	bash scripts/fuzz.sh $${FUZZ_SECONDS:-30}
 

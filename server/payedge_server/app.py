@@ -26,6 +26,7 @@ from payedge_server.keys import (
     WEBHOOKS,
 )
 from payedge_server.live import setup_live
+from payedge_server.parking import setup_parking
 from payedge_server.payments import routes as payment_routes
 from payedge_server.payments.service import PaymentService
 from payedge_server.quotes import TARIFF, load_tariff
@@ -139,5 +140,5 @@ def create_app(config: Config) -> web.Application:
 
     setup_live(app, payments.status_lookup, recheck_interval=1.0 if config.workers > 1 else None)
     openapi.register(app, openapi.LIVE_PATHS)
-    # TODO(parking branch): setup_parking(app) (the parking helper wires it if this is still here).
+    setup_parking(app)
     return app

@@ -198,6 +198,12 @@ def main(argv: list[str]) -> int:
     except (UnsupportedDatabaseError, TariffFileError) as exc:
         print(f"payedge serve: {exc}", file=sys.stderr)
         return 2
+    from payedge_server.parking import config_problem
+
+    problem = config_problem(config)
+    if problem is not None:
+        print(f"payedge serve: {problem}", file=sys.stderr)
+        return 2
     is_worker = os.environ.get("PAYEDGE_WORKER") == "1"
     if not is_worker:
         url = f"http://{config.host}:{config.port}"

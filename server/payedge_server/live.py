@@ -45,7 +45,7 @@ SEND_QUEUE_SIZE: Final = 256
 MAX_WAIT_SECONDS: Final = 60.0
 MAX_CHANNELS_PER_CLIENT: Final = 1000
 MAX_CLIENT_MESSAGE: Final = 64 * 1024
-LATEST_CHANNELS_KEPT: Final = 100_000
+LATEST_CHANNELS_KEPT: Final = 10_000
 
 CLOSE_SLOW_CONSUMER: Final = 4008
 """WebSocket close code sent to a client dropped because its send queue was full."""
@@ -53,12 +53,13 @@ CLOSE_SLOW_CONSUMER: Final = 4008
 _CHANNEL_RE: Final = re.compile(r"(?:payment|session|terminal):[A-Za-z0-9_\-.]{1,255}|system")
 _LIVE_PATH_RE: Final = re.compile(r"/v1/stream|/v1/payments/[^/]+/status")
 
-Frame = tuple[str, int, str]
-"""What a client's writer sends: (channel, version, JSON text)."""
+Frame = tuple[str, int, bytes]
+"""What a client's writer sends: (channel, version, UTF-8 JSON of a text frame)."""
 
 
-def _frame(kind: str, channel: str, version: int, data: Any) -> str:
-    return orjson.dumps({"type": kind, "channel": channel, "version": version, "data": data}).decode()
+def _frame(kind: str, channel: str, version: int, data: Any) -> bytes:
+    """Serialised once per publish, the same bytes for every subscriber."""
+    return orjson.dumps({"type": kind, "channel": channel, "version": version, "data": data})
 
 
 def _version_of(event: dict[str, Any]) -> int | None:
@@ -185,29 +186,28 @@ class LiveHub:
 
         Returns None on timeout (or when the hub shuts down).
         """
-        latest = self._latest.get(channel)
-        if latest is not None and (_version_of(latest) or 0) > since:
-            return latest
-        fut = self.waiter(channel)
-        try:
-            deadline = asyncio.get_running_loop().time() + max(timeout, 0.0)
-            while True:
-                remaining = deadline - asyncio.get_running_loop().time()
-                if remaining <= 0 or self._closing:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(timeout, 0.0)
+        while True:
+            latest = self._latest.get(channel)
+            if latest is not None and (_version_of(latest) or 0) > since:
+                return latest
+            remaining = deadline - loop.time()
+            if remaining <= 0 or self._closing:
+                return None
+            fut = self.waiter(channel)
+            try:
+                event = await asyncio.wait_for(asyncio.shield(fut), remaining)
+            except TimeoutError:
+                return None
+            except asyncio.CancelledError:
+                if fut.cancelled():  # the hub is shutting down
                     return None
-                try:
-                    event = await asyncio.wait_for(asyncio.shield(fut), remaining)
-                except TimeoutError:
-                    return None
-                except asyncio.CancelledError:
-                    if fut.cancelled():  # the hub is shutting down
-                        return None
-                    raise
-                if (_version_of(event) or 0) > since:
-                    return event
-                fut = self.waiter(channel)
-        finally:
-            self.forget_waiter(channel, fut)
+                raise
+            finally:
+                self.forget_waiter(channel, fut)
+            if (_version_of(event) or 0) > since:
+                return event
 
     def waiter(self, channel: str) -> asyncio.Future[dict[str, Any]]:
         """A future resolved with the next event on `channel` (or cancelled at shutdown)."""
@@ -277,7 +277,17 @@ class LiveHub:
 
     @property
     def client_count(self) -> int:
+        """WebSocket clients connected now."""
         return len(self._clients)
+
+    def subscriber_count(self, channel: str) -> int:
+        """WebSocket clients subscribed to `channel` by name (not counting `*`)."""
+        return len(self._subscribers.get(channel, ()))
+
+    @property
+    def waiter_count(self) -> int:
+        """Long-pollers waiting now."""
+        return sum(len(w) for w in self._waiters.values())
 
     async def shutdown(self) -> None:
         """Wake every long-poller and close every WebSocket (1001 going away)."""
@@ -305,8 +315,14 @@ async def _close_quickly(client: LiveClient, code: int, message: bytes) -> None:
     except (TimeoutError, ConnectionError, RuntimeError):
         pass
     finally:
-        if not done and client.transport is not None:
-            client.transport.abort()
+        transport = client.transport
+        if not done and transport is not None and not transport.is_closing():
+            if transport.get_write_buffer_size() == 0:
+                transport.close()  # the close frame went out: end with FIN so the peer reads it
+            else:
+                transport.abort()  # the peer is not reading: reset, do not wait on it
+        elif not done and transport is not None and transport.get_write_buffer_size() > 0:
+            transport.abort()
 
 
 # -- auth -------------------------------------------------------------------------------
@@ -438,7 +454,7 @@ async def status_handler(request: web.Request) -> web.Response:
 
 def _send_control(hub: LiveHub, client: LiveClient, payload: dict[str, Any]) -> None:
     """Queue a protocol message (ack, error) behind the events already queued for the client."""
-    hub._offer(client, ("", 0, orjson.dumps(payload).decode()))
+    hub._offer(client, ("", 0, orjson.dumps(payload)))
 
 
 def _send_error(
@@ -453,14 +469,18 @@ def _send_error(
 async def _writer(hub: LiveHub, client: LiveClient) -> None:
     """Drain the client's queue onto the socket; a heartbeat when idle for `hub.heartbeat`."""
     ws = client.ws
-    heartbeat = orjson.dumps({"type": "heartbeat"}).decode()
+    heartbeat = orjson.dumps({"type": "heartbeat"})
+    queue = client.queue
     try:
         while not ws.closed:
-            try:
-                channel, version, text = await asyncio.wait_for(client.queue.get(), hub.heartbeat)
-            except TimeoutError:
-                await ws.send_str(heartbeat)
-                continue
+            if queue.empty():
+                try:
+                    channel, version, data = await asyncio.wait_for(queue.get(), hub.heartbeat)
+                except TimeoutError:
+                    await ws.send_frame(heartbeat, WSMsgType.TEXT)
+                    continue
+            else:
+                channel, version, data = queue.get_nowait()
             last = client.last_sent.get(channel)
             if last is not None:
                 if version <= last:
@@ -468,7 +488,7 @@ async def _writer(hub: LiveHub, client: LiveClient) -> None:
                 client.last_sent[channel] = version
             elif channel in client.channels:
                 client.last_sent[channel] = version
-            await ws.send_str(text)
+            await ws.send_frame(data, WSMsgType.TEXT)
     except (ConnectionError, RuntimeError):
         pass
 
@@ -537,7 +557,8 @@ async def stream_handler(request: web.Request) -> web.WebSocketResponse:
     """`GET /v1/stream`: the WebSocket of live events (protocol in docs/live.md)."""
     hub = _hub(request)
     lookup = request.app[LOOKUP]
-    ws = web.WebSocketResponse(heartbeat=hub.heartbeat, max_msg_size=MAX_CLIENT_MESSAGE)
+    # No permessage-deflate: small JSON frames gain little and fan-out would compress per client.
+    ws = web.WebSocketResponse(heartbeat=hub.heartbeat, max_msg_size=MAX_CLIENT_MESSAGE, compress=False)
     await ws.prepare(request)
     if hub._closing:
         await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")

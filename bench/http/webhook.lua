@@ -1,0 +1,79 @@
+-- wrk script: POST pre-signed, DISTINCT Stripe events (see events.py).
+-- usage: wrk -t2 -c64 -d10s -s webhook.lua http://127.0.0.1:PORT -- <events dir> <path> <threads>
+-- Thread k of T sends events k, k+T, k+2T, ...: no two requests carry the same event
+-- unless a thread runs out (then it wraps and "wrapped" is reported > 0).
+
+local threads = {}
+local counter = 0
+
+function setup(thread)
+  thread:set("tid", counter)
+  counter = counter + 1
+  table.insert(threads, thread)
+end
+
+local p1, p2, p3
+local evts, pis, sigs
+local n, i = 0, 0
+local path
+sent = 0
+wrapped = 0
+
+local function read_all(name)
+  local f = assert(io.open(name, "rb"))
+  local data = f:read("*a")
+  f:close()
+  return data
+end
+
+function init(args)
+  local dir = args[1]
+  path = args[2] or "/v1/webhooks/stripe"
+  local nthreads = tonumber(args[3] or "1")
+  local tpl = read_all(dir .. "/template.json")
+  local a, b = string.find(tpl, "@@EVT@@", 1, true)
+  local c, d = string.find(tpl, "@@PI@@", 1, true)
+  p1 = string.sub(tpl, 1, a - 1)
+  p2 = string.sub(tpl, b + 1, c - 1)
+  p3 = string.sub(tpl, d + 1)
+  evts, pis, sigs = {}, {}, {}
+  local line_no = 0
+  for line in io.lines(dir .. "/events.txt") do
+    if line_no % nthreads == tid then
+      local e, p, s = string.match(line, "^(%S+) (%S+) (%S+)$")
+      n = n + 1
+      evts[n], pis[n], sigs[n] = e, p, s
+    end
+    line_no = line_no + 1
+  end
+end
+
+function request()
+  i = i + 1
+  if i > n then
+    i = 1
+    wrapped = wrapped + 1
+  end
+  sent = sent + 1
+  local body = p1 .. evts[i] .. p2 .. pis[i] .. p3
+  return wrk.format("POST", path, {
+    ["Content-Type"] = "application/json",
+    ["Stripe-Signature"] = sigs[i],
+  }, body)
+end
+
+function done(summary, latency, requests)
+  local total_sent, total_wrapped = 0, 0
+  for _, t in ipairs(threads) do
+    total_sent = total_sent + (t:get("sent") or 0)
+    total_wrapped = total_wrapped + (t:get("wrapped") or 0)
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH_JSON {"requests":%d,"duration_us":%d,"connect_errors":%d,"read_errors":%d,' ..
+    '"write_errors":%d,"status_errors":%d,"timeouts":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,' ..
+    '"max_us":%d,"mean_us":%.1f,"sent":%d,"wrapped":%d}\n',
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean,
+    total_sent, total_wrapped))
+end

@@ -74,12 +74,20 @@ class PaymentService:
         return records.from_row(row) if row else None
 
     def _publish_after(self, tx: Tx, p: dict[str, Any]) -> None:
+        """Once committed: count the new status and publish the change on `payment:<id>`."""
+        counter = metrics.PAYMENT_TRANSITIONS.labels(p["status"])
         live = self.live
         if live is None:
+            tx.after_commit(counter.inc)
             return
         event = {"type": "payment.updated", "version": p["version"], "payment": records.public(p)}
         channel = "payment:" + p["id"]
-        tx.after_commit(lambda: live.publish(channel, event))
+
+        def after() -> None:
+            counter.inc()
+            live.publish(channel, event)
+
+        tx.after_commit(after)
 
     def create_in_tx(
         self,
@@ -156,7 +164,6 @@ class PaymentService:
             "updated_at": now,
             "locked_until": None,
         }
-        metrics.PAYMENT_TRANSITIONS.labels(status).inc()
         self._publish_after(tx, p)
         return records.public(p)
 
@@ -221,7 +228,6 @@ class PaymentService:
             view = records.public(updated)
             for hook in self._hooks:
                 hook(tx, view, current)
-        metrics.PAYMENT_TRANSITIONS.labels(new_status).inc()
         self._publish_after(tx, updated)
         return updated
 

@@ -5,8 +5,9 @@ waits for the next batch. A batch is ONE transaction: each callable is isolated
 as if in its own SAVEPOINT (a failing callable's changes are undone and it gets
 its exception back; the others are unaffected -- see `_run_optimistic`), then
 the writer thread runs the single COMMIT (the fsync) and hands the batch back
-to the event loop with ONE `call_soon_threadsafe`, which resolves every future of the batch: a caller is answered only once its changes
-are durable, and many callers share one fsync.
+to the event loop with ONE `call_soon_threadsafe`, which resolves every future
+of the batch: a caller is answered only once its changes are durable, and many
+callers share one fsync.
 
 Where the callables run: on the event-loop thread, between `BEGIN IMMEDIATE`
 and the COMMIT handed to the writer. Running them on the writer thread instead

@@ -38,5 +38,9 @@ __all__: list[str] = [
 # --- dedupe and idempotency (SPEC 2.2) ---
 
 # --- money and tariffs (SPEC 2.3) ---
+from payedge._core import Quote, Tariff, format_money, minor_units, to_minor
+from payedge.tariffs import load_tariff
+
+__all__ += ["Quote", "Tariff", "format_money", "load_tariff", "minor_units", "to_minor"]
 
 # --- terminal queue and locks (SPEC 2.4) ---

@@ -17,17 +17,17 @@ from payedge_server.errors import ApiError, json_response, read_json_object
 from payedge_server.idempotency import mark_started
 from payedge_server.keys import LIVE
 
-QUEUE: web.AppKey[Any] = web.AppKey("terminal_queue")
+QUEUE: web.AppKey[payedge.TerminalQueue | None] = web.AppKey("terminal_queue")
 """The `payedge.TerminalQueue` of `--terminals`, or None."""
 
 _versions = itertools.count(1)
 
 
-def make_queue(terminals: tuple[str, ...], lock_ttl: float = 180.0) -> Any:
+def make_queue(terminals: tuple[str, ...], lock_ttl: float = 180.0) -> payedge.TerminalQueue | None:
     return payedge.TerminalQueue(list(terminals), lock_ttl) if terminals else None
 
 
-def _queue(request: web.Request) -> Any:
+def _queue(request: web.Request) -> payedge.TerminalQueue:
     queue = request.app[QUEUE]
     if queue is None:
         raise ApiError(
@@ -36,7 +36,7 @@ def _queue(request: web.Request) -> Any:
     return queue
 
 
-def _lease(lease: Any) -> dict[str, Any] | None:
+def _lease(lease: payedge.Lease | None) -> dict[str, Any] | None:
     if lease is None:
         return None
     return {

@@ -7,8 +7,8 @@ import subprocess
 from pathlib import Path
 
 import aiohttp
-
 import payedge
+
 from tests.server.support import PAYEDGE, running_server
 from tests.support import services
 

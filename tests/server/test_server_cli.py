@@ -162,9 +162,10 @@ async def test_two_workers_share_the_port_and_the_store(tmp_path: Path) -> None:
             assert answers == [False, True, True, True, True, True]
             async with http.get(srv.url + "/v1/payments?limit=100", headers=srv.headers()) as resp:
                 assert {p["id"] for p in (await resp.json())["data"]} == ids
-        pids = subprocess.run(
-            ["pgrep", "-g", str(srv.proc.pid)], capture_output=True, text=True, check=False
-        ).stdout.split()
+        group = await asyncio.to_thread(
+            subprocess.run, ["pgrep", "-g", str(srv.proc.pid)], capture_output=True, text=True, check=False
+        )
+        pids = group.stdout.split()
         assert len(pids) >= 3  # the supervisor and its two workers
         srv.proc.terminate()
         assert srv.proc.wait(timeout=20) == 0

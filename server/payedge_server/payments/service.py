@@ -36,6 +36,13 @@ Outcome = tuple[int, dict[str, Any]]
 LOCK_SECONDS = 60.0
 
 
+def _history(tx: Tx, payment_id: str, version: int, status: str, *, source: str, at: int) -> None:
+    tx.execute(
+        "INSERT INTO payment_status_history (payment_id, version, status, source, at) VALUES (?, ?, ?, ?, ?)",
+        (payment_id, version, status, source, at),
+    )
+
+
 def not_found(payment_id: str) -> ApiError:
     return ApiError(404, "payment_not_found", f"no payment {payment_id}", "id")
 
@@ -139,11 +146,7 @@ class PaymentService:
                 now,
             ),
         )
-        tx.execute(
-            "INSERT INTO payment_status_history (payment_id, version, status, source, at) "
-            "VALUES (?, 1, ?, ?, ?)",
-            (pid, status, source, now),
-        )
+        _history(tx, pid, 1, status, source=source, at=now)
         p = {
             "id": pid,
             "amount": amount,
@@ -211,11 +214,7 @@ class PaymentService:
         )
         if changed != 1:
             raise RuntimeError(f"payment {p['id']} changed under a write (version {p['version']})")
-        tx.execute(
-            "INSERT INTO payment_status_history (payment_id, version, status, source, at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (p["id"], version, new_status, source, now),
-        )
+        _history(tx, p["id"], version, new_status, source=source, at=now)
         append_audit(
             tx,
             actor=source,

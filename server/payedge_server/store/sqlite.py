@@ -320,12 +320,13 @@ class SqliteStore:
                 return
 
     @staticmethod
-    def _begin_on_writer(conn: sqlite3.Connection) -> BaseException | None:
+    def _retry_busy(conn: sqlite3.Connection, sql: str) -> sqlite3.Error | None:
+        """Run `sql`, retrying while another process holds the lock (up to BUSY_WAIT_SECONDS)."""
         deadline = time.monotonic() + BUSY_WAIT_SECONDS
         delay = 0.0005
         while True:
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(sql)
                 return None
             except sqlite3.Error as exc:
                 if not _is_busy(exc) or time.monotonic() > deadline:
@@ -333,18 +334,16 @@ class SqliteStore:
             time.sleep(delay)
             delay = min(delay * 2, 0.01)
 
-    @staticmethod
-    def _commit(conn: sqlite3.Connection) -> BaseException | None:
-        deadline = time.monotonic() + BUSY_WAIT_SECONDS
-        while True:
-            try:
-                conn.execute("COMMIT")
-                return None
-            except sqlite3.Error as exc:
-                if not _is_busy(exc) or time.monotonic() > deadline:
-                    log.error("store commit failed: %s", exc)
-                    break
-            time.sleep(0.001)
+    @classmethod
+    def _begin_on_writer(cls, conn: sqlite3.Connection) -> BaseException | None:
+        return cls._retry_busy(conn, "BEGIN IMMEDIATE")
+
+    @classmethod
+    def _commit(cls, conn: sqlite3.Connection) -> BaseException | None:
+        error = cls._retry_busy(conn, "COMMIT")
+        if error is None:
+            return None
+        log.error("store commit failed: %s", error)
         with contextlib.suppress(sqlite3.Error):
             conn.execute("ROLLBACK")
         return RuntimeError("store commit failed; nothing of this batch was written")

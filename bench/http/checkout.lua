@@ -7,14 +7,7 @@
 local here = string.match(debug.getinfo(1, "S").source, "^@(.*/)") or "./"
 local report = dofile(here .. "report.lua")
 
-local threads = {}
-local counter = 0
-
-function setup(thread)
-  thread:set("tid", counter)
-  counter = counter + 1
-  table.insert(threads, thread)
-end
+setup = report.setup
 
 local pending, head, tail = {}, 1, 0
 local auth, use_keys
@@ -65,5 +58,5 @@ function response(status, hdrs, body)
 end
 
 function done(summary, latency, requests)
-  report.write(threads, summary, latency, { "created", "succeeded", "failed", "other" })
+  report.write(summary, latency, { "created", "succeeded", "failed", "other" })
 end

@@ -2,7 +2,16 @@
 -- as one JSON line "BENCH_JSON {...}" that run.py parses.
 local M = {}
 
-function M.write(threads, summary, latency, counters)
+-- setup(): number the threads ("tid" in each) and keep them for done()
+M.threads = {}
+local counter = 0
+function M.setup(thread)
+  thread:set("tid", counter)
+  counter = counter + 1
+  table.insert(M.threads, thread)
+end
+
+function M.write(summary, latency, counters)
   local e = summary.errors
   local out = string.format(
     '{"requests":%d,"duration_us":%d,"connect_errors":%d,"read_errors":%d,' ..
@@ -12,7 +21,7 @@ function M.write(threads, summary, latency, counters)
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean)
   for _, name in ipairs(counters) do
     local total = 0
-    for _, t in ipairs(threads) do
+    for _, t in ipairs(M.threads) do
       total = total + (t:get(name) or 0)
     end
     out = out .. string.format(',"%s":%d', name, total)

@@ -7,14 +7,7 @@
 local here = string.match(debug.getinfo(1, "S").source, "^@(.*/)") or "./"
 local report = dofile(here .. "report.lua")
 
-local threads = {}
-local counter = 0
-
-function setup(thread)
-  thread:set("tid", counter)
-  counter = counter + 1
-  table.insert(threads, thread)
-end
+setup = report.setup
 
 local p1, p2, p3
 local evts, pis, sigs
@@ -67,5 +60,5 @@ function request()
 end
 
 function done(summary, latency, requests)
-  report.write(threads, summary, latency, { "sent", "wrapped" })
+  report.write(summary, latency, { "sent", "wrapped" })
 end

@@ -21,4 +21,9 @@ class Config:
     tariff: Path | None = None
     # The public base URL the server reaches itself on (sandbox async webhooks).
     self_url: str | None = None
+    # Standard-Webhooks secret (whsec_...) the sandbox signs its async webhooks with;
+    # `payedge serve` keeps one in the data directory. None: a fresh one per process.
+    sandbox_webhook_secret: str | None = None
+    # Where generated state lives (API key, sandbox secret; SQLite by default).
+    data_dir: Path = Path("payedge-data")
     extra: dict[str, str] = field(default_factory=dict)

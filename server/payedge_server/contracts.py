@@ -23,6 +23,16 @@ class Tx(Protocol):
 
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` on the event loop once this write is committed (never if it rolls back).
+
+        Added for live publishing: a change made inside a write (a payment
+        transition, a parking session update) must reach live subscribers only
+        after it is durable, and the code making it (a hook, `create_in_tx`) has
+        no other way to know when that is.
+        """
+        ...
+
 
 class Store(Protocol):
     """A transactional store with a single writer that group-commits.

@@ -34,9 +34,33 @@ __all__: list[str] = [
 # Each area adds its imports and names in its own section below.
 
 # --- signatures (SPEC 2.1) ---
+from payedge._core import (
+    StripeEvent,
+    parse_stripe_event,
+    sign_standard,
+    sign_stripe,
+    verify_hmac,
+    verify_standard,
+    verify_stripe,
+    verify_stripe_many,
+)
+
+__all__ += [
+    "StripeEvent",
+    "parse_stripe_event",
+    "sign_standard",
+    "sign_stripe",
+    "verify_hmac",
+    "verify_standard",
+    "verify_stripe",
+    "verify_stripe_many",
+]
 
 # --- dedupe and idempotency (SPEC 2.2) ---
 
 # --- money and tariffs (SPEC 2.3) ---
 
 # --- terminal queue and locks (SPEC 2.4) ---
+from payedge._core import Lease, LeaseLocks, TerminalQueue
+
+__all__ += ["Lease", "LeaseLocks", "TerminalQueue"]

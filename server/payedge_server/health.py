@@ -9,6 +9,7 @@ from aiohttp import web
 
 from payedge_server.errors import json_response
 from payedge_server.keys import CONFIG, GATEWAYS, STORE
+from payedge_server.parking.http import PARKING
 
 
 async def health(request: web.Request) -> web.Response:
@@ -44,12 +45,19 @@ async def ready(request: web.Request) -> web.Response:
     config = app[CONFIG]
     if config.redis_url:
         checks["redis"] = await _tcp_reachable(config.redis_url, 6379)
-    if config.mqtt_url:
+    extra: dict[str, object] = {}
+    parking = app.get(PARKING)
+    if parking is not None:
+        # The relay's own connection (in the worker that runs it), and the fallback mode.
+        extra["parking"] = status = parking.health()
+        checks["mqtt"] = bool(status["mqtt"]["connected"]) or (
+            not status["mqtt"]["leader"] and await _tcp_reachable(config.mqtt_url or "", 1883)
+        )
+    elif config.mqtt_url:
         checks["mqtt"] = await _tcp_reachable(config.mqtt_url, 1883)
     ok = all(checks.values())
-    return json_response(
-        {"status": "ready" if ok else "degraded", "checks": checks}, status=200 if ok else 503
-    )
+    body = {"status": "ready" if ok else "degraded", "checks": checks, **extra}
+    return json_response(body, status=200 if ok else 503)
 
 
 def add_routes(app: web.Application) -> None:

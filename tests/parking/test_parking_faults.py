@@ -1,0 +1,109 @@
+"""Fault tests: the broker goes away, the server dies; authorisations are delayed, never lost."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from tests.parking.harness import Api, Broker, Server, Site, workspace, write_tariff
+
+pytestmark = pytest.mark.timeout(90)
+
+
+async def _paid_request(site: Site, plate: str) -> dict[str, object]:
+    now = int(time.time())
+    site.publish("parking/entry", plate=plate, ts=now - 5400)
+    site.publish("parking/exit/detected", plate=plate, ts=now)
+    await site.wait_for(lambda: any(r.get("plate") == plate for r in site.requests))
+    return next(r for r in site.requests if r.get("plate") == plate)
+
+
+async def test_broker_restart_between_payment_and_authorisation() -> None:
+    with workspace() as work:
+        broker = Broker(work)
+        broker.start()
+        server = Server(work, broker.port, write_tariff(work))
+        server.start()
+        site, api = Site(broker.port, "site-restart"), Api(server.url)
+        try:
+            await api.wait_ready()
+            await site.connect()
+            request = await _paid_request(site, "RST-1")
+            broker.stop()
+            status, body = await api.confirm(str(request["payment_id"]))
+            assert status == 200 and body["status"] == "succeeded", body
+            ready = await api.call("GET", "/health/ready")
+            assert ready[0] == 503, "readiness reports the broker outage"
+            await asyncio.sleep(1.0)
+            assert site.successes == []
+            broker.start()
+            await site.wait_for(lambda: bool(site.successes), timeout=20)
+            [success] = {s["msg_id"]: s for s in site.successes}.values()
+            assert success["session_id"] == request["session_id"] and success["reason"] == "payment"
+        finally:
+            await site.disconnect()
+            await api.close()
+            server.stop()
+            broker.stop()
+
+
+async def test_server_killed_after_commit_publishes_after_restart() -> None:
+    with workspace() as work:
+        broker = Broker(work)
+        broker.start()
+        server = Server(work, broker.port, write_tariff(work))
+        server.start()
+        site, api = Site(broker.port, "site-kill"), Api(server.url)
+        try:
+            await api.wait_ready()
+            await site.connect()
+            request = await _paid_request(site, "KILL-1")
+            # The payment is committed while the broker is away, then the server dies before publishing.
+            broker.stop()
+            status, body = await api.confirm(str(request["payment_id"]))
+            assert status == 200 and body["status"] == "succeeded", body
+            server.kill()
+            broker.start()
+            await asyncio.sleep(0.5)
+            assert site.successes == []
+            server.start()
+            await site.wait_for(lambda: bool(site.successes), timeout=20)
+            success = site.successes[0]
+            assert success["session_id"] == request["session_id"]
+            assert all(s["msg_id"] == success["msg_id"] for s in site.successes)
+            view = await api.session(str(request["session_id"]))
+            assert view["session"]["state"] == "paid"
+        finally:
+            await site.disconnect()
+            await api.close()
+            server.stop()
+            broker.stop()
+
+
+async def test_messages_sent_while_the_server_is_down_are_processed_after_restart() -> None:
+    with workspace() as work:
+        broker = Broker(work)
+        broker.start()
+        server = Server(work, broker.port, write_tariff(work))
+        server.start()
+        site, api = Site(broker.port, "site-down"), Api(server.url)
+        try:
+            await api.wait_ready()
+            await site.connect()
+            server.kill()
+            now = int(time.time())
+            site.publish("parking/entry", plate="DOWN-1", ts=now - 5400)
+            site.publish("parking/exit/detected", plate="DOWN-1", ts=now)
+            await asyncio.sleep(0.3)
+            server.start()
+            # The broker kept them in the relay's persistent session.
+            await site.wait_for(lambda: any(r.get("plate") == "DOWN-1" for r in site.requests), timeout=20)
+            [request] = [r for r in site.requests if r.get("plate") == "DOWN-1"]
+            assert request["amount"] > 0
+        finally:
+            await site.disconnect()
+            await api.close()
+            server.stop()
+            broker.stop()

@@ -57,6 +57,9 @@ __all__ += [
 ]
 
 # --- dedupe and idempotency (SPEC 2.2) ---
+from payedge._core import Begin, Deduper, IdempotencyCache, fingerprint
+
+__all__ += ["Begin", "Deduper", "IdempotencyCache", "fingerprint"]
 
 # --- money and tariffs (SPEC 2.3) ---
 

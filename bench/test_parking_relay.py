@@ -157,7 +157,8 @@ def test_parking_exits_end_to_end(benchmark: BenchmarkFixture) -> None:
             broker.stop()
     [f] = results
     print(
-        f"\nparking relay, burst of {VEHICLES} exits: {f['burst_elapsed_s']:.2f}s = {f['exits_per_s']:.0f} exits/s"
+        f"\nparking relay, burst of {VEHICLES} exits: {f['burst_elapsed_s']:.2f}s"
+        f" = {f['exits_per_s']:.0f} exits/s"
         f" ({f['messages_per_s']:.0f} MQTT messages/s through the relay), latency under the burst"
         f" p50 {f['burst_p50_ms']:.0f} ms p99 {f['burst_p99_ms']:.0f} ms;"
         f"\n  paced {PACED} exits at {PACED_RATE:.0f}/s: exit latency p50 {f['paced_p50_ms']:.1f} ms,"

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.http.run import payedge_bin, server
+from bench.http.run import payedge_serve_cmd, server
 from tests.support.services import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,22 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time", default="20s")
     args = parser.parse_args(argv)
     port = free_port()
-    cmd = [
-        payedge_bin(),
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--api-key",
-        API_KEY,
-        "--stripe-webhook-secret",
-        SECRET,
-    ]
+    cmd = payedge_serve_cmd(port, API_KEY, SECRET)
     env = {**os.environ, "PAYEDGE_API_KEY": API_KEY, "PAYEDGE_STRIPE_WEBHOOK_SECRET": SECRET}
     with (
         tempfile.TemporaryDirectory(prefix="payedge-loadtest-") as tmp,
-        server(cmd, port, Path(tmp), "server"),
+        server(cmd, port, Path(tmp)),
     ):
         locust = [
             sys.executable,

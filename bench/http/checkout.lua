@@ -3,14 +3,11 @@
 -- Each thread keeps a queue of created payments; the next request a connection sends
 -- confirms one of them when there is one, else creates a new payment.
 
-local threads = {}
-local counter = 0
+-- report.lua sits beside this script
+local here = string.match(debug.getinfo(1, "S").source, "^@(.*/)") or "./"
+local report = dofile(here .. "report.lua")
 
-function setup(thread)
-  thread:set("tid", counter)
-  counter = counter + 1
-  table.insert(threads, thread)
-end
+setup = report.setup
 
 local pending, head, tail = {}, 1, 0
 local auth, use_keys
@@ -61,19 +58,5 @@ function response(status, hdrs, body)
 end
 
 function done(summary, latency, requests)
-  local c, s, f, o = 0, 0, 0, 0
-  for _, t in ipairs(threads) do
-    c = c + (t:get("created") or 0)
-    s = s + (t:get("succeeded") or 0)
-    f = f + (t:get("failed") or 0)
-    o = o + (t:get("other") or 0)
-  end
-  local e = summary.errors
-  io.write(string.format(
-    'BENCH_JSON {"requests":%d,"duration_us":%d,"connect_errors":%d,"read_errors":%d,' ..
-    '"write_errors":%d,"status_errors":%d,"timeouts":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,' ..
-    '"max_us":%d,"mean_us":%.1f,"created":%d,"succeeded":%d,"failed":%d,"other":%d}\n',
-    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean,
-    c, s, f, o))
+  report.write(summary, latency, { "created", "succeeded", "failed", "other" })
 end

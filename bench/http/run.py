@@ -18,9 +18,7 @@ import argparse
 import contextlib
 import json
 import math
-import os
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -32,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.http.events import write_events
-from tests.support.services import free_port, wait_for_port
+from tests.support.services import free_port, running
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -88,31 +86,31 @@ def payedge_bin() -> str:
     return found
 
 
+def payedge_serve_cmd(port: int, api_key: str, webhook_secret: str, *, workers: int = 1) -> list[str]:
+    """`payedge serve` on its embedded defaults (SQLite under ./payedge-data of the cwd)."""
+    command = [
+        payedge_bin(),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--api-key",
+        api_key,
+        "--stripe-webhook-secret",
+        webhook_secret,
+    ]
+    if workers > 1:
+        command += ["--workers", str(workers)]
+    return command
+
+
 @contextlib.contextmanager
-def server(cmd: list[str], port: int, cwd: Path, log_name: str) -> Iterator[subprocess.Popen[bytes]]:
-    """Start a server process, wait until it listens, stop it with SIGTERM (then SIGKILL)."""
+def server(cmd: list[str], port: int, cwd: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """Start a server process in `cwd`, wait until it listens; SIGTERM (then SIGKILL) after."""
     cwd.mkdir(parents=True, exist_ok=True)
-    log = (cwd / f"{log_name}.log").open("wb")
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        try:
-            wait_for_port(port, timeout=30, proc=proc)
-        except (RuntimeError, TimeoutError) as exc:
-            log.flush()
-            tail = (cwd / f"{log_name}.log").read_text(errors="replace")[-600:]
-            raise RuntimeError(f"{log_name} did not start: {exc}\n{tail}") from exc
+    with running(cmd, port, cwd=str(cwd), timeout=30) as proc:
         yield proc
-    finally:
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
-        log.close()
 
 
 def run_wrk(
@@ -240,9 +238,9 @@ class Bench:
         port = free_port()
         cwd = self.work / name.split(maxsplit=1)[0].replace("/", "_") / str(port)
         try:
-            with server(cmd(port, cwd), port, cwd, "server"):
+            with server(cmd(port, cwd), port, cwd):
                 result.wrk = self.webhook_run(port)
-        except (RuntimeError, FileNotFoundError, subprocess.CalledProcessError) as exc:
+        except (RuntimeError, TimeoutError, FileNotFoundError, subprocess.CalledProcessError) as exc:
             result.available = False
             result.note = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
             self.log(f"{name}: not measured: {exc}")
@@ -287,24 +285,7 @@ class Bench:
         )
 
     def payedge_cmd(self, workers: int) -> Callable[[int, Path], list[str]]:
-        def cmd(port: int, _cwd: Path) -> list[str]:
-            command = [
-                payedge_bin(),
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--stripe-webhook-secret",
-                SECRET,
-                "--api-key",
-                API_KEY,
-            ]
-            if workers > 1:
-                command += ["--workers", str(workers)]
-            return command
-
-        return cmd
+        return lambda port, _cwd: payedge_serve_cmd(port, API_KEY, SECRET, workers=workers)
 
     def payedge(self, workers: int = 1) -> Result:
         name = "payedge" if workers == 1 else f"payedge --workers {workers}"
@@ -323,7 +304,7 @@ class Bench:
         cwd = self.work / "checkout" / str(port)
         script_args = [API_KEY, "1" if self.args.idempotency_keys else "0"]
         try:
-            with server(self.payedge_cmd(1)(port, cwd), port, cwd, "server"):
+            with server(self.payedge_cmd(1)(port, cwd), port, cwd):
                 if self.args.warmup > 0:
                     run_wrk(
                         port,
@@ -341,7 +322,7 @@ class Bench:
                     threads=self.args.threads,
                     connections=self.args.connections,
                 )
-        except (RuntimeError, FileNotFoundError, subprocess.CalledProcessError) as exc:
+        except (RuntimeError, TimeoutError, FileNotFoundError, subprocess.CalledProcessError) as exc:
             result.available = False
             result.note = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
             self.log(f"{name}: not measured: {exc}")

@@ -3,14 +3,11 @@
 -- Thread k of T sends events k, k+T, k+2T, ...: no two requests carry the same event
 -- unless a thread runs out (then it wraps and "wrapped" is reported > 0).
 
-local threads = {}
-local counter = 0
+-- report.lua sits beside this script
+local here = string.match(debug.getinfo(1, "S").source, "^@(.*/)") or "./"
+local report = dofile(here .. "report.lua")
 
-function setup(thread)
-  thread:set("tid", counter)
-  counter = counter + 1
-  table.insert(threads, thread)
-end
+setup = report.setup
 
 local p1, p2, p3
 local evts, pis, sigs
@@ -63,17 +60,5 @@ function request()
 end
 
 function done(summary, latency, requests)
-  local total_sent, total_wrapped = 0, 0
-  for _, t in ipairs(threads) do
-    total_sent = total_sent + (t:get("sent") or 0)
-    total_wrapped = total_wrapped + (t:get("wrapped") or 0)
-  end
-  local e = summary.errors
-  io.write(string.format(
-    'BENCH_JSON {"requests":%d,"duration_us":%d,"connect_errors":%d,"read_errors":%d,' ..
-    '"write_errors":%d,"status_errors":%d,"timeouts":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,' ..
-    '"max_us":%d,"mean_us":%.1f,"sent":%d,"wrapped":%d}\n',
-    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean,
-    total_sent, total_wrapped))
+  report.write(summary, latency, { "sent", "wrapped" })
 end

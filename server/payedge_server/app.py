@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from payedge_server import health, metrics, middleware, openapi
+from payedge_server import health, metrics, middleware, openapi, quotes, terminals
 from payedge_server.auth import ApiKeys
 from payedge_server.config import Config
 from payedge_server.gateways.base import Gateway
@@ -29,7 +29,9 @@ from payedge_server.live import setup_live
 from payedge_server.parking import setup_parking
 from payedge_server.payments import routes as payment_routes
 from payedge_server.payments.service import PaymentService
+from payedge_server.quotes import TARIFF, load_tariff
 from payedge_server.store import open_store, schema
+from payedge_server.terminals import QUEUE, make_queue
 from payedge_server.webhooks import WebhookIngest
 
 log = logging.getLogger("payedge.server")
@@ -129,6 +131,12 @@ def create_app(config: Config) -> web.Application:
     app.router.add_get("/metrics", metrics.handler(store))
     app.router.add_get("/openapi.json", openapi.handle_openapi)
     openapi.register(app, openapi.CORE_PATHS)
+
+    app[TARIFF] = load_tariff(config.tariff)
+    quotes.add_routes(app)
+    app[QUEUE] = make_queue(config.terminals)
+    terminals.add_routes(app)
+    openapi.register(app, openapi.QUOTE_AND_TERMINAL_PATHS)
 
     setup_live(app, payments.status_lookup, recheck_interval=1.0 if config.workers > 1 else None)
     openapi.register(app, openapi.LIVE_PATHS)

@@ -51,6 +51,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--api-key", action="append", default=None, help="repeatable; generated when absent")
     p.add_argument("--tariff", default=None, help="tariff rules JSON file (POST /v1/quotes, parking)")
+    p.add_argument("--terminals", default=None, help="comma-separated card-terminal ids (terminal queue)")
     p.add_argument("--self-url", default=None, help="base URL the server reaches itself on")
     p.add_argument("--log-level", default=None, help="DEBUG, INFO (default), WARNING, ERROR")
     return p
@@ -128,6 +129,7 @@ def resolve(argv: Sequence[str]) -> tuple[Config, list[str]]:
         stripe_webhook_secrets=tuple(stripe_secrets),
         api_keys=tuple(api_keys),
         tariff=Path(tariff) if tariff else None,
+        terminals=tuple(t.strip() for t in (pick("terminals") or "").split(",") if t.strip()),
         self_url=pick("self-url"),
         sandbox_webhook_secret=sandbox_secret,
         data_dir=data_dir,
@@ -187,11 +189,13 @@ def _supervise(argv: Sequence[str], workers: int) -> int:
 
 def main(argv: list[str]) -> int:
     config, notes = resolve(argv)
+    from payedge_server.quotes import TariffFileError, load_tariff
     from payedge_server.store import UnsupportedDatabaseError, open_store
 
     try:
         open_store(config.database_url)
-    except UnsupportedDatabaseError as exc:
+        load_tariff(config.tariff)
+    except (UnsupportedDatabaseError, TariffFileError) as exc:
         print(f"payedge serve: {exc}", file=sys.stderr)
         return 2
     from payedge_server.parking import config_problem

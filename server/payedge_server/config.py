@@ -19,6 +19,8 @@ class Config:
     stripe_webhook_secrets: tuple[str, ...] = ()
     api_keys: tuple[str, ...] = ()
     tariff: Path | None = None
+    # Card-terminal ids of the site's terminal queue (`--terminals T1,T2`); none: no queue.
+    terminals: tuple[str, ...] = ()
     # The public base URL the server reaches itself on (sandbox async webhooks).
     self_url: str | None = None
     # Standard-Webhooks secret (whsec_...) the sandbox signs its async webhooks with;

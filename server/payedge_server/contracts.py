@@ -37,9 +37,10 @@ class Tx(Protocol):
 class Store(Protocol):
     """A transactional store with a single writer that group-commits.
 
-    `write(fn)` runs `fn(tx)` on the writer inside a savepoint of the current
-    batch transaction and resolves only once that batch is committed and
-    durable; if `fn` raises, only its own savepoint is rolled back and the
+    `write(fn)` runs `fn(tx)` inside a savepoint of the current batch
+    transaction (SQLite: on the event-loop thread, while the single writer
+    thread does the COMMIT; see store/sqlite.py) and resolves only once that
+    batch is committed and durable; if `fn` raises, only its own savepoint is rolled back and the
     exception is re-raised to the caller. `fn` is synchronous and quick: no
     network I/O, no awaiting. `read(fn)` runs `fn` on a read connection.
     """

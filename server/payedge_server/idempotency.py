@@ -71,6 +71,13 @@ class IdempotencyContext:
         self.saved = True
 
 
+def mark_started(request: web.Request) -> None:
+    """Say the handler's work has started: from now on its result is saved under the key."""
+    ctx: IdempotencyContext | None = request.get(CONTEXT)
+    if ctx is not None:
+        ctx.mark_started()
+
+
 def context(request: web.Request) -> IdempotencyContext | None:
     ctx: IdempotencyContext | None = request.get(CONTEXT)
     return ctx

@@ -281,3 +281,70 @@ LIVE_PATHS: dict[str, dict[str, Any]] = {
         )
     },
 }
+
+_TOKEN = [path_param("token")]
+_OBJ: dict[str, Any] = {"type": "object"}
+
+QUOTE_AND_TERMINAL_PATHS: dict[str, dict[str, Any]] = {
+    "/v1/quotes": {
+        "post": op(
+            "Quote a parking stay with the site tariff (409 tariff_not_configured without --tariff)",
+            schema=_OBJ,
+            body={
+                "type": "object",
+                "required": ["entry", "exit"],
+                "properties": {
+                    "entry": {"type": "integer", "description": "UNIX seconds"},
+                    "exit": {"type": "integer", "description": "UNIX seconds"},
+                    "lost_ticket": {"type": "boolean"},
+                    "subscription": {"type": "string"},
+                },
+            },
+            idempotent=True,
+        )
+    },
+    "/v1/terminals": {"get": op("Terminal queue snapshot: queued payments and leases", schema=_OBJ)},
+    "/v1/terminals/queue": {
+        "post": op(
+            "Queue a payment for the next free terminal (idempotent per payment)",
+            schema=_OBJ,
+            body={
+                "type": "object",
+                "required": ["payment_id", "user_id"],
+                "properties": {"payment_id": {"type": "string"}, "user_id": {"type": "string"}},
+            },
+            idempotent=True,
+        )
+    },
+    "/v1/terminals/queue/{payment_id}": {
+        "get": op(
+            "Position of a queued payment (null once allocated)",
+            schema=_OBJ,
+            params=[path_param("payment_id")],
+        )
+    },
+    "/v1/terminals/queue/{payment_id}/cancel": {
+        "post": op(
+            "Remove a queued payment or end its lease",
+            schema=_OBJ,
+            params=[path_param("payment_id")],
+            idempotent=True,
+        )
+    },
+    "/v1/terminals/{terminal_id}/allocate": {
+        "post": op(
+            "Give an idle terminal to the oldest eligible payment (409 terminal_busy)",
+            schema=_OBJ,
+            params=[path_param("terminal_id")],
+            idempotent=True,
+        )
+    },
+    "/v1/terminals/leases/{token}/complete": {
+        "post": op(
+            "End a lease (409 stale_lease when expired or done)", schema=_OBJ, params=_TOKEN, idempotent=True
+        )
+    },
+    "/v1/terminals/leases/{token}/extend": {
+        "post": op("Extend a live lease", schema=_OBJ, params=_TOKEN, idempotent=True)
+    },
+}

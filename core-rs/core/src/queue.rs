@@ -1,1 +1,0 @@
-//! Terminal queue: FIFO allocation of card terminals with leases (SPEC 2.4).

@@ -1,1 +1,0 @@
-//! Webhook signatures: Stripe, Standard Webhooks, plain HMAC (SPEC 2.1).

@@ -1,0 +1,382 @@
+//! `Stripe-Signature` headers: `t=<unix>,v1=<hex hmac-sha256(secret, "<t>.<payload>")>`.
+//!
+//! Parsing follows stripe-python's `WebhookSignature.verify_header` exactly
+//! (`header.split(",")`, then `item.split("=", 2)`):
+//! - the key is what precedes the first `=`, the value what lies between the
+//!   first and a second `=`; an item named `t` or `v1` without any `=` makes the
+//!   whole header invalid, wherever it stands;
+//! - the first `t` item wins and must be 1 to 4300 ASCII digits (Python's `int()`
+//!   limit); it is signed in canonical form (`"%d"`: leading zeros dropped).
+//!   Where `int()` would also take a sign, `_`, whitespace or non-ASCII digits,
+//!   payedge rejects;
+//! - every `v1` item is a candidate, compared as text with the lowercase hex
+//!   digest (so upper-case hex does not match); `v0` and unknown items are
+//!   ignored. Like `hmac.compare_digest`, a candidate that is not ASCII fails the
+//!   header unless an earlier candidate already matched;
+//! - the signature is checked before the age; a tolerance of `None` or `0`
+//!   disables the age check, which only rejects the past (`t < now - tolerance`).
+use subtle::ConstantTimeEq;
+
+use super::{check_header_len, codes, require_utf8, HmacKey, Timestamp, UnixTime, MAX_HEADER_LEN};
+use crate::{Error, Result};
+
+/// Python's default `sys.get_int_max_str_digits()`: `int()` refuses longer strings.
+const MAX_T_DIGITS: usize = 4300;
+
+/// The characters stripe-python strips before calling a secret empty.
+const BLANK: [char; 6] = [' ', '\t', '\r', '\n', '\x0c', '\x0b'];
+
+/// A Stripe endpoint secret (`whsec_...`), keyed once. The secret is used as
+/// text, exactly as Stripe does: the `whsec_` prefix is part of the key.
+#[derive(Clone, Debug)]
+pub struct StripeKey(HmacKey);
+
+impl StripeKey {
+    /// Rejects an empty or blank secret (as stripe-python does).
+    pub fn new(secret: &str) -> Result<Self> {
+        if secret.trim_matches(BLANK).is_empty() {
+            return Err(Error::signature(
+                codes::INVALID_SECRET,
+                "the webhook secret is empty; it should start with `whsec_`",
+            ));
+        }
+        HmacKey::new(secret.as_bytes()).map(Self)
+    }
+
+    /// The lowercase hex signature of `payload` at `timestamp` (canonical digits).
+    fn hex_signature(&self, digits: &str, payload: &[u8]) -> [u8; 64] {
+        let mac = self.0.sign(&[digits.as_bytes(), b".", payload]);
+        let mut out = [0u8; 64];
+        // 32 bytes always fit 64 hex digits
+        if hex::encode_to_slice(mac, &mut out).is_err() {
+            out = [0u8; 64];
+        }
+        out
+    }
+}
+
+/// The timestamp of a verified Stripe header.
+pub type StripeTimestamp<'h> = Timestamp<'h>;
+
+/// A syntactically valid `Stripe-Signature` header.
+#[derive(Debug, Clone, Copy)]
+pub struct StripeHeader<'h> {
+    header: &'h str,
+    timestamp: Timestamp<'h>,
+}
+
+/// Split an item as Python's `item.split("=", 2)`: key, then the value if any.
+#[inline]
+fn split_item(item: &str) -> (&str, Option<&str>) {
+    match item.split_once('=') {
+        None => (item, None),
+        Some((key, rest)) => (key, Some(rest.split_once('=').map_or(rest, |(v, _)| v))),
+    }
+}
+
+/// Parse a header the way stripe-python does (see the module docs).
+pub fn parse_stripe_header(header: &str) -> Result<StripeHeader<'_>> {
+    if header.is_empty() {
+        return Err(Error::signature(
+            codes::MISSING_HEADER,
+            "no Stripe-Signature header value was provided",
+        ));
+    }
+    check_header_len(header, "the Stripe-Signature header")?;
+    let mut first_t = None;
+    let mut v1_count = 0usize;
+    for item in header.split(',') {
+        let (key, value) = split_item(item);
+        match (key, value) {
+            ("t", None) | ("v1", None) => {
+                return Err(Error::signature(
+                    codes::MALFORMED_HEADER,
+                    format!("header item `{key}` has no `=` and no value"),
+                ))
+            }
+            ("t", Some(v)) if first_t.is_none() => first_t = Some(v),
+            ("v1", Some(_)) => v1_count += 1,
+            _ => {}
+        }
+    }
+    let Some(raw_t) = first_t else {
+        return Err(Error::signature(
+            codes::NO_TIMESTAMP,
+            "the header has no `t=` timestamp item",
+        ));
+    };
+    let Some(timestamp) = Timestamp::parse_digits(raw_t, MAX_T_DIGITS) else {
+        return Err(Error::signature(
+            codes::MALFORMED_HEADER,
+            "the header's `t` is not a run of 1 to 4300 ASCII digits",
+        ));
+    };
+    if v1_count == 0 {
+        return Err(Error::signature(
+            codes::NO_SIGNATURES,
+            "the header has no `v1=` signature",
+        ));
+    }
+    Ok(StripeHeader { header, timestamp })
+}
+
+impl<'h> StripeHeader<'h> {
+    pub fn timestamp(&self) -> Timestamp<'h> {
+        self.timestamp
+    }
+
+    /// Every `v1` value, in header order.
+    pub fn signatures(&self) -> impl Iterator<Item = &'h str> + 'h {
+        self.header
+            .split(',')
+            .filter_map(|item| match split_item(item) {
+                ("v1", Some(v)) => Some(v),
+                _ => None,
+            })
+    }
+}
+
+/// `t=<timestamp>,v1=<hex>`.
+pub fn sign_stripe(payload: &[u8], key: &StripeKey, timestamp: u64) -> String {
+    let digits = timestamp.to_string();
+    let hex = key.hex_signature(&digits, payload);
+    let mut out = String::with_capacity(digits.len() + 70);
+    out.push_str("t=");
+    out.push_str(&digits);
+    out.push_str(",v1=");
+    out.extend(hex.iter().map(|&b| char::from(b)));
+    out
+}
+
+/// Verify a Stripe webhook against one or more keys (rotation: any may match).
+/// Returns the header's timestamp.
+pub fn verify_stripe<'h>(
+    payload: &[u8],
+    header: &'h str,
+    keys: &[StripeKey],
+    tolerance: Option<u64>,
+    now: UnixTime,
+) -> Result<StripeTimestamp<'h>> {
+    if keys.is_empty() {
+        return Err(Error::signature(
+            codes::INVALID_SECRET,
+            "no webhook secret was given",
+        ));
+    }
+    require_utf8(payload)?;
+    let parsed = parse_stripe_header(header)?;
+    let ts = parsed.timestamp;
+    let mut non_ascii = false;
+    let matched = keys.iter().any(|key| {
+        let expected = key.hex_signature(ts.digits(), payload);
+        for candidate in parsed.signatures() {
+            if !candidate.is_ascii() {
+                // hmac.compare_digest raises on non-ASCII text: nothing after counts
+                non_ascii = true;
+                return false;
+            }
+            let candidate = candidate.as_bytes();
+            if candidate.len() == expected.len() && bool::from(candidate.ct_eq(&expected)) {
+                return true;
+            }
+        }
+        false
+    });
+    if !matched {
+        return Err(if non_ascii {
+            Error::signature(codes::MALFORMED_HEADER, "a `v1` signature is not ASCII")
+        } else {
+            Error::signature(
+                codes::SIGNATURE_MISMATCH,
+                "no `v1` signature matches the expected signature for the payload",
+            )
+        });
+    }
+    if let Some(tolerance) = tolerance.filter(|&t| t > 0) {
+        if now.is_older_than(&ts, tolerance) {
+            return Err(Error::signature(
+                codes::TIMESTAMP_OUTSIDE_TOLERANCE,
+                format!(
+                    "timestamp {} is more than {tolerance} s older than now ({})",
+                    ts.digits(),
+                    now.secs()
+                ),
+            ));
+        }
+    }
+    Ok(ts)
+}
+
+// Keep the header cap visible where the parser is documented.
+const _: () = assert!(MAX_HEADER_LEN >= MAX_T_DIGITS + 100);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SECRET: &str = "whsec_test_secret";
+    const NOW: UnixTime = UnixTime::from_secs(1_700_000_000);
+
+    fn key() -> StripeKey {
+        StripeKey::new(SECRET).unwrap()
+    }
+
+    fn hex_sig(ts: &str, payload: &[u8]) -> String {
+        String::from_utf8(key().hex_signature(ts, payload).to_vec()).unwrap()
+    }
+
+    fn verify(payload: &[u8], header: &str, tol: Option<u64>) -> Result<u64> {
+        verify_stripe(payload, header, &[key()], tol, NOW).map(|t| t.as_u64().unwrap())
+    }
+
+    fn code(r: Result<u64>) -> String {
+        r.unwrap_err().code().to_string()
+    }
+
+    #[test]
+    fn sign_then_verify() {
+        let header = sign_stripe(b"{}", &key(), 1_700_000_000);
+        assert!(header.starts_with("t=1700000000,v1="));
+        assert_eq!(verify(b"{}", &header, Some(300)), Ok(1_700_000_000));
+    }
+
+    #[test]
+    fn matches_a_known_vector() {
+        // hmac.new(b"whsec_test_secret", b"1700000000.{}", sha256).hexdigest() in Python
+        let header = sign_stripe(b"{}", &key(), 1_700_000_000);
+        assert_eq!(
+            header,
+            "t=1700000000,v1=ceb8863f7208fa249a6cd8f951e993c7563412aca65866f6272283debe143ab3"
+        );
+    }
+
+    #[test]
+    fn rotation_any_key_matches() {
+        let old = StripeKey::new("whsec_old").unwrap();
+        let header = sign_stripe(b"x", &old, 1_700_000_000);
+        let keys = [key(), old];
+        assert!(verify_stripe(b"x", &header, &keys, None, NOW).is_ok());
+        assert_eq!(
+            verify_stripe(b"x", &header, &keys[..1], None, NOW)
+                .unwrap_err()
+                .code(),
+            codes::SIGNATURE_MISMATCH
+        );
+        assert_eq!(
+            verify_stripe(b"x", &header, &[], None, NOW)
+                .unwrap_err()
+                .code(),
+            codes::INVALID_SECRET
+        );
+    }
+
+    #[test]
+    fn parsing_follows_stripe_python() {
+        let s = hex_sig("1700000000", b"p");
+        let ok = |h: &str| verify(b"p", h, None).is_ok();
+        assert!(ok(&format!("t=1700000000,v1={s}")));
+        assert!(ok(&format!("v1={s},t=1700000000")));
+        assert!(ok(&format!("t=1700000000,v1=bad,v1={s}")));
+        assert!(ok(&format!("t=1700000000,v0=zz,v1={s},x")));
+        assert!(ok(&format!("t=1700000000=9,v1={s}=tail=more")));
+        assert!(ok(&format!("t=01700000000,v1={s}")));
+        assert!(ok(&format!("t=1700000000,t=5,v1={s}")));
+        assert!(ok(&format!("t=1700000000,T,V1,v1={s}")));
+        assert!(!ok(&format!("t=5,t=1700000000,v1={s}")));
+        assert!(!ok(&format!("t=1700000000, v1={s}")));
+        assert!(!ok(&format!("t=1700000000,v1={}", s.to_uppercase())));
+        assert_eq!(
+            code(verify(b"p", &format!("t=1700000000,v1={s},t"), None)),
+            "malformed_header"
+        );
+        assert_eq!(
+            code(verify(b"p", &format!("t=1700000000,v1={s},v1"), None)),
+            "malformed_header"
+        );
+        assert_eq!(
+            code(verify(b"p", &format!("t= 1700000000,v1={s}"), None)),
+            "malformed_header"
+        );
+        assert_eq!(code(verify(b"p", &format!("v1={s}"), None)), "no_timestamp");
+        assert_eq!(
+            code(verify(b"p", "t=1700000000,v0=ab", None)),
+            "no_signatures"
+        );
+        assert_eq!(code(verify(b"p", "", None)), "missing_header");
+        assert_eq!(
+            code(verify(b"p", &"x".repeat(MAX_HEADER_LEN + 1), None)),
+            "header_too_large"
+        );
+        assert_eq!(
+            code(verify(b"\xff", &format!("t=1700000000,v1={s}"), None)),
+            "invalid_payload"
+        );
+    }
+
+    #[test]
+    fn non_ascii_candidate_fails_unless_a_match_came_first() {
+        let s = hex_sig("1700000000", b"p");
+        assert!(verify(b"p", &format!("t=1700000000,v1={s},v1=é"), None).is_ok());
+        assert_eq!(
+            code(verify(b"p", &format!("t=1700000000,v1=é,v1={s}"), None)),
+            "malformed_header"
+        );
+    }
+
+    #[test]
+    fn tolerance_only_rejects_the_past() {
+        let at = |t: u64| sign_stripe(b"p", &key(), t);
+        assert!(verify(b"p", &at(1_699_999_700), Some(300)).is_ok());
+        assert_eq!(
+            code(verify(b"p", &at(1_699_999_699), Some(300))),
+            "timestamp_outside_tolerance"
+        );
+        assert!(verify(b"p", &at(1_699_999_699), Some(0)).is_ok());
+        assert!(verify(b"p", &at(1_699_999_699), None).is_ok());
+        assert!(verify(b"p", &at(1_800_000_000), Some(300)).is_ok());
+    }
+
+    #[test]
+    fn huge_and_zero_timestamps_are_signed_canonically() {
+        let big = "123456789012345678901234567890";
+        let header = format!("t=000{big},v1={}", hex_sig(big, b"p"));
+        let ts = verify_stripe(b"p", &header, &[key()], Some(300), NOW).unwrap();
+        assert_eq!((ts.digits(), ts.as_u64()), (big, None));
+        let zero = format!("t=0000,v1={}", hex_sig("0", b"p"));
+        assert_eq!(verify(b"p", &zero, None), Ok(0));
+        let too_long = format!("t={},v1=00", "1".repeat(MAX_T_DIGITS + 1));
+        assert_eq!(code(verify(b"p", &too_long, None)), "malformed_header");
+    }
+
+    #[test]
+    fn blank_secrets_are_refused() {
+        for s in ["", " ", "\t\r\n\x0b\x0c "] {
+            assert_eq!(StripeKey::new(s).unwrap_err().code(), codes::INVALID_SECRET);
+        }
+        assert!(StripeKey::new("\u{a0}").is_ok());
+    }
+
+    proptest! {
+        #[test]
+        fn signed_headers_verify(payload in ".{0,200}", ts in 0u64..4_000_000_000) {
+            let header = sign_stripe(payload.as_bytes(), &key(), ts);
+            let got = verify_stripe(payload.as_bytes(), &header, &[key()], None, NOW);
+            prop_assert_eq!(got.map(|t| t.as_u64()), Ok(Some(ts)));
+        }
+
+        #[test]
+        fn any_header_is_handled_without_panic(header in "[tv01=,a-f0-9 é]{0,80}") {
+            let _ = verify_stripe(b"p", &header, &[key()], Some(300), NOW);
+        }
+
+        #[test]
+        fn flipping_a_byte_of_the_payload_fails(payload in "[a-z]{1,64}", idx in 0usize..64) {
+            let header = sign_stripe(payload.as_bytes(), &key(), 1_700_000_000);
+            let mut other = payload.into_bytes();
+            let i = idx % other.len();
+            other[i] = if other[i] == b'a' { b'b' } else { b'a' };
+            prop_assert!(verify_stripe(&other, &header, &[key()], None, NOW).is_err());
+        }
+    }
+}

@@ -221,10 +221,19 @@ async def test_fallback_mode_trusted_badge_and_pin(lane: tuple[Site, Api]) -> No
     assert status == 201
     status, listed = await api.call("GET", "/v1/admin/parking/trusted")
     assert all("pin" not in entry and "pin_hash" not in entry for entry in listed["data"])
-    status, mode = await api.call(
-        "POST", "/v1/admin/fallback-mode", {"enabled": True, "who": "carol", "why": "internet link down"}
-    )
-    assert status == 200 and mode["enabled"] is True
+    async with api.http.ws_connect(api.base + "/v1/stream") as ws:
+        await ws.send_json({"op": "subscribe", "channels": ["system"]})
+        assert (await ws.receive_json(timeout=5))["type"] == "subscribed"
+        status, mode = await api.call(
+            "POST", "/v1/admin/fallback-mode", {"enabled": True, "who": "carol", "why": "internet link down"}
+        )
+        assert status == 200 and mode["enabled"] is True
+        event = await ws.receive_json(timeout=5)
+        while event["type"] != "event":
+            event = await ws.receive_json(timeout=5)
+        assert event["channel"] == "system"
+        assert event["data"]["type"] == "parking.fallback_mode" and event["data"]["enabled"] is True
+        assert event["data"]["who"] == "carol"
     ready = await api.wait_ready()
     assert "internet link down" in str(ready)
 

@@ -82,7 +82,6 @@ def setup_parking(app: web.Application) -> None:
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await service.store.ensure_schema(STATEMENTS)
-        await service.load()
         relay = MqttRelay(
             mqtt_url,
             service.store,

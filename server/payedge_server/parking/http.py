@@ -98,7 +98,7 @@ async def override(request: web.Request) -> web.Response:
 
 
 async def fallback_get(request: web.Request) -> web.Response:
-    return json_response(_service(request).fallback)
+    return json_response(await _service(request).fallback())
 
 
 async def fallback_set(request: web.Request) -> web.Response:

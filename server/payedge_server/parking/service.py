@@ -21,6 +21,7 @@ from payedge_server.parking.sessions import (
     CreatePayment,
     Outcome,
     TariffLike,
+    fallback_enabled,
     get_session,
     handle_barrier,
     handle_entry,
@@ -49,15 +50,8 @@ class ParkingService:
         self.store = store
         self.tariff = tariff
         self.live = live
-        self.fallback: dict[str, Any] = {"enabled": False, "who": None, "why": None, "since": None}
-        self.ctx = Context(tariff=tariff, create_payment=create_payment, fallback=self.fallback_enabled)
+        self.ctx = Context(tariff=tariff, create_payment=create_payment, fallback=fallback_enabled)
         self.relay: MqttRelay | None = None
-
-    def fallback_enabled(self) -> bool:
-        return bool(self.fallback["enabled"])
-
-    async def load(self) -> None:
-        self.fallback = await self.store.read(read_fallback)
 
     def wake(self) -> None:
         if self.relay is not None:
@@ -82,7 +76,7 @@ class ParkingService:
             work = lambda tx: handle_entry(self.ctx, tx, msg)  # noqa: E731
         elif msg.topic == m.TOPIC_EXIT:
             pin_id = None
-            if msg.pin is not None and self.fallback_enabled():
+            if msg.pin is not None and (await self.fallback())["enabled"]:
                 pin_id = await match_pin(self.store, msg.pin)
             work = lambda tx: handle_exit(self.ctx, tx, msg, pin_id)  # noqa: E731
         else:
@@ -131,13 +125,16 @@ class ParkingService:
 
     # --- fallback mode -----------------------------------------------------------------------
 
+    async def fallback(self) -> dict[str, Any]:
+        """The fallback mode as stored (every worker reads the same row)."""
+        return await self.store.read(read_fallback)
+
     async def set_fallback(self, enabled: bool, who: str, why: str) -> dict[str, Any]:
         value = await self.store.write(lambda tx: write_fallback(tx, enabled, who, why))
-        self.fallback = value
         if self.live is not None:
             self.live.publish("system", {"type": "parking.fallback_mode", **value})
         return value
 
-    def health(self) -> dict[str, Any]:
+    async def health(self) -> dict[str, Any]:
         relay = self.relay.status() if self.relay is not None else {"connected": False, "leader": False}
-        return {"mqtt": relay, "fallback_mode": self.fallback}
+        return {"mqtt": relay, "fallback_mode": await self.fallback()}

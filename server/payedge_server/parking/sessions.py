@@ -73,7 +73,7 @@ class Context:
 
     tariff: TariffLike
     create_payment: CreatePayment
-    fallback: Callable[[], bool]
+    fallback: Callable[[Tx], bool]
     clock: Callable[[], float] = time.time
 
 
@@ -351,7 +351,7 @@ def handle_exit(ctx: Context, tx: Tx, msg: Inbound, trusted_pin: str | None = No
 
     # Degraded mode: trusted badges and PINs open without a card payment.
     trusted_by: tuple[str, str] | None = None
-    if ctx.fallback() and (session is None or session["state"] not in (PAID, CLOSED)):
+    if ctx.fallback(tx) and (session is None or session["state"] not in (PAID, CLOSED)):
         if msg.badge is not None and is_trusted_badge(tx, msg.badge):
             trusted_by = ("trusted_badge", f"badge:{msg.badge}")
         elif trusted_pin is not None:
@@ -470,6 +470,12 @@ def handle_exit(ctx: Context, tx: Tx, msg: Inbound, trusted_pin: str | None = No
             data={"msg_id": msg.msg_id, **msg.identity()},
         )
     return _mark(tx, msg, Outcome(outcome, session["id"], session), now)
+
+
+def fallback_enabled(tx: Tx) -> bool:
+    """Read inside the transaction: whichever worker switched it, the relay's worker sees it."""
+    row = tx.fetchone("SELECT value FROM parking_settings WHERE name = 'fallback_mode'")
+    return bool(row and loads(row[0]).get("enabled"))
 
 
 def is_trusted_badge(tx: Tx, badge: str) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 import payedge
 from aiohttp import web
 
-from payedge_server import keys
+from payedge_server import keys, openapi
 from payedge_server.config import Config
 from payedge_server.contracts import Tx
 from payedge_server.mqtt_relay import MqttRelay, MqttTarget
@@ -75,6 +75,7 @@ def setup_parking(app: web.Application) -> None:
     app[PARKING] = service
     payments.add_transition_hook(service.on_payment_transition)
     http.add_routes(app)
+    openapi.register(app, http.PATHS)
     mqtt_url = config.mqtt_url
 
     several = config.workers > 1 or os.environ.get("PAYEDGE_WORKER") == "1"

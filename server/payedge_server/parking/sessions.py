@@ -26,6 +26,7 @@ from payedge_server.parking.messages import TOPIC_REQUEST, TOPIC_SUCCESS, Inboun
 from payedge_server.parking.records import SRC, audit, dumps, enqueue, loads, new_msg_id
 
 ACTIVE, PENDING, PAID, CLOSED, FLAGGED = "active", "pending_payment", "paid", "closed", "flagged"
+STATES = (ACTIVE, PENDING, PAID, CLOSED, FLAGGED)
 OPEN_STATES = (ACTIVE, PENDING, PAID)
 # States an exit detection can land on when it identifies by plate or badge.
 AT_EXIT_STATES = (ACTIVE, PENDING, PAID, FLAGGED)
@@ -93,6 +94,16 @@ def row_to_session(row: tuple[Any, ...]) -> dict[str, Any]:
 def get_session(tx: Tx, session_id: str) -> dict[str, Any] | None:
     row = tx.fetchone(f"SELECT {COLUMNS} FROM parking_sessions WHERE id = ?", (session_id,))
     return row_to_session(row) if row else None
+
+
+def find_sessions(tx: Tx, filters: list[tuple[str, str]], limit: int) -> list[dict[str, Any]]:
+    where = " AND ".join(f"{column} = ?" for column, _ in filters if column in ("plate", "badge", "state"))
+    rows = tx.fetchall(
+        f"SELECT {COLUMNS} FROM parking_sessions {'WHERE ' + where if where else ''}"
+        " ORDER BY created_at DESC LIMIT ?",
+        (*(value for _, value in filters), limit),
+    )
+    return [row_to_session(row) for row in rows]
 
 
 def _find_by(tx: Tx, column: str, value: str, states: tuple[str, ...]) -> dict[str, Any] | None:

@@ -107,3 +107,40 @@ async def test_messages_sent_while_the_server_is_down_are_processed_after_restar
             await api.close()
             server.stop()
             broker.stop()
+
+
+async def test_two_workers_share_one_relay() -> None:
+    """With --workers 2 one worker holds the relay; confirmations served by either are published."""
+    with workspace() as work:
+        broker = Broker(work)
+        broker.start()
+        server = Server(work, broker.port, write_tariff(work))
+        server.args += ["--workers", "2"]
+        server.start()
+        site, api = Site(broker.port, "site-workers"), Api(server.url)
+        try:
+            await api.wait_ready()
+            await site.connect()
+            now = int(time.time())
+            plates = [f"WRK-{i}" for i in range(20)]
+            for plate in plates:
+                site.publish("parking/entry", plate=plate, ts=now - 4000)
+                site.publish("parking/exit/detected", plate=plate, ts=now)
+            await site.wait_for(lambda: len(site.requests) >= len(plates), timeout=20)
+            for request in site.requests:
+                status, body = await api.confirm(str(request["payment_id"]))
+                assert status == 200, body
+            await site.wait_for(
+                lambda: len({s["session_id"] for s in site.successes}) >= len(plates), timeout=20
+            )
+            leaders = set()
+            for _ in range(12):  # SO_REUSEPORT spreads these over both workers
+                _, ready = await api.call("GET", "/health/ready")
+                leaders.add(ready["parking"]["mqtt"]["leader"])
+                assert ready["checks"]["mqtt"] is True
+            assert True in leaders
+        finally:
+            await site.disconnect()
+            await api.close()
+            server.stop()
+            broker.stop()

@@ -30,7 +30,7 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from bench.conftest import QUICK
-from tests.parking.harness import TARIFF_RULES, Api, Broker, Server, Site, workspace, write_tariff
+from tests.parking.harness import TARIFF_RULES, Api, Broker, Server, Site, connected, site_services
 
 VEHICLES = int(os.environ.get("PARKING_BENCH_VEHICLES", "1000"))
 PACED = VEHICLES // 2
@@ -105,24 +105,21 @@ def _check_and_measure(site: Site, plates: dict[str, int], sent: dict[str, float
 
 async def _scenario(broker: Broker, server: Server) -> dict[str, Any]:
     assert server.proc is not None
-    site, api = Site(broker.port), Api(server.url)
-    await api.wait_ready()
-    await site.connect()
-    lane = Lane(site, api)
-    now = int(time.time())
-    try:
-        burst = {f"BURST-{i:05d}": 1200 + (i * 137) % (30 * 3600) for i in range(VEHICLES)}
-        server_cpu, client_cpu = _cpu_seconds(server.proc.pid), time.process_time()
-        elapsed, sent = await lane.run(burst, now, None)
-        server_cpu = _cpu_seconds(server.proc.pid) - server_cpu
-        client_cpu = time.process_time() - client_cpu
-        burst_latency = _check_and_measure(site, burst, sent, now)
-        paced = {f"PACED-{i:05d}": 1800 + (i * 211) % (8 * 3600) for i in range(PACED)}
-        _, paced_sent = await lane.run(paced, now, PACED_RATE)
-        paced_latency = _check_and_measure(site, paced, paced_sent, now)
-    finally:
-        await site.disconnect()
-        await api.close()
+    async with connected(broker, server) as (site, api):
+        return await _measure(server.proc.pid, Lane(site, api))
+
+
+async def _measure(server_pid: int, lane: Lane) -> dict[str, Any]:
+    site, now = lane.site, int(time.time())
+    burst = {f"BURST-{i:05d}": 1200 + (i * 137) % (30 * 3600) for i in range(VEHICLES)}
+    server_cpu, client_cpu = _cpu_seconds(server_pid), time.process_time()
+    elapsed, sent = await lane.run(burst, now, None)
+    server_cpu = _cpu_seconds(server_pid) - server_cpu
+    client_cpu = time.process_time() - client_cpu
+    burst_latency = _check_and_measure(site, burst, sent, now)
+    paced = {f"PACED-{i:05d}": 1800 + (i * 211) % (8 * 3600) for i in range(PACED)}
+    _, paced_sent = await lane.run(paced, now, PACED_RATE)
+    paced_latency = _check_and_measure(site, paced, paced_sent, now)
     assert lane.failures == []
     per_session: dict[str, int] = {}
     for success in site.successes:
@@ -145,16 +142,8 @@ async def _scenario(broker: Broker, server: Server) -> dict[str, Any]:
 @pytest.mark.timeout(300)
 def test_parking_exits_end_to_end(benchmark: BenchmarkFixture) -> None:
     results: list[dict[str, Any]] = []
-    with workspace() as work:
-        broker = Broker(work)
-        broker.start()
-        server = Server(work, broker.port, write_tariff(work))
-        server.start()
-        try:
-            benchmark.pedantic(lambda: results.append(asyncio.run(_scenario(broker, server))), rounds=1)
-        finally:
-            server.stop()
-            broker.stop()
+    with site_services() as (broker, server):
+        benchmark.pedantic(lambda: results.append(asyncio.run(_scenario(broker, server))), rounds=1)
     [f] = results
     print(
         f"\nparking relay, burst of {VEHICLES} exits: {f['burst_elapsed_s']:.2f}s"

@@ -11,7 +11,7 @@ from typing import Any
 import payedge
 import pytest
 
-from tests.parking.harness import TARIFF_RULES, Api, Broker, Server, Site, workspace, write_tariff
+from tests.parking.harness import TARIFF_RULES, Api, Broker, Server, Site, connected, site_services
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -22,29 +22,14 @@ BARRIER = "parking/barrier/status"
 
 @pytest.fixture(scope="module")
 def site_env() -> Iterator[tuple[Broker, Server]]:
-    with workspace() as work:
-        broker = Broker(work)
-        broker.start()
-        server = Server(work, broker.port, write_tariff(work))
-        server.start()
-        try:
-            yield broker, server
-        finally:
-            server.stop()
-            broker.stop()
+    with site_services() as env:
+        yield env
 
 
 @pytest.fixture
 async def lane(site_env: tuple[Broker, Server]) -> AsyncIterator[tuple[Site, Api]]:
-    broker, server = site_env
-    site, api = Site(broker.port), Api(server.url)
-    await api.wait_ready()
-    await site.connect()
-    try:
-        yield site, api
-    finally:
-        await site.disconnect()
-        await api.close()
+    async with connected(*site_env) as pair:
+        yield pair
 
 
 def actions(trail: list[dict[str, Any]]) -> list[str]:

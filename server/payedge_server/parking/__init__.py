@@ -27,7 +27,6 @@ from payedge_server.parking.http import PARKING
 from payedge_server.parking.messages import INBOUND_TOPICS
 from payedge_server.parking.schema import STATEMENTS
 from payedge_server.parking.service import ParkingService
-from payedge_server.parking.sessions import TariffLike
 
 __all__ = ["PARKING", "ParkingService", "setup_parking"]
 
@@ -36,7 +35,7 @@ class ParkingConfigError(ValueError):
     pass
 
 
-def _load_tariff(config: Config) -> TariffLike:
+def _load_tariff(config: Config) -> payedge.Tariff:
     if config.tariff is None:
         raise ParkingConfigError(
             "--tariff FILE (PAYEDGE_TARIFF) is required with --mqtt-url:"

@@ -20,7 +20,6 @@ from payedge_server.parking.sessions import (
     Context,
     CreatePayment,
     Outcome,
-    TariffLike,
     fallback_enabled,
     get_session,
     handle_barrier,
@@ -43,7 +42,7 @@ class ParkingService:
     def __init__(
         self,
         store: Store,
-        tariff: TariffLike,
+        tariff: payedge.Tariff,
         create_payment: CreatePayment,
         live: LivePublisher | None = None,
     ) -> None:

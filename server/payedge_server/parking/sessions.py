@@ -19,10 +19,12 @@ import string
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
+
+import payedge
 
 from payedge_server.contracts import Tx
-from payedge_server.parking.messages import TOPIC_REQUEST, TOPIC_SUCCESS, Inbound
+from payedge_server.parking.messages import TOPIC_ENTRY, TOPIC_REQUEST, TOPIC_SUCCESS, Inbound
 from payedge_server.parking.records import SRC, audit, dumps, enqueue, loads, new_msg_id
 
 ACTIVE, PENDING, PAID, CLOSED, FLAGGED = "active", "pending_payment", "paid", "closed", "flagged"
@@ -37,21 +39,6 @@ COLUMNS = (
     " amount, currency, quote, request, authorisation, authorised_by, flag_reason, created_at, updated_at,"
     " version"
 )
-
-
-class QuoteLike(Protocol):
-    @property
-    def amount(self) -> int: ...
-    @property
-    def currency(self) -> str: ...
-    @property
-    def units(self) -> int: ...
-    @property
-    def lines(self) -> list[dict[str, Any]]: ...
-
-
-class TariffLike(Protocol):
-    def quote(self, entry: int, exit: int) -> QuoteLike: ...
 
 
 CreatePayment = Callable[[Tx, int, str, dict[str, Any]], dict[str, Any]]
@@ -72,7 +59,7 @@ class Outcome:
 class Context:
     """What the handlers need besides the transaction."""
 
-    tariff: TariffLike
+    tariff: payedge.Tariff
     create_payment: CreatePayment
     fallback: Callable[[Tx], bool]
     clock: Callable[[], float] = time.time
@@ -131,14 +118,34 @@ def _update(tx: Tx, session: dict[str, Any], now: float, **changes: Any) -> None
     session.update(changes, updated_at=now, version=session["version"] + 1)
 
 
-def _insert(
-    tx: Tx, *, plate: str | None, badge: str | None, identity: str, state: str, entry_ts: int, now: float
+def _open(
+    tx: Tx,
+    msg: Inbound,
+    *,
+    identity: str,
+    now: float,
+    reason: str | None = None,
+    flag_reason: str | None = None,
 ) -> dict[str, Any]:
+    """A new session for the vehicle of `msg` (entry time: the message's `ts`), audited.
+
+    With `flag_reason` it starts `flagged` (an exit with no entry on record).
+    """
     session_id = new_session_id()
+    state = FLAGGED if flag_reason else ACTIVE
+    exit_detected = msg.ts if msg.topic != TOPIC_ENTRY else None
     tx.execute(
-        "INSERT INTO parking_sessions (id, plate, badge, identity, state, entry_ts, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (session_id, plate, badge, identity, state, entry_ts, now, now),
+        "INSERT INTO parking_sessions (id, plate, badge, identity, state, entry_ts, exit_detected_ts,"
+        " flag_reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (session_id, msg.plate, msg.badge, identity, state, msg.ts, exit_detected, flag_reason, now, now),
+    )
+    audit(
+        tx,
+        "session.flagged" if flag_reason else "session.opened",
+        session_id=session_id,
+        actor=f"device:{msg.src}",
+        reason=flag_reason or reason,
+        data={"msg_id": msg.msg_id, "entry_ts": msg.ts, **msg.identity()},
     )
     session = get_session(tx, session_id)
     assert session is not None
@@ -203,22 +210,7 @@ def handle_entry(ctx: Context, tx: Tx, msg: Inbound) -> Outcome:
             data={"msg_id": msg.msg_id, "ts": msg.ts, **msg.identity()},
         )
         return _mark(tx, msg, Outcome("entry_repeated", existing["id"], existing), now)
-    session = _insert(
-        tx,
-        plate=msg.plate,
-        badge=msg.badge,
-        identity="plate" if msg.plate else "badge",
-        state=ACTIVE,
-        entry_ts=msg.ts,
-        now=now,
-    )
-    audit(
-        tx,
-        "session.opened",
-        session_id=session["id"],
-        actor=f"device:{msg.src}",
-        data={"msg_id": msg.msg_id, "entry_ts": msg.ts, **msg.identity()},
-    )
+    session = _open(tx, msg, identity="plate" if msg.plate else "badge", now=now)
     return _mark(tx, msg, Outcome("opened", session["id"], session, [session["id"]]), now)
 
 
@@ -369,22 +361,12 @@ def handle_exit(ctx: Context, tx: Tx, msg: Inbound, trusted_pin: str | None = No
             trusted_by = ("pin", f"pin:{trusted_pin}")
     if trusted_by is not None:
         if session is None:
-            session = _insert(
+            session = _open(
                 tx,
-                plate=msg.plate,
-                badge=msg.badge,
+                msg,
                 identity=trusted_by[0],
-                state=ACTIVE,
-                entry_ts=msg.ts,
                 now=now,
-            )
-            audit(
-                tx,
-                "session.opened",
-                session_id=session["id"],
-                actor=actor,
                 reason="exit of a trusted user without a known entry",
-                data={"msg_id": msg.msg_id, **msg.identity()},
             )
         if session["exit_detected_ts"] is None:
             _update(tx, session, now, exit_detected_ts=msg.ts)
@@ -404,24 +386,8 @@ def handle_exit(ctx: Context, tx: Tx, msg: Inbound, trusted_pin: str | None = No
 
     if session is None:
         # A vehicle at the exit with no entry on record: nothing to charge, nothing to open.
-        session = _insert(
-            tx,
-            plate=msg.plate,
-            badge=msg.badge,
-            identity="plate" if msg.plate else "badge" if msg.badge else "unknown",
-            state=FLAGGED,
-            entry_ts=msg.ts,
-            now=now,
-        )
-        _update(tx, session, now, exit_detected_ts=msg.ts, flag_reason="no_entry_on_record")
-        audit(
-            tx,
-            "session.flagged",
-            session_id=session["id"],
-            actor=actor,
-            reason="no_entry_on_record",
-            data={"msg_id": msg.msg_id, **msg.identity()},
-        )
+        identity = "plate" if msg.plate else "badge" if msg.badge else "unknown"
+        session = _open(tx, msg, identity=identity, now=now, flag_reason="no_entry_on_record")
         return _mark(tx, msg, Outcome("flagged", session["id"], session, [session["id"]]), now)
 
     state = session["state"]

@@ -12,9 +12,9 @@ server publishes one authorisation per exit.
   (exit published -> authorisation received) p50/p99 without queueing.
 
 Every exit must be priced exactly as `Tariff.quote` prices it and authorised.
-Target: >= 1,000 exits/s on this machine; `BENCH_QUICK` asserts a floor of a
-quarter of it (the 2 cores are shared with compilers during CI runs); the
-printed figures and CPU seconds per exit are the real measure.
+Target: >= 1,000 exits/s on this machine (`make bench` asserts it). `BENCH_QUICK`
+asserts the server's CPU per exit is within twice the target's budget (1 ms) and
+that the burst completes, since wall-clock rates on 2 shared cores swing 4x.
 """
 
 from __future__ import annotations
@@ -156,5 +156,11 @@ def test_parking_exits_end_to_end(benchmark: BenchmarkFixture) -> None:
         f" {f['repeated_authorisations']}"
     )
     benchmark.extra_info.update(f)
-    floor = TARGET_EXITS_PER_S / 4 if QUICK else TARGET_EXITS_PER_S
-    assert f["exits_per_s"] >= floor
+    if QUICK:
+        # Wall-clock throughput on 2 cores shared with compilers swings 4x between runs; the
+        # server's CPU per exit does not. The target (1,000 exits/s on one core) is 1 ms of
+        # server CPU per exit: the floor is half that efficiency, plus plain liveness.
+        assert f["server_cpu_ms_per_exit"] <= 2 * 1000 / TARGET_EXITS_PER_S
+        assert f["exits_per_s"] >= 50
+    else:
+        assert f["exits_per_s"] >= TARGET_EXITS_PER_S

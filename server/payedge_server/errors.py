@@ -28,11 +28,14 @@ class ApiError(Exception):
         self.param = param
         self.headers = headers
 
-    def body(self) -> bytes:
+    def as_dict(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.param is not None:
             error["param"] = self.param
-        return orjson.dumps({"error": error})
+        return {"error": error}
+
+    def body(self) -> bytes:
+        return orjson.dumps(self.as_dict())
 
     def response(self) -> web.Response:
         return web.Response(status=self.status, body=self.body(), content_type=JSON, headers=self.headers)

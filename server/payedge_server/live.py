@@ -62,6 +62,12 @@ def _frame(kind: str, channel: str, version: int, data: Any) -> bytes:
     return orjson.dumps({"type": kind, "channel": channel, "version": version, "data": data})
 
 
+def payment_event(payment: dict[str, Any]) -> dict[str, Any]:
+    """What is published on `payment:<id>` when a payment changes (and sent as its snapshot):
+    `{"type": "payment.updated", "version": <payment version>, "payment": <public payment>}`."""
+    return {"type": "payment.updated", "version": payment.get("version", 0), "payment": payment}
+
+
 def _version_of(event: dict[str, Any]) -> int | None:
     version = event.get("version")
     if isinstance(version, int) and not isinstance(version, bool):
@@ -494,12 +500,14 @@ async def _writer(hub: LiveHub, client: LiveClient) -> None:
 
 
 async def _snapshot(hub: LiveHub, lookup: StatusLookup, client: LiveClient, channel: str) -> None:
+    current: dict[str, Any] | None
     if channel.startswith("payment:"):
-        current = await lookup(channel[len("payment:") :])
-        if current is None:
+        payment = await lookup(channel[len("payment:") :])
+        if payment is None:
             hub.unsubscribe(client, channel)
             _send_error(hub, client, "resource_missing", f"no payment {channel[8:]!r}", channel)
             return
+        current = payment_event(payment)
     else:
         current = hub.latest(channel)
         if current is None:

@@ -12,7 +12,7 @@ from aiohttp import ClientWebSocketResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 from payedge_server import keys
 from payedge_server.config import Config
-from payedge_server.live import LiveHub, is_authorised, setup_live
+from payedge_server.live import LiveHub, is_authorised, payment_event, setup_live
 
 API_KEY = "sk_test_live_key"
 
@@ -41,7 +41,7 @@ class Payments:
         version = previous["version"] + 1 if previous else 1
         payment = {"id": payment_id, "status": status, "version": version, "amount": 1250}
         self.by_id[payment_id] = payment
-        hub.publish(f"payment:{payment_id}", dict(payment))
+        hub.publish(f"payment:{payment_id}", payment_event(dict(payment)))
         return payment
 
 

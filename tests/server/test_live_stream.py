@@ -29,13 +29,21 @@ async def test_subscriber_receives_snapshot_then_each_change() -> None:
             "type": "snapshot",
             "channel": "payment:pay_1",
             "version": 1,
-            "data": payments.by_id["pay_1"],
+            "data": {"type": "payment.updated", "version": 1, "payment": payments.by_id["pay_1"]},
         }
         payments.set(hub, "pay_1", "processing")
         payments.set(hub, "pay_1", "succeeded")
         first, second = await receive(ws), await receive(ws)
-        assert (first["type"], first["version"], first["data"]["status"]) == ("event", 2, "processing")
-        assert (second["type"], second["version"], second["data"]["status"]) == ("event", 3, "succeeded")
+        assert (first["type"], first["version"], first["data"]["payment"]["status"]) == (
+            "event",
+            2,
+            "processing",
+        )
+        assert (second["type"], second["version"], second["data"]["payment"]["status"]) == (
+            "event",
+            3,
+            "succeeded",
+        )
         await ws.close()
 
 
@@ -55,7 +63,7 @@ async def test_only_subscribed_channels_are_delivered_and_star_gets_everything()
         payments.set(hub, "pay_a", "failed")
 
         got = await receive(one)
-        assert (got["channel"], got["data"]["status"]) == ("payment:pay_a", "failed")
+        assert (got["channel"], got["data"]["payment"]["status"]) == ("payment:pay_a", "failed")
         seen = [await receive(everything) for _ in range(3)]
         assert [(m["channel"], m["version"]) for m in seen] == [
             ("payment:pay_b", 2),
@@ -64,7 +72,7 @@ async def test_only_subscribed_channels_are_delivered_and_star_gets_everything()
         ]
         # pay_b's change never reached the client subscribed to pay_a only
         payments.set(hub, "pay_a", "canceled")
-        assert (await receive(one))["data"]["status"] == "canceled"
+        assert (await receive(one))["data"]["payment"]["status"] == "canceled"
 
 
 async def test_unsubscribe_stops_events() -> None:
@@ -124,7 +132,7 @@ async def test_snapshot_never_arrives_after_a_newer_event() -> None:
         ws = await client.ws_connect("/v1/stream", headers=AUTH)
         await subscribe(ws, "payment:pay_1")
         got = await receive(ws)
-        assert (got["type"], got["version"], got["data"]["status"]) == ("event", 2, "succeeded")
+        assert (got["type"], got["version"], got["data"]["payment"]["status"]) == ("event", 2, "succeeded")
         payments.set(hub, "pay_1", "partially_refunded")
         assert (await receive(ws))["version"] == 3
 
@@ -140,7 +148,7 @@ async def test_publish_from_another_thread_reaches_subscribers() -> None:
         thread.start()
         thread.join(5)
         got = await receive(ws)
-        assert (got["version"], got["data"]["status"]) == (2, "succeeded")
+        assert (got["version"], got["data"]["payment"]["status"]) == (2, "succeeded")
 
 
 async def test_heartbeats_and_pings_when_idle() -> None:
@@ -172,7 +180,7 @@ async def test_stream_requires_the_api_key_header_or_token_parameter() -> None:
         assert other.status == 401
         ws = await client.ws_connect("/v1/stream", params={"token": API_KEY})
         await subscribe(ws, "payment:pay_1")
-        assert (await receive(ws))["data"]["status"] == "succeeded"
+        assert (await receive(ws))["data"]["payment"]["status"] == "succeeded"
         js = await client.get("/static/payedge.js")
         assert js.status == 200 and "PayedgeStatus" in await js.text()
         page = await client.get("/static/status.html")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,3 +59,19 @@ class Gateway(Protocol):
     async def ready(self) -> bool: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class LocalGateway(Protocol):
+    """A gateway that decides in-process, without I/O (the sandbox).
+
+    The payment service then confirms in ONE store write: `confirm_now` runs
+    inside the write; `after_confirm` runs once that write is committed (for
+    side effects such as the sandbox's async webhook).
+    """
+
+    def confirm_now(self, payment: dict[str, Any]) -> GatewayResult:
+        """The outcome, or raise GatewayUnavailableError."""
+        ...
+
+    def after_confirm(self, payment: dict[str, Any], result: GatewayResult) -> None: ...

@@ -71,7 +71,7 @@ class SandboxGateway:
         status = "requires_confirmation" if payment.get("payment_method") else "requires_payment_method"
         return GatewayResult(status=status, gateway_ref="sb_" + payment["id"])
 
-    async def confirm(self, payment: dict[str, Any], *, idempotency_key: str) -> GatewayResult:
+    def confirm_now(self, payment: dict[str, Any]) -> GatewayResult:
         pm = payment.get("payment_method")
         ref = payment.get("gateway_ref") or "sb_" + payment["id"]
         if pm == "pm_sandbox_ok":
@@ -83,9 +83,17 @@ class SandboxGateway:
         if pm == "pm_sandbox_unavailable":
             raise GatewayUnavailableError("the sandbox gateway is unreachable (pm_sandbox_unavailable)")
         if pm == "pm_sandbox_async":
-            self._spawn(self._deliver_later(payment["id"], payment["amount"]))
             return GatewayResult("processing", ref)
         return GatewayResult("failed", ref, error_code="invalid_payment_method", error_message="unknown")
+
+    def after_confirm(self, payment: dict[str, Any], result: GatewayResult) -> None:
+        if payment.get("payment_method") == "pm_sandbox_async" and result.status == "processing":
+            self._spawn(self._deliver_later(payment["id"], payment["amount"]))
+
+    async def confirm(self, payment: dict[str, Any], *, idempotency_key: str) -> GatewayResult:
+        result = self.confirm_now(payment)
+        self.after_confirm(payment, result)
+        return result
 
     async def cancel(self, payment: dict[str, Any], *, idempotency_key: str) -> GatewayResult:
         return GatewayResult("canceled", payment.get("gateway_ref"))

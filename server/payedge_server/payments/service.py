@@ -23,6 +23,7 @@ from payedge_server.gateways.base import (
     GatewayRejectedError,
     GatewayResult,
     GatewayUnavailableError,
+    LocalGateway,
 )
 from payedge_server.payments import records, states, validation
 from payedge_server.store.records import append_audit, now_ms
@@ -380,30 +381,65 @@ class PaymentService:
         saver: Saver | None = None,
         started: Callable[[], None] | None = None,
     ) -> Outcome:
+        """Confirm through the gateway.
+
+        An in-process gateway (`LocalGateway`: the sandbox) decides inside the
+        same write that checks the payment: one write per confirmation. A remote
+        gateway (stripe) is called between a write that claims the payment
+        (a short lock) and a write that applies its answer.
+        """
         now = time.time()
 
-        def claim(tx: Tx) -> dict[str, Any]:
+        def claim(tx: Tx) -> tuple[dict[str, Any], Outcome | None]:
             p = self._claim(tx, payment_id, states.CONFIRMABLE, "confirm", now)
             pm = payment_method or p["payment_method"]
             if pm is None:
                 raise ApiError(
                     400, "parameter_missing", "a payment_method is needed to confirm", "payment_method"
                 )
-            problem = self.gateway(p["gateway"]).check_payment_method(pm)
+            gw = self.gateway(p["gateway"])
+            problem = gw.check_payment_method(pm)
             if problem:
                 raise ApiError(400, "payment_method_invalid", problem, "payment_method")
-            changes = {"locked_until": now + LOCK_SECONDS, "payment_method": pm}
+            local = gw if isinstance(gw, LocalGateway) else None
+            changes: dict[str, Any] = {"payment_method": pm}
+            if local is None:
+                changes["locked_until"] = now + LOCK_SECONDS
             if p["status"] == "requires_payment_method":
                 moved = self.transition_in_tx(
                     tx, p, "requires_confirmation", source="api:confirm", changes=changes
                 )
                 assert moved is not None
-                return moved
-            return self.update_in_tx(tx, p, changes)
+                p = moved
+            else:
+                p = self.update_in_tx(tx, p, changes)
+            if local is None:
+                return p, None
+            try:
+                result = local.confirm_now(records.public(p))
+            except GatewayUnavailableError as exc:
+                p = self.update_in_tx(
+                    tx, p, {"last_error_code": "gateway_unavailable", "last_error_message": str(exc)}
+                )
+                outcome: Outcome = (
+                    503,
+                    ApiError(
+                        503, "gateway_unavailable", f"the payment gateway is unavailable: {exc}"
+                    ).as_dict(),
+                )
+            else:
+                outcome = self._apply_confirmation(tx, p, result)
+                view = records.public(p)
+                tx.after_commit(lambda: local.after_confirm(view, result))
+            if saver:
+                saver(tx, *outcome)
+            return p, outcome
 
-        p = await self.store.write(claim)
+        p, done = await self.store.write(claim)
         if started:
             started()
+        if done is not None:
+            return done
         gw = self.gateway(p["gateway"])
         key = f"{payment_id}:confirm:{p['version']}"
         try:
@@ -426,28 +462,27 @@ class PaymentService:
             if p["gateway_ref"] and not cur["gateway_ref"]:
                 cur["gateway_ref"] = p["gateway_ref"]
                 tx.execute("UPDATE payments SET gateway_ref = ? WHERE id = ?", (p["gateway_ref"], payment_id))
-            updated = self.apply_gateway_status_in_tx(
-                tx, cur, result, source="api:confirm", extra={"locked_until": None}
-            )
-            view = records.public(updated)
-            outcome: Outcome = (200, view)
-            if result.status == "failed":
-                outcome = (
-                    402,
-                    {
-                        "error": {
-                            "code": result.error_code or "payment_failed",
-                            "message": result.error_message or "the payment failed",
-                            "param": "payment_method",
-                        },
-                        "payment": view,
-                    },
-                )
+            outcome = self._apply_confirmation(tx, cur, result)
             if saver:
                 saver(tx, *outcome)
             return outcome
 
         return await self.store.write(apply)
+
+    def _apply_confirmation(self, tx: Tx, p: dict[str, Any], result: GatewayResult) -> Outcome:
+        updated = self.apply_gateway_status_in_tx(
+            tx, p, result, source="api:confirm", extra={"locked_until": None}
+        )
+        view = records.public(updated)
+        if result.status != "failed":
+            return 200, view
+        error = ApiError(
+            402,
+            result.error_code or "payment_failed",
+            result.error_message or "the payment failed",
+            "payment_method",
+        )
+        return 402, {**error.as_dict(), "payment": view}
 
     async def cancel(
         self,

@@ -76,8 +76,9 @@
           } catch (err) {
             return;
           }
-          if ((data.type === "snapshot" || data.type === "event") && data.channel === channel) {
-            deliver(data.data, { transport: "websocket", kind: data.type });
+          if ((data.type === "snapshot" || data.type === "event") && data.channel === channel && data.data) {
+            // payment channels carry {"type": "payment.updated", "version", "payment": {...}}
+            deliver(data.data.payment || data.data, { transport: "websocket", kind: data.type });
           }
         };
         socket.onclose = function () {

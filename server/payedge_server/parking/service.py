@@ -21,7 +21,6 @@ from payedge_server.parking.sessions import (
     CreatePayment,
     Outcome,
     fallback_enabled,
-    get_session,
     handle_barrier,
     handle_entry,
     handle_exit,
@@ -99,12 +98,9 @@ class ParkingService:
 
     def on_payment_transition(self, tx: Tx, payment: dict[str, Any], previous_status: str) -> None:
         """PaymentTransitionHook: runs inside the payment's write transaction."""
-        session_id = on_payment_transition(tx, payment, previous_status, time.time())
-        if session_id is None:
-            return
-        session = get_session(tx, session_id)
-        tx.after_commit(self.wake)
+        session = on_payment_transition(tx, payment, previous_status, time.time())
         if session is not None:
+            tx.after_commit(self.wake)
             tx.after_commit(lambda: self.publish_session(session))
 
     def publish_session(self, session: dict[str, Any]) -> None:

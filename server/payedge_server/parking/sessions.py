@@ -14,8 +14,7 @@ carries it as `reason`.
 
 from __future__ import annotations
 
-import secrets
-import string
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,12 +66,14 @@ class Context:
 
 def new_session_id() -> str:
     # Letters only (~94 bits): a run of digits in payment metadata is refused as card-like.
-    return "ps_" + "".join(secrets.choice(string.ascii_lowercase) for _ in range(20))
+    return "ps_" + bytes(97 + byte % 26 for byte in os.urandom(20)).decode()
+
+
+_KEYS = tuple(name.strip() for name in COLUMNS.split(","))
 
 
 def row_to_session(row: tuple[Any, ...]) -> dict[str, Any]:
-    keys = [name.strip() for name in COLUMNS.split(",")]
-    session = dict(zip(keys, row, strict=True))
+    session = dict(zip(_KEYS, row, strict=True))
     for key in ("quote", "request", "authorisation"):
         session[key] = loads(session[key]) if session[key] else None
     return session
@@ -147,8 +148,20 @@ def _open(
         reason=flag_reason or reason,
         data={"msg_id": msg.msg_id, "entry_ts": msg.ts, **msg.identity()},
     )
-    session = get_session(tx, session_id)
-    assert session is not None
+    session = dict.fromkeys(_KEYS)
+    session.update(
+        id=session_id,
+        plate=msg.plate,
+        badge=msg.badge,
+        identity=identity,
+        state=state,
+        entry_ts=msg.ts,
+        exit_detected_ts=exit_detected,
+        flag_reason=flag_reason,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
     return session
 
 
@@ -507,8 +520,10 @@ def handle_barrier(ctx: Context, tx: Tx, msg: Inbound) -> Outcome:
 # --- payments (transition hook) --------------------------------------------------------------
 
 
-def on_payment_transition(tx: Tx, payment: dict[str, Any], previous_status: str, now: float) -> str | None:
-    """A payment with `metadata.session_id` changed status; returns the session id it touched.
+def on_payment_transition(
+    tx: Tx, payment: dict[str, Any], previous_status: str, now: float
+) -> dict[str, Any] | None:
+    """A payment with `metadata.session_id` changed status; returns the session it touched.
 
     Only `succeeded` authorises the exit; the server reaches it only through the
     gateway's server-side proof (sandbox confirm, verified Stripe webhook).
@@ -548,7 +563,7 @@ def on_payment_transition(tx: Tx, payment: dict[str, Any], previous_status: str,
                 reason=f"session is {session['state']} (authorisation: {session['authorised_by']})",
                 data={"amount": payment.get("amount"), "provider_ref": provider_ref},
             )
-        return session_id
+        return session
     if status in ("failed", "canceled"):
         error = payment.get("last_error") or payment.get("error") or payment.get("failure_code")
         audit(
@@ -560,8 +575,8 @@ def on_payment_transition(tx: Tx, payment: dict[str, Any], previous_status: str,
             reason=dumps(error) if isinstance(error, dict) else (str(error) if error else status),
             data={"previous_status": previous_status, "session_state": session["state"]},
         )
-        return session_id
-    return session_id if current else None
+        return session
+    return session if current else None
 
 
 # --- operator actions ------------------------------------------------------------------------

@@ -78,7 +78,7 @@ def setup_parking(app: web.Application) -> None:
     mqtt_url = config.mqtt_url
 
     several = config.workers > 1 or os.environ.get("PAYEDGE_WORKER") == "1"
-    lock_path = _lock_path(config.database_url)
+    lock_path = _lock_path(app[keys.STORE], config.database_url)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await service.store.ensure_schema(STATEMENTS)
@@ -103,9 +103,11 @@ def setup_parking(app: web.Application) -> None:
     app.cleanup_ctx.append(lifecycle)
 
 
-def _lock_path(database_url: str) -> Path:
-    if database_url.startswith("sqlite:///"):
-        return Path(database_url.removeprefix("sqlite://") + ".mqtt-relay.lock")
+def _lock_path(store: object, database_url: str) -> Path:
+    """Next to the database file (every worker opens the same one); else in the temp directory."""
+    path = getattr(store, "path", None)
+    if isinstance(path, Path):
+        return path.with_name(path.name + ".mqtt-relay.lock")
     digest = hashlib.sha256(database_url.encode()).hexdigest()[:16]
     return Path(tempfile.gettempdir()) / f"payedge-mqtt-relay-{digest}.lock"
 

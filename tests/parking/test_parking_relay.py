@@ -1,4 +1,4 @@
-"""The MQTT relay on its own: a real Mosquitto, the server's SQLite store, no HTTP."""
+"""The MQTT relay and the parking service alone: a real Mosquitto, the server's SQLite store, no HTTP."""
 
 from __future__ import annotations
 
@@ -7,16 +7,20 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
+import payedge
 import pytest
 from payedge_server.contracts import Tx
 from payedge_server.mqtt_relay import MqttRelay
+from payedge_server.parking import schema as parking_schema
+from payedge_server.parking.service import ParkingService
 from payedge_server.store import open_store, schema
 from payedge_server.store.records import enqueue_outbox
 from payedge_server.store.sqlite import SqliteStore
 
-from tests.parking.harness import Broker, Site
+from tests.parking.harness import TARIFF_RULES, Broker, Site
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -109,3 +113,18 @@ async def test_a_failed_handler_is_not_acknowledged_and_is_redelivered(tmp_path:
     finally:
         await site.disconnect()
         broker.stop()
+
+
+async def test_processed_message_ids_are_forgotten_after_thirty_days(tmp_path: Path) -> None:
+    async with store_at(tmp_path / "purge.sqlite3") as store:
+        await store.ensure_schema(parking_schema.STATEMENTS)
+        tariff = payedge.Tariff(TARIFF_RULES)
+
+        def no_payments(tx: Tx, amount: int, currency: str, metadata: dict[str, Any]) -> dict[str, Any]:
+            raise AssertionError("no payment expected")
+
+        service = ParkingService(store, tariff, no_payments)
+        entry = orjson.dumps({"msg_id": "e1", "ts": 1_700_000_000, "src": "lane", "plate": "P-1"})
+        assert await service.handle_message("parking/entry", entry) == 0
+        assert await service.purge_processed() == 0
+        assert await service.purge_processed(now=time.time() + 31 * 24 * 3600) == 1

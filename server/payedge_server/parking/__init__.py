@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import fcntl
 import hashlib
+import logging
 import os
 import tempfile
 from collections.abc import AsyncIterator
@@ -27,6 +28,8 @@ from payedge_server.parking.http import PARKING
 from payedge_server.parking.messages import INBOUND_TOPICS
 from payedge_server.parking.schema import STATEMENTS
 from payedge_server.parking.service import ParkingService
+
+log = logging.getLogger("payedge.parking")
 
 __all__ = ["PARKING", "ParkingService", "setup_parking"]
 
@@ -92,12 +95,14 @@ def setup_parking(app: web.Application) -> None:
         service.relay = relay
         # One MQTT session per site: with several workers, the one holding the lock runs the relay.
         leader = asyncio.create_task(_lead(lock_path, relay), name="mqtt-leader")
+        purge = asyncio.create_task(_purge_forever(service), name="parking-purge")
         try:
             yield
         finally:
-            leader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await leader
+            for task in (leader, purge):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await relay.stop()
 
     app.cleanup_ctx.append(lifecycle)
@@ -110,6 +115,16 @@ def _lock_path(store: object, database_url: str) -> Path:
         return path.with_name(path.name + ".mqtt-relay.lock")
     digest = hashlib.sha256(database_url.encode()).hexdigest()[:16]
     return Path(tempfile.gettempdir()) / f"payedge-mqtt-relay-{digest}.lock"
+
+
+async def _purge_forever(service: ParkingService, every: float = 3600.0) -> None:
+    """Forget processed msg_ids after PROCESSED_KEEP (far beyond any broker redelivery)."""
+    while True:
+        try:
+            await service.purge_processed()
+        except Exception:
+            log.exception("purging processed MQTT message ids failed")
+        await asyncio.sleep(every)
 
 
 async def _lead(lock_path: Path, relay: MqttRelay) -> None:

@@ -31,7 +31,6 @@ from payedge_server.payments import routes as payment_routes
 from payedge_server.payments.service import PaymentService
 from payedge_server.quotes import TARIFF, load_tariff
 from payedge_server.store import open_store, schema
-from payedge_server.terminals import QUEUE, make_queue
 from payedge_server.webhooks import WebhookIngest
 
 log = logging.getLogger("payedge.server")
@@ -134,8 +133,7 @@ def create_app(config: Config) -> web.Application:
 
     app[TARIFF] = load_tariff(config.tariff)
     quotes.add_routes(app)
-    app[QUEUE] = make_queue(config.terminals)
-    terminals.add_routes(app)
+    terminals.setup_terminals(app, config)
     openapi.register(app, openapi.QUOTE_AND_TERMINAL_PATHS)
 
     setup_live(app, payments.status_lookup, recheck_interval=1.0 if config.workers > 1 else None)

@@ -113,8 +113,9 @@ def resolve(argv: Sequence[str]) -> tuple[Config, list[str]]:
     redis_url = pick("redis-url")
     if redis_url:
         notes.append(
-            "--redis-url is accepted but not wired yet: locks, terminal queue and dedupe stay "
-            "in-process (one server process owns them)"
+            "--redis-url: the terminal queue and its locks live in Redis (shared by workers); "
+            "webhook dedupe and idempotency keys are shared through the store; live-event fan-out "
+            "across workers is not wired yet (long-polls re-read the store)"
         )
     tariff = pick("tariff")
     config = Config(

@@ -135,7 +135,7 @@ class Idempotency:
         fp = payedge.fingerprint(request.method, request.path, body)
         begin = self.cache.begin(key, fp)
         kind = begin.kind
-        if kind == "replay":
+        if kind == "replay" and begin.status is not None and begin.body is not None:
             return _replay(begin.status, begin.body)
         if kind == "mismatch":
             raise _mismatch()

@@ -27,27 +27,8 @@ MAX_BODY = 1024 * 1024
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class _Observers:
-    """Cached metric children per (route, method, status): label lookups are slow."""
-
-    def __init__(self) -> None:
-        self.counters: dict[tuple[str, str, int], Any] = {}
-        self.latencies: dict[str, Any] = {}
-
-    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
-        key = (route, method, status)
-        counter = self.counters.get(key)
-        if counter is None:
-            counter = self.counters[key] = metrics.REQUESTS.labels(route, method, str(status))
-        counter.inc()
-        latency = self.latencies.get(route)
-        if latency is None:
-            latency = self.latencies[route] = metrics.LATENCY.labels(route)
-        latency.observe(seconds)
-
-
 def build(api_keys: ApiKeys, idempotency: Idempotency, public_prefixes: list[str]) -> Any:
-    observers = _Observers()
+    observe = metrics.HTTP.observe
 
     @web.middleware
     async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -77,7 +58,7 @@ def build(api_keys: ApiKeys, idempotency: Idempotency, public_prefixes: list[str
             response = ApiError(500, "internal_error", "internal error").response()
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else "unmatched"
-        observers.observe(route, request.method, response.status, time.perf_counter() - started)
+        observe(route, request.method, response.status, time.perf_counter() - started)
         return response
 
     return edge

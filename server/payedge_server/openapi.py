@@ -13,6 +13,7 @@ import payedge
 from aiohttp import web
 
 from payedge_server.errors import json_response
+from payedge_server.payments.states import STATUSES
 
 OPENAPI_PATHS = web.AppKey("openapi_paths", dict[str, dict[str, Any]])
 
@@ -96,18 +97,7 @@ SCHEMAS: dict[str, Any] = {
             "amount": {"type": "integer", "description": "minor units"},
             "currency": {"type": "string"},
             "gateway": {"type": "string"},
-            "status": {
-                "enum": [
-                    "requires_payment_method",
-                    "requires_confirmation",
-                    "processing",
-                    "succeeded",
-                    "failed",
-                    "canceled",
-                    "partially_refunded",
-                    "refunded",
-                ]
-            },
+            "status": {"enum": list(STATUSES)},
             "version": {"type": "integer"},
             "user_id": {"type": ["string", "null"]},
             "order_ref": {"type": ["string", "null"]},

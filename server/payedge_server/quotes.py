@@ -10,7 +10,7 @@ from aiohttp import web
 
 from payedge_server.errors import ApiError, json_response, read_json_object
 
-TARIFF: web.AppKey[Any] = web.AppKey("tariff")
+TARIFF: web.AppKey[payedge.Tariff | None] = web.AppKey("tariff")
 """The compiled `payedge.Tariff` of `--tariff`, or None when none is configured."""
 
 FIELDS = frozenset({"entry", "exit", "lost_ticket", "subscription"})
@@ -20,19 +20,15 @@ class TariffFileError(ValueError):
     pass
 
 
-def load_tariff(path: Path | None) -> Any:
-    """Compile the tariff file, or raise with the file and the JSON path of the bad field."""
+def load_tariff(path: Path | None) -> payedge.Tariff | None:
+    """Compile the tariff file (`payedge.load_tariff`), or raise naming the file and JSON path."""
     if path is None:
         return None
     try:
-        text = path.read_text()
-    except OSError as exc:
-        raise TariffFileError(f"--tariff {path}: {exc.strerror or exc}") from None
-    try:
-        return payedge.Tariff(text)
+        return payedge.load_tariff(path)
     except payedge.PayedgeError as exc:
-        where = f" at {exc.param}" if exc.param else ""
-        raise TariffFileError(f"--tariff {path}: invalid rules{where}: {exc}") from None
+        where = f" (at {exc.param})" if exc.param and exc.param != "$" else ""
+        raise TariffFileError(f"--tariff: {exc}{where}") from None
 
 
 def _seconds(body: dict[str, Any], name: str) -> int:

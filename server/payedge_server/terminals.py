@@ -1,33 +1,96 @@
-"""Terminal-queue endpoints (payedge.TerminalQueue, SPEC 2.4) under /v1/terminals.
+"""Terminal-queue endpoints (SPEC 2.4) under /v1/terminals.
 
-The queue is in-process (one server process owns it; the Redis twin is for
-several processes, not wired yet). Every change is published live on
-`terminal:<id>` (allocation, completion) with a growing per-terminal version.
+Without `--redis-url` the queue is `payedge.TerminalQueue`, in-process (with
+`--workers N` each worker would have its own: use Redis then). With
+`--redis-url` it is `payedge.redis.AsyncRedisTerminalQueue`, shared by every
+worker (atomic Lua scripts, clocks and fencing tokens from Redis). Every change
+is published live on `terminal:<id>` with a growing version.
 """
 
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
 
 import payedge
 from aiohttp import web
 
+from payedge_server.config import Config
 from payedge_server.errors import ApiError, json_response, read_json_object
 from payedge_server.idempotency import mark_started
 from payedge_server.keys import LIVE
 
-QUEUE: web.AppKey[Any] = web.AppKey("terminal_queue")
-"""The `payedge.TerminalQueue` of `--terminals`, or None."""
+
+class QueueApi(Protocol):
+    """The async face shared by the in-process queue and its Redis twin."""
+
+    async def enqueue(self, payment_id: str, user_id: str) -> int: ...
+    async def position(self, payment_id: str) -> int | None: ...
+    async def allocate(self, terminal_id: str) -> payedge.Lease | None: ...
+    async def complete(self, token: int) -> None: ...
+    async def extend(self, token: int) -> float: ...
+    async def cancel(self, payment_id: str) -> bool: ...
+    async def snapshot(self) -> dict[str, Any]: ...
+
+
+class LocalQueue:
+    """`payedge.TerminalQueue` (native, in-process) behind `QueueApi`."""
+
+    def __init__(self, terminals: tuple[str, ...], lock_ttl: float) -> None:
+        self.queue = payedge.TerminalQueue(list(terminals), lock_ttl)
+
+    async def enqueue(self, payment_id: str, user_id: str) -> int:
+        return self.queue.enqueue(payment_id, user_id)
+
+    async def position(self, payment_id: str) -> int | None:
+        return self.queue.position(payment_id)
+
+    async def allocate(self, terminal_id: str) -> payedge.Lease | None:
+        return self.queue.allocate(terminal_id)
+
+    async def complete(self, token: int) -> None:
+        self.queue.complete(token)
+
+    async def extend(self, token: int) -> float:
+        return self.queue.extend(token)
+
+    async def cancel(self, payment_id: str) -> bool:
+        return self.queue.cancel(payment_id)
+
+    async def snapshot(self) -> dict[str, Any]:
+        return dict(self.queue.snapshot())
+
+
+QUEUE: web.AppKey[QueueApi | None] = web.AppKey("terminal_queue")
+"""The terminal queue of `--terminals`, or None."""
 
 _versions = itertools.count(1)
+LOCK_TTL = 180.0
 
 
-def make_queue(terminals: tuple[str, ...], lock_ttl: float = 180.0) -> Any:
-    return payedge.TerminalQueue(list(terminals), lock_ttl) if terminals else None
+def setup_terminals(app: web.Application, config: Config) -> None:
+    """The queue (in-process, or in Redis with --redis-url) and its routes."""
+    app[QUEUE] = None
+    if config.terminals:
+        if config.redis_url:
+
+            async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+                import redis.asyncio
+                from payedge.redis import AsyncRedisTerminalQueue
+
+                client = redis.asyncio.from_url(config.redis_url or "")
+                app[QUEUE] = AsyncRedisTerminalQueue(client, "payedge:terminals", config.terminals, LOCK_TTL)
+                yield
+                await client.aclose()
+
+            app.cleanup_ctx.append(redis_ctx)
+        else:
+            app[QUEUE] = LocalQueue(config.terminals, LOCK_TTL)
+    add_routes(app)
 
 
-def _queue(request: web.Request) -> Any:
+def _queue(request: web.Request) -> QueueApi:
     queue = request.app[QUEUE]
     if queue is None:
         raise ApiError(
@@ -36,7 +99,7 @@ def _queue(request: web.Request) -> Any:
     return queue
 
 
-def _lease(lease: Any) -> dict[str, Any] | None:
+def _lease(lease: payedge.Lease | None) -> dict[str, Any] | None:
     if lease is None:
         return None
     return {
@@ -74,7 +137,7 @@ def _core_error(exc: payedge.PayedgeError) -> ApiError:
 
 
 async def snapshot(request: web.Request) -> web.Response:
-    snap = _queue(request).snapshot()
+    snap = await _queue(request).snapshot()
     return json_response(
         {"queue": snap["queue"], "terminals": {t: _lease(lease) for t, lease in snap["terminals"].items()}}
     )
@@ -85,7 +148,7 @@ async def enqueue(request: web.Request) -> web.Response:
     payment_id = _string(body, "payment_id")
     user_id = _string(body, "user_id")
     try:
-        position = _queue(request).enqueue(payment_id, user_id)
+        position = await _queue(request).enqueue(payment_id, user_id)
     except payedge.PayedgeError as exc:
         raise _core_error(exc) from None
     return json_response({"payment_id": payment_id, "position": position})
@@ -93,14 +156,14 @@ async def enqueue(request: web.Request) -> web.Response:
 
 async def position(request: web.Request) -> web.Response:
     payment_id = request.match_info["payment_id"]
-    return json_response({"payment_id": payment_id, "position": _queue(request).position(payment_id)})
+    return json_response({"payment_id": payment_id, "position": await _queue(request).position(payment_id)})
 
 
 async def cancel(request: web.Request) -> web.Response:
     payment_id = request.match_info["payment_id"]
     queue = _queue(request)
     mark_started(request)
-    return json_response({"payment_id": payment_id, "canceled": queue.cancel(payment_id)})
+    return json_response({"payment_id": payment_id, "canceled": await queue.cancel(payment_id)})
 
 
 async def allocate(request: web.Request) -> web.Response:
@@ -108,7 +171,7 @@ async def allocate(request: web.Request) -> web.Response:
     queue = _queue(request)
     mark_started(request)
     try:
-        lease = queue.allocate(terminal_id)
+        lease = await queue.allocate(terminal_id)
     except payedge.PayedgeError as exc:
         raise _core_error(exc) from None
     view = _lease(lease)
@@ -120,17 +183,11 @@ async def allocate(request: web.Request) -> web.Response:
 async def complete(request: web.Request) -> web.Response:
     token = _token(request)
     queue = _queue(request)
-    terminal = next(
-        (
-            t
-            for t, lease in queue.snapshot()["terminals"].items()
-            if lease is not None and lease.token == token
-        ),
-        None,
-    )
+    leases = (await queue.snapshot())["terminals"]
+    terminal = next((t for t, lease in leases.items() if lease is not None and lease.token == token), None)
     mark_started(request)
     try:
-        queue.complete(token)
+        await queue.complete(token)
     except payedge.PayedgeError as exc:
         raise _core_error(exc) from None
     if terminal is not None:
@@ -143,7 +200,7 @@ async def extend(request: web.Request) -> web.Response:
     queue = _queue(request)
     mark_started(request)
     try:
-        expires_at = queue.extend(token)
+        expires_at = await queue.extend(token)
     except payedge.PayedgeError as exc:
         raise _core_error(exc) from None
     return json_response({"token": token, "expires_at": expires_at})

@@ -48,6 +48,15 @@ SANDBOX_EFFECTS = {
 Parsed = tuple[str, str, str | None, str | None, GatewayResult | None]
 """event id, event type, provider object id, payedge payment id hint, effect."""
 
+# A first delivery, classified by whether its payment is known (by the provider's
+# object id, or by the payedge payment id the provider echoes in metadata).
+_INSERT_CLASSIFIED = (
+    "INSERT OR IGNORE INTO webhook_events (provider, event_id, type, object_id, outcome, received_at) "
+    "SELECT ?, ?, ?, ?, CASE WHEN EXISTS (SELECT 1 FROM payments WHERE gateway = ? AND gateway_ref = ?) "
+    "OR EXISTS (SELECT 1 FROM payments WHERE id = ? AND gateway = ?) "
+    "THEN 'applied' ELSE 'unknown_object' END, ? RETURNING outcome"
+)
+
 _INSERT = (
     "INSERT OR IGNORE INTO webhook_events (provider, event_id, type, object_id, outcome, received_at) "
     "VALUES (?, ?, ?, ?, ?, ?)"
@@ -192,28 +201,38 @@ class WebhookIngest:
         hint: str | None,
         effect: GatewayResult | None,
     ) -> str:
-        payment = None
+        """Record the event (durable dedupe) and apply its effect; returns the outcome.
+
+        One statement records a first delivery and says whether it concerns a
+        known payment: INSERT OR IGNORE ... RETURNING returns no row for a
+        duplicate. Only an event about a known payment reads and changes it.
+        """
+        now = now_ms()
         if effect is None:
-            outcome = "unhandled_type"
-        else:
-            if provider != "sandbox" and object_id:
-                payment = self.payments.find_by_gateway_ref_in_tx(tx, provider, object_id)
-            if payment is None and hint and PAYMENT_ID.fullmatch(hint):
-                payment = self.payments.load_in_tx(tx, hint)
-                if payment is not None and payment["gateway"] != provider:
-                    payment = None
-            outcome = "unknown_object" if payment is None else "applied"
-        if tx.execute(_INSERT, (provider, event_id, event_type, object_id, outcome, now_ms())) == 0:
+            inserted = tx.execute(_INSERT, (provider, event_id, event_type, object_id, "unhandled_type", now))
+            return "unhandled_type" if inserted else "duplicate"
+        ref = object_id if provider != "sandbox" else None
+        pid = hint if hint and PAYMENT_ID.fullmatch(hint) else None
+        row = tx.fetchone(
+            _INSERT_CLASSIFIED,
+            (provider, event_id, event_type, object_id, provider, ref, pid, provider, now),
+        )
+        if row is None:
             return "duplicate"
-        if payment is not None and effect is not None:
-            before = payment["version"]
-            after = self.payments.apply_gateway_status_in_tx(
-                tx, payment, effect, source=f"webhook:{provider}:{event_id}"
+        if row[0] != "applied":
+            return str(row[0])
+        payment = self.payments.find_by_gateway_ref_in_tx(tx, provider, ref) if ref else None
+        if payment is None and pid:
+            payment = self.payments.load_in_tx(tx, pid)
+        assert payment is not None  # the INSERT found it in this transaction
+        before = payment["version"]
+        after = self.payments.apply_gateway_status_in_tx(
+            tx, payment, effect, source=f"webhook:{provider}:{event_id}"
+        )
+        if after["version"] == before:
+            tx.execute(
+                "UPDATE webhook_events SET outcome = 'ignored' WHERE provider = ? AND event_id = ?",
+                (provider, event_id),
             )
-            if after["version"] == before:
-                tx.execute(
-                    "UPDATE webhook_events SET outcome = 'ignored' WHERE provider = ? AND event_id = ?",
-                    (provider, event_id),
-                )
-                return "ignored"
-        return outcome
+            return "ignored"
+        return "applied"

@@ -134,3 +134,38 @@ async def test_sigterm_drains_and_flushes(tmp_path: Path) -> None:
     stored = {row[0] for row in conn.execute("SELECT id FROM payments")}
     conn.close()
     assert len(acked) >= 20 and set(acked) <= stored
+
+
+async def test_two_workers_share_the_port_and_the_store(tmp_path: Path) -> None:
+    with running_server(tmp_path / "data", "--workers", "2") as srv:
+        await asyncio.sleep(0.5)  # both workers listening
+        async with aiohttp.ClientSession() as http:
+            ids = set()
+            for i in range(40):
+                async with http.post(
+                    srv.url + "/v1/payments",
+                    json={"amount": 100 + i, "currency": "EUR", "payment_method": "pm_sandbox_ok"},
+                    headers={**srv.headers(), "Connection": "close"},
+                ) as resp:
+                    assert resp.status == 201
+                    ids.add((await resp.json())["id"])
+            body = stripe_event("payment_intent.succeeded", "pi_workers")
+            answers = []
+            for _ in range(6):
+                async with http.post(
+                    srv.url + "/v1/webhooks/stripe",
+                    data=body,
+                    headers={**stripe_headers(body), "Connection": "close"},
+                ) as resp:
+                    answers.append((await resp.json())["duplicate"])
+            # Whichever worker answers, the store (shared) knows the event after its first delivery.
+            assert answers == [False, True, True, True, True, True]
+            async with http.get(srv.url + "/v1/payments?limit=100", headers=srv.headers()) as resp:
+                assert {p["id"] for p in (await resp.json())["data"]} == ids
+        group = await asyncio.to_thread(
+            subprocess.run, ["pgrep", "-g", str(srv.proc.pid)], capture_output=True, text=True, check=False
+        )
+        pids = group.stdout.split()
+        assert len(pids) >= 3  # the supervisor and its two workers
+        srv.proc.terminate()
+        assert srv.proc.wait(timeout=20) == 0

@@ -62,6 +62,17 @@ async def call(
         return resp.status, await resp.json()
 
 
+async def stripe_payment(
+    http: aiohttp.ClientSession, server: Server, sdk: stripe.StripeClient, **fields: Any
+) -> dict[str, Any]:
+    """A payment through our API on the stripe gateway, with a card method made by the SDK."""
+    pm = await asyncio.to_thread(card_method, sdk)
+    body = {"gateway": "stripe", "payment_method": pm, **fields}
+    status, payment = await call(http, server, "POST", "/v1/payments", body)
+    assert status == 201, payment
+    return payment
+
+
 async def wait_for(
     http: aiohttp.ClientSession, server: Server, payment_id: str, predicate: Any, within: float = 10.0
 ) -> dict[str, Any]:
@@ -76,15 +87,7 @@ async def wait_for(
 async def test_client_confirmed_payment_succeeds_through_localstripe_webhook(
     stripe_server: Server, sdk: stripe.StripeClient, http: aiohttp.ClientSession
 ) -> None:
-    pm = await asyncio.to_thread(card_method, sdk)
-    status, p = await call(
-        http,
-        stripe_server,
-        "POST",
-        "/v1/payments",
-        {"amount": 2500, "currency": "eur", "gateway": "stripe", "payment_method": pm},
-    )
-    assert status == 201, p
+    p = await stripe_payment(http, stripe_server, sdk, amount=2500, currency="eur")
     assert p["gateway_ref"].startswith("pi_") and p["status"] == "requires_confirmation"
     # The browser confirms with Stripe directly (Stripe.js); payedge learns it from the webhook.
     await asyncio.to_thread(sdk.v1.payment_intents.confirm, p["gateway_ref"])
@@ -97,21 +100,7 @@ async def test_client_confirmed_payment_succeeds_through_localstripe_webhook(
 async def test_api_confirmed_payment_refunds_and_late_failure(
     stripe_server: Server, sdk: stripe.StripeClient, http: aiohttp.ClientSession
 ) -> None:
-    pm = await asyncio.to_thread(card_method, sdk)
-    status, p = await call(
-        http,
-        stripe_server,
-        "POST",
-        "/v1/payments",
-        {
-            "amount": 1000,
-            "currency": "EUR",
-            "gateway": "stripe",
-            "payment_method": pm,
-            "metadata": {"k": "v"},
-        },
-    )
-    assert status == 201, p
+    p = await stripe_payment(http, stripe_server, sdk, amount=1000, currency="EUR", metadata={"k": "v"})
     status, done = await call(http, stripe_server, "POST", f"/v1/payments/{p['id']}/confirm")
     assert status == 200, done
     assert done["status"] == "succeeded"
@@ -147,14 +136,7 @@ async def test_api_confirmed_payment_refunds_and_late_failure(
 async def test_cancel_through_stripe(
     stripe_server: Server, sdk: stripe.StripeClient, http: aiohttp.ClientSession
 ) -> None:
-    pm = await asyncio.to_thread(card_method, sdk)
-    _, p = await call(
-        http,
-        stripe_server,
-        "POST",
-        "/v1/payments",
-        {"amount": 300, "currency": "usd", "gateway": "stripe", "payment_method": pm},
-    )
+    p = await stripe_payment(http, stripe_server, sdk, amount=300, currency="usd")
     status, canceled = await call(http, stripe_server, "POST", f"/v1/payments/{p['id']}/cancel")
     assert status == 200 and canceled["status"] == "canceled"
     intent = await asyncio.to_thread(sdk.v1.payment_intents.retrieve, p["gateway_ref"])

@@ -71,3 +71,33 @@ async def test_without_terminals_configured(tmp_path: Path, http: aiohttp.Client
         assert status == 409 and err["error"]["code"] == "terminals_not_configured"
         status, err = await call(http, srv, "POST", "/v1/quotes", {"entry": 0, "exit": 60})
         assert status == 409 and err["error"]["code"] == "tariff_not_configured"
+
+
+async def test_queue_in_redis_is_shared_by_workers(
+    tmp_path: Path, redis_url: str, http: aiohttp.ClientSession
+) -> None:
+    with running_server(
+        tmp_path / "data", "--terminals", "R1", "--redis-url", redis_url, "--workers", "2"
+    ) as srv:
+        # New connection per request: the two workers answer in turn, one queue between them.
+        positions = []
+        for i in range(6):
+            async with http.post(
+                srv.url + "/v1/terminals/queue",
+                json={"payment_id": f"rp{i}", "user_id": f"ru{i}"},
+                headers={**srv.headers(), "Connection": "close"},
+            ) as resp:
+                assert resp.status == 200
+                positions.append((await resp.json())["position"])
+        assert positions == [1, 2, 3, 4, 5, 6]
+        async with http.post(
+            srv.url + "/v1/terminals/R1/allocate", headers={**srv.headers(), "Connection": "close"}
+        ) as resp:
+            lease = (await resp.json())["lease"]
+        assert lease["payment_id"] == "rp0"
+        async with http.get(
+            srv.url + "/v1/terminals", headers={**srv.headers(), "Connection": "close"}
+        ) as resp:
+            snap = await resp.json()
+        assert snap["queue"] == [f"rp{i}" for i in range(1, 6)]
+        assert snap["terminals"]["R1"]["token"] == lease["token"]

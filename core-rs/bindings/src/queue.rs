@@ -118,8 +118,8 @@ impl PyLease {
         self.0.expires_at
     }
 
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other
+    fn __eq__(&self, value: &Bound<'_, PyAny>) -> bool {
+        value
             .cast::<PyLease>()
             .is_ok_and(|other| other.get().0 == self.0)
     }
@@ -129,7 +129,7 @@ impl PyLease {
         self.0
             .token
             .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .wrapping_add(self.0.expires_at.to_bits())
+            .wrapping_add((self.0.expires_at + 0.0).to_bits()) // -0.0 == 0.0
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -155,7 +155,7 @@ pub struct PyTerminalQueue(Box<TerminalQueue>);
 #[pymethods]
 impl PyTerminalQueue {
     #[new]
-    #[pyo3(signature = (terminals, lock_ttl = queue::DEFAULT_LOCK_TTL))]
+    #[pyo3(signature = (terminals, lock_ttl = 180.0))]
     fn new(terminals: Vec<String>, lock_ttl: f64) -> BindResult<Self> {
         Ok(Self(Box::new(TerminalQueue::new(terminals, lock_ttl)?)))
     }
@@ -243,12 +243,12 @@ impl PyTerminalQueue {
         Ok(out)
     }
 
-    fn __repr__(&self) -> String {
-        format!(
-            "TerminalQueue(terminals={:?}, lock_ttl={})",
-            self.0.terminals(),
-            self.0.lock_ttl()
-        )
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "TerminalQueue(terminals={}, lock_ttl={})",
+            self.terminals(py)?.repr()?,
+            PyFloat::new(py, self.0.lock_ttl()).repr()?
+        ))
     }
 }
 
@@ -259,7 +259,7 @@ pub struct PyLeaseLocks(LeaseLocks);
 #[pymethods]
 impl PyLeaseLocks {
     #[new]
-    #[pyo3(signature = (ttl = queue::DEFAULT_LOCK_TTL))]
+    #[pyo3(signature = (ttl = 180.0))]
     fn new(ttl: f64) -> BindResult<Self> {
         Ok(Self(LeaseLocks::new(ttl)?))
     }

@@ -36,6 +36,13 @@ Outcome = tuple[int, dict[str, Any]]
 LOCK_SECONDS = 60.0
 
 
+def _history(tx: Tx, payment_id: str, version: int, status: str, *, source: str, at: int) -> None:
+    tx.execute(
+        "INSERT INTO payment_status_history (payment_id, version, status, source, at) VALUES (?, ?, ?, ?, ?)",
+        (payment_id, version, status, source, at),
+    )
+
+
 def not_found(payment_id: str) -> ApiError:
     return ApiError(404, "payment_not_found", f"no payment {payment_id}", "id")
 
@@ -74,12 +81,20 @@ class PaymentService:
         return records.from_row(row) if row else None
 
     def _publish_after(self, tx: Tx, p: dict[str, Any]) -> None:
+        """Once committed: count the new status and publish the change on `payment:<id>`."""
+        counter = metrics.PAYMENT_TRANSITIONS.labels(p["status"])
         live = self.live
         if live is None:
+            tx.after_commit(counter.inc)
             return
         event = {"type": "payment.updated", "version": p["version"], "payment": records.public(p)}
         channel = "payment:" + p["id"]
-        tx.after_commit(lambda: live.publish(channel, event))
+
+        def after() -> None:
+            counter.inc()
+            live.publish(channel, event)
+
+        tx.after_commit(after)
 
     def create_in_tx(
         self,
@@ -131,11 +146,7 @@ class PaymentService:
                 now,
             ),
         )
-        tx.execute(
-            "INSERT INTO payment_status_history (payment_id, version, status, source, at) "
-            "VALUES (?, 1, ?, ?, ?)",
-            (pid, status, source, now),
-        )
+        _history(tx, pid, 1, status, source=source, at=now)
         p = {
             "id": pid,
             "amount": amount,
@@ -156,7 +167,6 @@ class PaymentService:
             "updated_at": now,
             "locked_until": None,
         }
-        metrics.PAYMENT_TRANSITIONS.labels(status).inc()
         self._publish_after(tx, p)
         return records.public(p)
 
@@ -204,11 +214,7 @@ class PaymentService:
         )
         if changed != 1:
             raise RuntimeError(f"payment {p['id']} changed under a write (version {p['version']})")
-        tx.execute(
-            "INSERT INTO payment_status_history (payment_id, version, status, source, at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (p["id"], version, new_status, source, now),
-        )
+        _history(tx, p["id"], version, new_status, source=source, at=now)
         append_audit(
             tx,
             actor=source,
@@ -221,7 +227,6 @@ class PaymentService:
             view = records.public(updated)
             for hook in self._hooks:
                 hook(tx, view, current)
-        metrics.PAYMENT_TRANSITIONS.labels(new_status).inc()
         self._publish_after(tx, updated)
         return updated
 

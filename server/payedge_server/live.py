@@ -47,6 +47,7 @@ MAX_CHANNELS_PER_CLIENT: Final = 1000
 MAX_CLIENT_MESSAGE: Final = 64 * 1024
 LATEST_CHANNELS_KEPT: Final = 10_000
 
+REPLY_WAIT_SECONDS: Final = 5.0
 CLOSE_SLOW_CONSUMER: Final = 4008
 """WebSocket close code sent to a client dropped because its send queue was full."""
 
@@ -182,6 +183,24 @@ class LiveHub:
             client.queue.put_nowait(frame)
         except asyncio.QueueFull:
             self.drop(client)
+
+    async def reply(self, client: LiveClient, frame: Frame) -> None:
+        """Queue an answer to the client's own message (ack, error, snapshot).
+
+        Unlike `publish`, this may wait for room in the client's queue (its reader
+        task is the only one waiting): subscribing to many channels at once is
+        not mistaken for a slow client. A client that does not read for
+        REPLY_WAIT_SECONDS is dropped all the same.
+        """
+        if client.dropped or client.closed:
+            return
+        try:
+            client.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            try:
+                await asyncio.wait_for(client.queue.put(frame), REPLY_WAIT_SECONDS)
+            except TimeoutError:
+                self.drop(client)
 
     def latest(self, channel: str) -> dict[str, Any] | None:
         """The last event published on `channel` in this process (None if none is kept)."""
@@ -458,18 +477,18 @@ async def status_handler(request: web.Request) -> web.Response:
         hub.forget_waiter(channel, fut)
 
 
-def _send_control(hub: LiveHub, client: LiveClient, payload: dict[str, Any]) -> None:
+async def _send_control(hub: LiveHub, client: LiveClient, payload: dict[str, Any]) -> None:
     """Queue a protocol message (ack, error) behind the events already queued for the client."""
-    hub._offer(client, ("", 0, orjson.dumps(payload)))
+    await hub.reply(client, ("", 0, orjson.dumps(payload)))
 
 
-def _send_error(
+async def _send_error(
     hub: LiveHub, client: LiveClient, code: str, message: str, channel: str | None = None
 ) -> None:
     payload: dict[str, Any] = {"type": "error", "code": code, "message": message}
     if channel is not None:
         payload["channel"] = channel
-    _send_control(hub, client, payload)
+    await _send_control(hub, client, payload)
 
 
 async def _writer(hub: LiveHub, client: LiveClient) -> None:
@@ -505,7 +524,7 @@ async def _snapshot(hub: LiveHub, lookup: StatusLookup, client: LiveClient, chan
         payment = await lookup(channel[len("payment:") :])
         if payment is None:
             hub.unsubscribe(client, channel)
-            _send_error(hub, client, "resource_missing", f"no payment {channel[8:]!r}", channel)
+            await _send_error(hub, client, "resource_missing", f"no payment {channel[8:]!r}", channel)
             return
         current = payment_event(payment)
     else:
@@ -513,29 +532,29 @@ async def _snapshot(hub: LiveHub, lookup: StatusLookup, client: LiveClient, chan
         if current is None:
             return
     version = _version_of(current) or 0
-    hub._offer(client, (channel, version, _frame("snapshot", channel, version, current)))
+    await hub.reply(client, (channel, version, _frame("snapshot", channel, version, current)))
 
 
 async def _handle_message(hub: LiveHub, lookup: StatusLookup, client: LiveClient, text: str) -> None:
     try:
         msg = orjson.loads(text)
     except orjson.JSONDecodeError:
-        _send_error(hub, client, "invalid_json", "messages must be JSON objects")
+        await _send_error(hub, client, "invalid_json", "messages must be JSON objects")
         return
     if not isinstance(msg, dict):
-        _send_error(hub, client, "invalid_json", "messages must be JSON objects")
+        await _send_error(hub, client, "invalid_json", "messages must be JSON objects")
         return
     op = msg.get("op")
     channels = msg.get("channels")
     if op not in ("subscribe", "unsubscribe"):
-        _send_error(hub, client, "parameter_invalid", "op must be 'subscribe' or 'unsubscribe'")
+        await _send_error(hub, client, "parameter_invalid", "op must be 'subscribe' or 'unsubscribe'")
         return
     if (
         not isinstance(channels, list)
         or not channels
         or not all(isinstance(c, str) and (c == "*" or _CHANNEL_RE.fullmatch(c)) for c in channels)
     ):
-        _send_error(
+        await _send_error(
             hub,
             client,
             "parameter_invalid",
@@ -546,17 +565,17 @@ async def _handle_message(hub: LiveHub, lookup: StatusLookup, client: LiveClient
     if op == "unsubscribe":
         for channel in channels:
             hub.unsubscribe(client, channel)
-        _send_control(hub, client, {"type": "unsubscribed", "channels": channels})
+        await _send_control(hub, client, {"type": "unsubscribed", "channels": channels})
         return
     new = [c for c in dict.fromkeys(channels) if c != "*" and c not in client.channels]
     if len(client.channels) + len(new) > MAX_CHANNELS_PER_CLIENT:
-        _send_error(
+        await _send_error(
             hub, client, "too_many_channels", f"at most {MAX_CHANNELS_PER_CLIENT} channels per connection"
         )
         return
     for channel in channels:
         hub.subscribe(client, channel)
-    _send_control(hub, client, {"type": "subscribed", "channels": channels})
+    await _send_control(hub, client, {"type": "subscribed", "channels": channels})
     for channel in new:
         await _snapshot(hub, lookup, client, channel)
 
@@ -579,7 +598,7 @@ async def stream_handler(request: web.Request) -> web.WebSocketResponse:
             if msg.type == WSMsgType.TEXT:
                 await _handle_message(hub, lookup, client, msg.data)
             elif msg.type == WSMsgType.BINARY:
-                _send_error(hub, client, "invalid_json", "send JSON text frames")
+                await _send_error(hub, client, "invalid_json", "send JSON text frames")
             if client.dropped:
                 break
     finally:

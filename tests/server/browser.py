@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
+import signal
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -52,7 +54,8 @@ class Page:
 async def chromium_page() -> AsyncIterator[Page]:
     """A fresh headless Chromium (own profile, loopback only) and one blank page."""
     binary = find_binary("chromium")
-    with tempfile.TemporaryDirectory(prefix="payedge-chromium-") as profile:
+    # Chromium's helper processes may still touch the profile as it goes: ignore cleanup races.
+    with tempfile.TemporaryDirectory(prefix="payedge-chromium-", ignore_cleanup_errors=True) as profile:
         proc = await asyncio.create_subprocess_exec(
             binary,
             "--headless",
@@ -67,6 +70,7 @@ async def chromium_page() -> AsyncIterator[Page]:
             "about:blank",
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: every helper process is stopped with it
         )
         try:
             port_file = Path(profile) / "DevToolsActivePort"
@@ -87,10 +91,11 @@ async def chromium_page() -> AsyncIterator[Page]:
                     await page.call("Runtime.enable")
                     yield page
         finally:
-            if proc.returncode is None:
-                proc.terminate()
-                try:
-                    await asyncio.wait_for(proc.wait(), 10)
-                except TimeoutError:
-                    proc.kill()
-                    await proc.wait()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), 10)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                await proc.wait()

@@ -210,3 +210,18 @@ async def test_shutdown_closes_sockets_and_answers_long_pollers_promptly() -> No
         assert answer.status == 200
         assert (await answer.json())["status"] == "processing"
         assert hub.client_count == 0
+
+
+async def test_subscribing_to_many_channels_at_once_is_not_mistaken_for_a_slow_client() -> None:
+    payments = Payments()
+    async with live_client(payments, queue_size=16) as (client, hub):
+        ids = [f"pay_{i}" for i in range(300)]
+        for payment_id in ids:
+            payments.set(hub, payment_id, "processing")
+        ws = await client.ws_connect("/v1/stream", headers=AUTH)
+        await subscribe(ws, *(f"payment:{i}" for i in ids))
+        snapshots = [await receive(ws) for _ in ids]
+        assert {m["channel"] for m in snapshots} == {f"payment:{i}" for i in ids}
+        assert hub.dropped == 0
+        payments.set(hub, "pay_299", "succeeded")
+        assert (await receive(ws))["data"]["payment"]["status"] == "succeeded"

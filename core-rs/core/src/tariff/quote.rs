@@ -28,9 +28,9 @@ pub struct PeriodRun {
     /// Units in each period of the run.
     pub units: i64,
     /// Sum of each period's unit prices.
-    pub gross: i64,
+    pub gross: i128,
     /// `gross`, at most `daily_cap`.
-    pub charged: i64,
+    pub charged: i128,
 }
 
 /// One period of a quote (an expanded [`PeriodRun`]).
@@ -38,8 +38,8 @@ pub struct PeriodRun {
 pub struct PeriodLine {
     pub period: i64,
     pub units: i64,
-    pub gross: i64,
-    pub charged: i64,
+    pub gross: i128,
+    pub charged: i128,
 }
 
 /// The subscription discount applied to parking.
@@ -48,17 +48,21 @@ pub struct Discount {
     pub subscription: String,
     pub percent: u8,
     /// `floor(parking * percent / 100)`, subtracted from parking.
-    pub amount: i64,
+    pub amount: i128,
 }
 
 /// `max_amount` reduced the total by `reduction` down to `max_amount`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MaxAmount {
     pub max_amount: i64,
-    pub reduction: i64,
+    pub reduction: i128,
 }
 
 /// A priced stay, with everything a receipt needs to say why.
+///
+/// `amount` is an `i64` (a quote whose amount does not fit is an error); the
+/// intermediate figures are `i128` so that a quote never fails on a line whose
+/// value is absorbed later by a discount, a cap or `max_amount`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Quote {
     pub entry: i64,
@@ -71,7 +75,7 @@ pub struct Quote {
     /// Per-period figures, consecutive identical periods merged.
     pub periods: Vec<PeriodRun>,
     /// Sum of the periods' charges, before any discount.
-    pub parking: i64,
+    pub parking: i128,
     pub discount: Option<Discount>,
     /// Present when `lost_ticket` was asked and the tariff has a fee.
     pub lost_ticket_fee: Option<i64>,
@@ -191,7 +195,6 @@ impl Sink for Vec<PeriodRun> {
         gross: i128,
         charged: i128,
     ) -> Result<()> {
-        let (gross, charged) = (to_i64(gross)?, to_i64(charged)?);
         if let Some(last) = self.last_mut() {
             if last.first + last.count == period
                 && (last.units, last.gross, last.charged) == (units, gross, charged)
@@ -441,7 +444,7 @@ impl Tariff {
             (Some(percent), Some(name)) => Some(Discount {
                 subscription: name.to_owned(),
                 percent,
-                amount: to_i64(discount)?,
+                amount: discount,
             }),
             _ => None,
         };
@@ -452,7 +455,7 @@ impl Tariff {
         let max_amount = match self.rules.max_amount {
             Some(max) if total > amount => Some(MaxAmount {
                 max_amount: max,
-                reduction: to_i64(total - amount)?,
+                reduction: total - amount,
             }),
             _ => None,
         };
@@ -463,7 +466,7 @@ impl Tariff {
             currency: self.rules.currency,
             units: n,
             periods,
-            parking: to_i64(parking)?,
+            parking,
             discount,
             lost_ticket_fee,
             max_amount,

@@ -49,7 +49,7 @@ async def ready(request: web.Request) -> web.Response:
     parking = app.get(PARKING)
     if parking is not None:
         # The relay's own connection (in the worker that runs it), and the fallback mode.
-        extra["parking"] = status = parking.health()
+        extra["parking"] = status = await parking.health()
         checks["mqtt"] = bool(status["mqtt"]["connected"]) or (
             not status["mqtt"]["leader"] and await _tcp_reachable(config.mqtt_url or "", 1883)
         )

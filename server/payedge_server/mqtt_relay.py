@@ -170,6 +170,7 @@ class MqttRelay:
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
         self._reconnecting: asyncio.Future[None] | None = None
+        self._marking: asyncio.Task[None] | None = None
         self._storage = _AckStorage(self._on_ack, self._on_clear)
         self.client = _BackoffClient(
             self.target.client_id,
@@ -314,7 +315,8 @@ class MqttRelay:
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval)
             self._wake.clear()
             try:
-                await self._outbox_step()
+                self._flush_acks()
+                await self._publish_unsent()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -322,29 +324,33 @@ class MqttRelay:
                 log.exception("outbox relay step failed; retrying")
                 await asyncio.sleep(0.5)
 
-    async def _outbox_step(self) -> None:
-        acks, self._acks = self._acks, []
-        connected = self.client.is_connected if self.client._connection is not None else False
-        room = self._window - len(self._inflight) if connected else 0
-        if not acks and room <= 0:
-            return
-        after, now = self._high, int(time.time() * 1000)
+    def _flush_acks(self) -> None:
+        """Mark acknowledged rows sent, in the background (one write at a time)."""
+        if self._acks and (self._marking is None or self._marking.done()):
+            acks, self._acks = self._acks, []
+            self._marking = asyncio.create_task(self._mark(acks))
 
-        def step(tx: Tx) -> list[tuple[int, str, bytes]]:
-            if acks:
-                _mark_sent(tx, acks, now)
-            return _fetch_unsent(tx, after, room) if room > 0 else []
-
-        # Through the writer: the rows read here are committed once `write` returns.
+    async def _mark(self, acks: list[int]) -> None:
+        now = int(time.time() * 1000)
         try:
-            rows = await self.store.write(step)
-        except BaseException:
+            await self.store.write(lambda tx: _mark_sent(tx, acks, now))
+        except Exception:
+            # Unmarked rows are published again later: a duplicate, never a loss.
             self._acks[:0] = acks
-            raise
-        if not self.client.is_connected:
+            log.exception("could not mark %d outbox rows sent", len(acks))
+        self._wake.set()
+
+    async def _publish_unsent(self) -> None:
+        connected = self.client._connection is not None and self.client.is_connected
+        room = self._window - len(self._inflight) if connected else 0
+        if room <= 0:
             return
+        after = self._high
+        # Every wake-up comes after a commit (a handler's write returned, a hook's
+        # after_commit ran); the read connection sees exactly what is committed.
+        rows = await self.store.read(lambda tx: _fetch_unsent(tx, after, room))
         for seq, topic, payload in rows:
-            if seq <= self._high:
+            if seq <= self._high or not self.client.is_connected:
                 continue
             self._storage.tag = seq
             self.client.publish(topic, payload, qos=1, retain=False)

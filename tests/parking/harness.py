@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +104,8 @@ class Server:
             API_KEY,
         ]
         self.proc: subprocess.Popen[bytes] | None = None
+        if os.environ.get("PK_PROFILE"):
+            self.args[:2] = [sys.executable, os.environ["PK_PROFILE"]]
 
     def start(self) -> None:
         with self.log.open("ab") as log:
@@ -138,6 +140,37 @@ def write_tariff(workdir: Path, rules: dict[str, Any] | None = None) -> Path:
     path = workdir / "tariff.json"
     path.write_bytes(orjson.dumps(rules or TARIFF_RULES))
     return path
+
+
+@contextlib.contextmanager
+def site_services(*server_args: str) -> Iterator[tuple[Broker, Server]]:
+    """A broker and `payedge serve` wired to it, in a throwaway directory; both stopped after."""
+    with workspace() as work:
+        broker = Broker(work)
+        broker.start()
+        server = Server(work, broker.port, write_tariff(work))
+        server.args += server_args
+        try:
+            server.start()
+            yield broker, server
+        finally:
+            server.stop()
+            broker.stop()
+
+
+@contextlib.asynccontextmanager
+async def connected(
+    broker: Broker, server: Server, client_id: str | None = None
+) -> AsyncIterator[tuple[Site, Api]]:
+    """The site's MQTT client and an API client, once the server is ready."""
+    site, api = Site(broker.port, client_id), Api(server.url)
+    try:
+        await api.wait_ready()
+        await site.connect()
+        yield site, api
+    finally:
+        await site.disconnect()
+        await api.close()
 
 
 class Site:
@@ -185,6 +218,17 @@ class Site:
         body = {"msg_id": msg_id, "ts": fields.pop("ts", int(time.time())), "src": "lane-1", **fields}
         self.client.publish(topic, orjson.dumps(body), qos=1)
         return msg_id
+
+    async def send(self, topic: str, **fields: Any) -> str:
+        """`publish`, waiting while the broker's receive-maximum window is full."""
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                return self.publish(topic, **dict(fields))
+            except OverflowError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.001)
 
     def publish_raw(self, topic: str, payload: bytes) -> None:
         self.client.publish(topic, payload, qos=1)

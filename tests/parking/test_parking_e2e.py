@@ -11,7 +11,7 @@ from typing import Any
 import payedge
 import pytest
 
-from tests.parking.harness import TARIFF_RULES, Api, Broker, Server, Site, workspace, write_tariff
+from tests.parking.harness import TARIFF_RULES, Api, Broker, Server, Site, connected, site_services
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -22,29 +22,14 @@ BARRIER = "parking/barrier/status"
 
 @pytest.fixture(scope="module")
 def site_env() -> Iterator[tuple[Broker, Server]]:
-    with workspace() as work:
-        broker = Broker(work)
-        broker.start()
-        server = Server(work, broker.port, write_tariff(work))
-        server.start()
-        try:
-            yield broker, server
-        finally:
-            server.stop()
-            broker.stop()
+    with site_services() as env:
+        yield env
 
 
 @pytest.fixture
 async def lane(site_env: tuple[Broker, Server]) -> AsyncIterator[tuple[Site, Api]]:
-    broker, server = site_env
-    site, api = Site(broker.port), Api(server.url)
-    await api.wait_ready()
-    await site.connect()
-    try:
-        yield site, api
-    finally:
-        await site.disconnect()
-        await api.close()
+    async with connected(*site_env) as pair:
+        yield pair
 
 
 def actions(trail: list[dict[str, Any]]) -> list[str]:
@@ -221,10 +206,19 @@ async def test_fallback_mode_trusted_badge_and_pin(lane: tuple[Site, Api]) -> No
     assert status == 201
     status, listed = await api.call("GET", "/v1/admin/parking/trusted")
     assert all("pin" not in entry and "pin_hash" not in entry for entry in listed["data"])
-    status, mode = await api.call(
-        "POST", "/v1/admin/fallback-mode", {"enabled": True, "who": "carol", "why": "internet link down"}
-    )
-    assert status == 200 and mode["enabled"] is True
+    async with api.http.ws_connect(api.base + "/v1/stream") as ws:
+        await ws.send_json({"op": "subscribe", "channels": ["system"]})
+        assert (await ws.receive_json(timeout=5))["type"] == "subscribed"
+        status, mode = await api.call(
+            "POST", "/v1/admin/fallback-mode", {"enabled": True, "who": "carol", "why": "internet link down"}
+        )
+        assert status == 200 and mode["enabled"] is True
+        event = await ws.receive_json(timeout=5)
+        while event["type"] != "event":
+            event = await ws.receive_json(timeout=5)
+        assert event["channel"] == "system"
+        assert event["data"]["type"] == "parking.fallback_mode" and event["data"]["enabled"] is True
+        assert event["data"]["who"] == "carol"
     ready = await api.wait_ready()
     assert "internet link down" in str(ready)
 
@@ -263,3 +257,77 @@ def test_mqtt_without_tariff_is_a_clear_error(tmp_path: Path) -> None:
     done = subprocess.run(server.args, capture_output=True, timeout=30, check=False)
     assert done.returncode != 0
     assert b"--tariff" in done.stderr + done.stdout
+
+
+async def test_edge_cases_are_flagged_or_refused(lane: tuple[Site, Api]) -> None:
+    site, api = lane
+    now = int(time.time())
+    # Within the grace period: nothing to pay, the exit is authorised at once (no request).
+    site.publish(ENTRY, plate="GRACE-1", ts=now - 300)
+    site.publish(EXIT, plate="GRACE-1", ts=now)
+    await site.wait_for(lambda: any(s["reason"] == "no_charge" for s in site.successes))
+    free = next(s for s in site.successes if s["reason"] == "no_charge")
+    assert free["amount"] == 0 and site.requests_for(free["session_id"]) == []
+    # A second entry for a vehicle already inside opens nothing new.
+    site.publish(ENTRY, plate="TWICE-1", ts=now - 7200)
+    site.publish(ENTRY, plate="TWICE-1", ts=now - 7100)
+    # An exit time before the entry time is flagged, not priced.
+    site.publish(ENTRY, plate="CLOCK-1", ts=now)
+    site.publish(EXIT, plate="CLOCK-1", ts=now - 60)
+    # A vehicle with no entry on record is flagged for an operator.
+    site.publish(EXIT, plate="GHOST-1", ts=now)
+    site.publish(EXIT, plate="TWICE-1", ts=now)
+    await site.wait_for(lambda: any(r.get("plate") == "TWICE-1" for r in site.requests))
+    twice = next(r for r in site.requests if r.get("plate") == "TWICE-1")
+    view = await api.session(twice["session_id"])
+    assert view["session"]["entry_ts"] == now - 7200
+    assert actions(view["timeline"]).count("session.entry_repeated") == 1
+    for plate, reason in (("CLOCK-1", "exit_before_entry"), ("GHOST-1", "no_entry_on_record")):
+        status, found = await api.call("GET", "/v1/parking/sessions", plate=plate)
+        assert status == 200 and len(found["data"]) == 1, found
+        assert (found["data"][0]["state"], found["data"][0]["flag_reason"]) == ("flagged", reason)
+    status, found = await api.call("GET", "/v1/parking/sessions", plate="TWICE-1", state="pending_payment")
+    assert [f["id"] for f in found["data"]] == [twice["session_id"]]
+    # The barrier opening for a session nobody authorised is flagged.
+    site.publish(BARRIER, session_id=twice["session_id"], result="opened", ts=now + 5)
+    await asyncio.sleep(0.5)
+    view = await api.session(twice["session_id"])
+    assert (view["session"]["state"], view["session"]["flag_reason"]) == (
+        "flagged",
+        "opened_without_authorisation",
+    )
+    # Closed sessions cannot be overridden; unknown ones are 404.
+    site.publish(BARRIER, session_id=free["session_id"], result="opened", ts=now + 5)
+    await asyncio.sleep(0.5)
+    status, body = await api.call(
+        "POST", f"/v1/parking/sessions/{free['session_id']}/override", {"operator": "a", "reason": "b"}
+    )
+    assert status == 409 and body["error"]["code"] == "session_closed"
+    status, body = await api.call("GET", "/v1/parking/sessions/ps_nosuchsession")
+    assert status == 404 and body["error"]["code"] == "session_not_found"
+    status, body = await api.call("GET", "/v1/audit")
+    assert status == 400 and body["error"]["param"] == "session_id"
+    status, body = await api.call(
+        "POST", "/v1/admin/fallback-mode", {"enabled": "yes", "who": "a", "why": "b"}
+    )
+    assert status == 400 and body["error"]["param"] == "enabled"
+    status, body = await api.call(
+        "POST", "/v1/admin/parking/trusted", {"kind": "pin", "pin": "12", "label": "x", "who": "a"}
+    )
+    assert status == 400 and body["error"]["param"] == "pin"
+
+
+async def test_openapi_documents_parking_routes(lane: tuple[Site, Api]) -> None:
+    _, api = lane
+    status, doc = await api.call("GET", "/openapi.json")
+    assert status == 200
+    for path, method in (
+        ("/v1/parking/sessions", "get"),
+        ("/v1/parking/sessions/{session_id}", "get"),
+        ("/v1/parking/sessions/{session_id}/override", "post"),
+        ("/v1/audit", "get"),
+        ("/v1/admin/fallback-mode", "post"),
+        ("/v1/admin/parking/trusted", "post"),
+        ("/v1/admin/parking/trusted/{entry_id}", "delete"),
+    ):
+        assert doc["paths"][path][method]["summary"], (path, method)

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import fcntl
 import hashlib
+import logging
 import os
 import tempfile
 from collections.abc import AsyncIterator
@@ -18,7 +19,7 @@ from typing import Any
 import payedge
 from aiohttp import web
 
-from payedge_server import keys
+from payedge_server import keys, openapi
 from payedge_server.config import Config
 from payedge_server.contracts import Tx
 from payedge_server.mqtt_relay import MqttRelay, MqttTarget
@@ -27,7 +28,8 @@ from payedge_server.parking.http import PARKING
 from payedge_server.parking.messages import INBOUND_TOPICS
 from payedge_server.parking.schema import STATEMENTS
 from payedge_server.parking.service import ParkingService
-from payedge_server.parking.sessions import TariffLike
+
+log = logging.getLogger("payedge.parking")
 
 __all__ = ["PARKING", "ParkingService", "setup_parking"]
 
@@ -36,7 +38,7 @@ class ParkingConfigError(ValueError):
     pass
 
 
-def _load_tariff(config: Config) -> TariffLike:
+def _load_tariff(config: Config) -> payedge.Tariff:
     if config.tariff is None:
         raise ParkingConfigError(
             "--tariff FILE (PAYEDGE_TARIFF) is required with --mqtt-url:"
@@ -75,14 +77,14 @@ def setup_parking(app: web.Application) -> None:
     app[PARKING] = service
     payments.add_transition_hook(service.on_payment_transition)
     http.add_routes(app)
+    openapi.register(app, http.PATHS)
     mqtt_url = config.mqtt_url
 
     several = config.workers > 1 or os.environ.get("PAYEDGE_WORKER") == "1"
-    lock_path = _lock_path(config.database_url)
+    lock_path = _lock_path(app[keys.STORE], config.database_url)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await service.store.ensure_schema(STATEMENTS)
-        await service.load()
         relay = MqttRelay(
             mqtt_url,
             service.store,
@@ -93,22 +95,36 @@ def setup_parking(app: web.Application) -> None:
         service.relay = relay
         # One MQTT session per site: with several workers, the one holding the lock runs the relay.
         leader = asyncio.create_task(_lead(lock_path, relay), name="mqtt-leader")
+        purge = asyncio.create_task(_purge_forever(service), name="parking-purge")
         try:
             yield
         finally:
-            leader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await leader
+            for task in (leader, purge):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await relay.stop()
 
     app.cleanup_ctx.append(lifecycle)
 
 
-def _lock_path(database_url: str) -> Path:
-    if database_url.startswith("sqlite:///"):
-        return Path(database_url.removeprefix("sqlite://") + ".mqtt-relay.lock")
+def _lock_path(store: object, database_url: str) -> Path:
+    """Next to the database file (every worker opens the same one); else in the temp directory."""
+    path = getattr(store, "path", None)
+    if isinstance(path, Path):
+        return path.with_name(path.name + ".mqtt-relay.lock")
     digest = hashlib.sha256(database_url.encode()).hexdigest()[:16]
     return Path(tempfile.gettempdir()) / f"payedge-mqtt-relay-{digest}.lock"
+
+
+async def _purge_forever(service: ParkingService, every: float = 3600.0) -> None:
+    """Forget processed msg_ids after PROCESSED_KEEP (far beyond any broker redelivery)."""
+    while True:
+        try:
+            await service.purge_processed()
+        except Exception:
+            log.exception("purging processed MQTT message ids failed")
+        await asyncio.sleep(every)
 
 
 async def _lead(lock_path: Path, relay: MqttRelay) -> None:

@@ -1,5 +1,6 @@
 """HTTP surface of parking: sessions, audit trail, degraded modes (SPEC 4).
 
+- `GET  /v1/parking/sessions?plate=&badge=&state=&limit=`: latest sessions first.
 - `GET  /v1/parking/sessions/{id}`: the session, its payment, its timeline (audit trail).
 - `GET  /v1/audit?session_id=`: the audit trail of a session ("why did the barrier open").
 - `POST /v1/parking/sessions/{id}/override` `{operator, reason}`: an operator authorises the exit.
@@ -20,6 +21,7 @@ from aiohttp import web
 from payedge_server import keys
 from payedge_server.contracts import Tx
 from payedge_server.errors import ApiError, json_response, read_json_object
+from payedge_server.openapi import op, path_param, query_param
 from payedge_server.parking import sessions as s
 from payedge_server.parking import trusted as t
 from payedge_server.parking.records import audit_trail
@@ -70,6 +72,24 @@ async def get_session(request: web.Request) -> web.Response:
     return json_response({"session": session, "payment": payment, "timeline": trail})
 
 
+async def list_sessions(request: web.Request) -> web.Response:
+    """Latest sessions first, filtered by `plate`, `badge` or `state` (how an operator finds a car)."""
+    service = _service(request)
+    filters: list[tuple[str, str]] = []
+    for name in ("plate", "badge", "state"):
+        value = request.query.get(name)
+        if value:
+            filters.append((name, value))
+    state = request.query.get("state")
+    if state and state not in s.STATES:
+        raise ApiError(400, "parameter_invalid", f"state must be one of {', '.join(s.STATES)}", "state")
+    raw_limit = request.query.get("limit", "20")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
+        raise ApiError(400, "parameter_invalid", "limit must be an integer from 1 to 100", "limit")
+    found = await service.store.read(lambda tx: s.find_sessions(tx, filters, int(raw_limit)))
+    return json_response({"data": found})
+
+
 async def get_audit(request: web.Request) -> web.Response:
     service = _service(request)
     session_id = request.query.get("session_id")
@@ -98,7 +118,7 @@ async def override(request: web.Request) -> web.Response:
 
 
 async def fallback_get(request: web.Request) -> web.Response:
-    return json_response(_service(request).fallback)
+    return json_response(await _service(request).fallback())
 
 
 async def fallback_set(request: web.Request) -> web.Response:
@@ -155,6 +175,7 @@ async def trusted_remove(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
+    app.router.add_get("/v1/parking/sessions", list_sessions)
     app.router.add_get("/v1/parking/sessions/{session_id}", get_session)
     app.router.add_post("/v1/parking/sessions/{session_id}/override", override)
     app.router.add_get("/v1/audit", get_audit)
@@ -163,3 +184,88 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/admin/parking/trusted", trusted_list)
     app.router.add_post("/v1/admin/parking/trusted", trusted_add)
     app.router.add_delete("/v1/admin/parking/trusted/{entry_id}", trusted_remove)
+
+
+_OBJECT: dict[str, Any] = {"type": "object"}
+_TEXT: dict[str, Any] = {"type": "string", "maxLength": MAX_TEXT}
+PATHS: dict[str, dict[str, Any]] = {
+    "/v1/parking/sessions": {
+        "get": op(
+            "Parking sessions, latest first",
+            schema=_OBJECT,
+            params=[
+                query_param("plate", {"type": "string"}),
+                query_param("badge", {"type": "string"}),
+                query_param("state", {"type": "string", "enum": list(s.STATES)}),
+                query_param("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
+            ],
+        )
+    },
+    "/v1/parking/sessions/{session_id}": {
+        "get": op(
+            "A parking session with its payment and timeline",
+            schema=_OBJECT,
+            params=[path_param("session_id")],
+        )
+    },
+    "/v1/parking/sessions/{session_id}/override": {
+        "post": op(
+            "Operator override: authorise the exit without payment (audited)",
+            schema=_OBJECT,
+            params=[path_param("session_id")],
+            body={
+                "type": "object",
+                "required": ["operator", "reason"],
+                "properties": {"operator": _TEXT, "reason": _TEXT},
+            },
+            idempotent=True,
+        )
+    },
+    "/v1/audit": {
+        "get": op(
+            "The audit trail of a parking session",
+            schema=_OBJECT,
+            params=[{**query_param("session_id", {"type": "string"}), "required": True}],
+        )
+    },
+    "/v1/admin/fallback-mode": {
+        "get": op("The fallback (degraded) mode", schema=_OBJECT),
+        "post": op(
+            "Switch the fallback (degraded) mode on or off (audited, pushed live on `system`)",
+            schema=_OBJECT,
+            body={
+                "type": "object",
+                "required": ["enabled", "who", "why"],
+                "properties": {"enabled": {"type": "boolean"}, "who": _TEXT, "why": _TEXT},
+            },
+            idempotent=True,
+        ),
+    },
+    "/v1/admin/parking/trusted": {
+        "get": op("Trusted badges and PIN entries (PINs never shown)", schema=_OBJECT),
+        "post": op(
+            "Add a trusted badge or exit PIN (PINs stored hashed)",
+            ok=201,
+            schema=_OBJECT,
+            body={
+                "type": "object",
+                "required": ["kind", "label", "who"],
+                "properties": {
+                    "kind": {"type": "string", "enum": ["badge", "pin"]},
+                    "badge": _TEXT,
+                    "pin": {"type": "string", "pattern": "^[0-9]{4,12}$"},
+                    "label": _TEXT,
+                    "who": _TEXT,
+                },
+            },
+            idempotent=True,
+        ),
+    },
+    "/v1/admin/parking/trusted/{entry_id}": {
+        "delete": op(
+            "Remove a trusted badge or PIN (audited)",
+            schema=_OBJECT,
+            params=[path_param("entry_id"), {**query_param("who", {"type": "string"}), "required": True}],
+        )
+    },
+}

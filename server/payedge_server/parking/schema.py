@@ -43,6 +43,7 @@ STATEMENTS: tuple[str, ...] = (
         processed_at REAL NOT NULL
     )
     """,
+    "CREATE INDEX IF NOT EXISTS processed_messages_at ON processed_messages (processed_at)",
     """
     CREATE TABLE IF NOT EXISTS parking_trusted (
         id TEXT PRIMARY KEY,

@@ -13,14 +13,14 @@ from typing import Any
 import payedge
 
 from payedge_server.contracts import LivePublisher, Store, Tx
+from payedge_server.errors import ApiError
 from payedge_server.mqtt_relay import MqttRelay
 from payedge_server.parking import messages as m
 from payedge_server.parking.sessions import (
     Context,
     CreatePayment,
     Outcome,
-    TariffLike,
-    get_session,
+    fallback_enabled,
     handle_barrier,
     handle_entry,
     handle_exit,
@@ -35,28 +35,23 @@ log = logging.getLogger("payedge.parking")
 ACK_OK = 0x00
 ACK_PAYLOAD_INVALID = 0x99
 ACK_IMPLEMENTATION_ERROR = 0x83
+# msg_ids are remembered 30 days: the broker keeps our session (and so redelivers) at most 7.
+PROCESSED_KEEP = 30 * 24 * 3600.0
 
 
 class ParkingService:
     def __init__(
         self,
         store: Store,
-        tariff: TariffLike,
+        tariff: payedge.Tariff,
         create_payment: CreatePayment,
         live: LivePublisher | None = None,
     ) -> None:
         self.store = store
         self.tariff = tariff
         self.live = live
-        self.fallback: dict[str, Any] = {"enabled": False, "who": None, "why": None, "since": None}
-        self.ctx = Context(tariff=tariff, create_payment=create_payment, fallback=self.fallback_enabled)
+        self.ctx = Context(tariff=tariff, create_payment=create_payment, fallback=fallback_enabled)
         self.relay: MqttRelay | None = None
-
-    def fallback_enabled(self) -> bool:
-        return bool(self.fallback["enabled"])
-
-    async def load(self) -> None:
-        self.fallback = await self.store.read(read_fallback)
 
     def wake(self) -> None:
         if self.relay is not None:
@@ -81,14 +76,14 @@ class ParkingService:
             work = lambda tx: handle_entry(self.ctx, tx, msg)  # noqa: E731
         elif msg.topic == m.TOPIC_EXIT:
             pin_id = None
-            if msg.pin is not None and self.fallback_enabled():
+            if msg.pin is not None and (await self.fallback())["enabled"]:
                 pin_id = await match_pin(self.store, msg.pin)
             work = lambda tx: handle_exit(self.ctx, tx, msg, pin_id)  # noqa: E731
         else:
             work = lambda tx: handle_barrier(self.ctx, tx, msg)  # noqa: E731
         try:
             outcome = await self.store.write(work)
-        except (payedge.PayedgeError, ValueError, KeyError, TypeError) as exc:
+        except (ApiError, payedge.PayedgeError, ValueError, KeyError, TypeError) as exc:
             # Deterministic: redelivering would fail again. Record it, acknowledge it.
             error = f"{type(exc).__name__}: {exc}"
             log.exception("MQTT message %s on %s failed", msg.msg_id, topic)
@@ -105,12 +100,9 @@ class ParkingService:
 
     def on_payment_transition(self, tx: Tx, payment: dict[str, Any], previous_status: str) -> None:
         """PaymentTransitionHook: runs inside the payment's write transaction."""
-        session_id = on_payment_transition(tx, payment, previous_status, time.time())
-        if session_id is None:
-            return
-        session = get_session(tx, session_id)
-        tx.after_commit(self.wake)
+        session = on_payment_transition(tx, payment, previous_status, time.time())
         if session is not None:
+            tx.after_commit(self.wake)
             tx.after_commit(lambda: self.publish_session(session))
 
     def publish_session(self, session: dict[str, Any]) -> None:
@@ -128,15 +120,24 @@ class ParkingService:
             },
         )
 
+    async def purge_processed(self, now: float | None = None) -> int:
+        cutoff = (time.time() if now is None else now) - PROCESSED_KEEP
+        return await self.store.write(
+            lambda tx: tx.execute("DELETE FROM processed_messages WHERE processed_at < ?", (cutoff,))
+        )
+
     # --- fallback mode -----------------------------------------------------------------------
+
+    async def fallback(self) -> dict[str, Any]:
+        """The fallback mode as stored (every worker reads the same row)."""
+        return await self.store.read(read_fallback)
 
     async def set_fallback(self, enabled: bool, who: str, why: str) -> dict[str, Any]:
         value = await self.store.write(lambda tx: write_fallback(tx, enabled, who, why))
-        self.fallback = value
         if self.live is not None:
             self.live.publish("system", {"type": "parking.fallback_mode", **value})
         return value
 
-    def health(self) -> dict[str, Any]:
+    async def health(self) -> dict[str, Any]:
         relay = self.relay.status() if self.relay is not None else {"connected": False, "leader": False}
-        return {"mqtt": relay, "fallback_mode": self.fallback}
+        return {"mqtt": relay, "fallback_mode": await self.fallback()}

@@ -14,17 +14,20 @@ carries it as `reason`.
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
+
+import payedge
 
 from payedge_server.contracts import Tx
-from payedge_server.parking.messages import TOPIC_REQUEST, TOPIC_SUCCESS, Inbound
+from payedge_server.parking.messages import TOPIC_ENTRY, TOPIC_REQUEST, TOPIC_SUCCESS, Inbound
 from payedge_server.parking.records import SRC, audit, dumps, enqueue, loads, new_msg_id
 
 ACTIVE, PENDING, PAID, CLOSED, FLAGGED = "active", "pending_payment", "paid", "closed", "flagged"
+STATES = (ACTIVE, PENDING, PAID, CLOSED, FLAGGED)
 OPEN_STATES = (ACTIVE, PENDING, PAID)
 # States an exit detection can land on when it identifies by plate or badge.
 AT_EXIT_STATES = (ACTIVE, PENDING, PAID, FLAGGED)
@@ -35,21 +38,6 @@ COLUMNS = (
     " amount, currency, quote, request, authorisation, authorised_by, flag_reason, created_at, updated_at,"
     " version"
 )
-
-
-class QuoteLike(Protocol):
-    @property
-    def amount(self) -> int: ...
-    @property
-    def currency(self) -> str: ...
-    @property
-    def units(self) -> int: ...
-    @property
-    def lines(self) -> list[dict[str, Any]]: ...
-
-
-class TariffLike(Protocol):
-    def quote(self, entry: int, exit: int) -> QuoteLike: ...
 
 
 CreatePayment = Callable[[Tx, int, str, dict[str, Any]], dict[str, Any]]
@@ -70,19 +58,22 @@ class Outcome:
 class Context:
     """What the handlers need besides the transaction."""
 
-    tariff: TariffLike
+    tariff: payedge.Tariff
     create_payment: CreatePayment
-    fallback: Callable[[], bool]
+    fallback: Callable[[Tx], bool]
     clock: Callable[[], float] = time.time
 
 
 def new_session_id() -> str:
-    return "ps_" + uuid.uuid4().hex[:24]
+    # Letters only (~94 bits): a run of digits in payment metadata is refused as card-like.
+    return "ps_" + bytes(97 + byte % 26 for byte in os.urandom(20)).decode()
+
+
+_KEYS = tuple(name.strip() for name in COLUMNS.split(","))
 
 
 def row_to_session(row: tuple[Any, ...]) -> dict[str, Any]:
-    keys = [name.strip() for name in COLUMNS.split(",")]
-    session = dict(zip(keys, row, strict=True))
+    session = dict(zip(_KEYS, row, strict=True))
     for key in ("quote", "request", "authorisation"):
         session[key] = loads(session[key]) if session[key] else None
     return session
@@ -91,6 +82,16 @@ def row_to_session(row: tuple[Any, ...]) -> dict[str, Any]:
 def get_session(tx: Tx, session_id: str) -> dict[str, Any] | None:
     row = tx.fetchone(f"SELECT {COLUMNS} FROM parking_sessions WHERE id = ?", (session_id,))
     return row_to_session(row) if row else None
+
+
+def find_sessions(tx: Tx, filters: list[tuple[str, str]], limit: int) -> list[dict[str, Any]]:
+    where = " AND ".join(f"{column} = ?" for column, _ in filters if column in ("plate", "badge", "state"))
+    rows = tx.fetchall(
+        f"SELECT {COLUMNS} FROM parking_sessions {'WHERE ' + where if where else ''}"
+        " ORDER BY created_at DESC LIMIT ?",
+        (*(value for _, value in filters), limit),
+    )
+    return [row_to_session(row) for row in rows]
 
 
 def _find_by(tx: Tx, column: str, value: str, states: tuple[str, ...]) -> dict[str, Any] | None:
@@ -118,17 +119,49 @@ def _update(tx: Tx, session: dict[str, Any], now: float, **changes: Any) -> None
     session.update(changes, updated_at=now, version=session["version"] + 1)
 
 
-def _insert(
-    tx: Tx, *, plate: str | None, badge: str | None, identity: str, state: str, entry_ts: int, now: float
+def _open(
+    tx: Tx,
+    msg: Inbound,
+    *,
+    identity: str,
+    now: float,
+    reason: str | None = None,
+    flag_reason: str | None = None,
 ) -> dict[str, Any]:
+    """A new session for the vehicle of `msg` (entry time: the message's `ts`), audited.
+
+    With `flag_reason` it starts `flagged` (an exit with no entry on record).
+    """
     session_id = new_session_id()
+    state = FLAGGED if flag_reason else ACTIVE
+    exit_detected = msg.ts if msg.topic != TOPIC_ENTRY else None
     tx.execute(
-        "INSERT INTO parking_sessions (id, plate, badge, identity, state, entry_ts, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (session_id, plate, badge, identity, state, entry_ts, now, now),
+        "INSERT INTO parking_sessions (id, plate, badge, identity, state, entry_ts, exit_detected_ts,"
+        " flag_reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (session_id, msg.plate, msg.badge, identity, state, msg.ts, exit_detected, flag_reason, now, now),
     )
-    session = get_session(tx, session_id)
-    assert session is not None
+    audit(
+        tx,
+        "session.flagged" if flag_reason else "session.opened",
+        session_id=session_id,
+        actor=f"device:{msg.src}",
+        reason=flag_reason or reason,
+        data={"msg_id": msg.msg_id, "entry_ts": msg.ts, **msg.identity()},
+    )
+    session = dict.fromkeys(_KEYS)
+    session.update(
+        id=session_id,
+        plate=msg.plate,
+        badge=msg.badge,
+        identity=identity,
+        state=state,
+        entry_ts=msg.ts,
+        exit_detected_ts=exit_detected,
+        flag_reason=flag_reason,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
     return session
 
 
@@ -190,22 +223,7 @@ def handle_entry(ctx: Context, tx: Tx, msg: Inbound) -> Outcome:
             data={"msg_id": msg.msg_id, "ts": msg.ts, **msg.identity()},
         )
         return _mark(tx, msg, Outcome("entry_repeated", existing["id"], existing), now)
-    session = _insert(
-        tx,
-        plate=msg.plate,
-        badge=msg.badge,
-        identity="plate" if msg.plate else "badge",
-        state=ACTIVE,
-        entry_ts=msg.ts,
-        now=now,
-    )
-    audit(
-        tx,
-        "session.opened",
-        session_id=session["id"],
-        actor=f"device:{msg.src}",
-        data={"msg_id": msg.msg_id, "entry_ts": msg.ts, **msg.identity()},
-    )
+    session = _open(tx, msg, identity="plate" if msg.plate else "badge", now=now)
     return _mark(tx, msg, Outcome("opened", session["id"], session, [session["id"]]), now)
 
 
@@ -349,29 +367,19 @@ def handle_exit(ctx: Context, tx: Tx, msg: Inbound, trusted_pin: str | None = No
 
     # Degraded mode: trusted badges and PINs open without a card payment.
     trusted_by: tuple[str, str] | None = None
-    if ctx.fallback() and (session is None or session["state"] not in (PAID, CLOSED)):
+    if ctx.fallback(tx) and (session is None or session["state"] not in (PAID, CLOSED)):
         if msg.badge is not None and is_trusted_badge(tx, msg.badge):
             trusted_by = ("trusted_badge", f"badge:{msg.badge}")
         elif trusted_pin is not None:
             trusted_by = ("pin", f"pin:{trusted_pin}")
     if trusted_by is not None:
         if session is None:
-            session = _insert(
+            session = _open(
                 tx,
-                plate=msg.plate,
-                badge=msg.badge,
+                msg,
                 identity=trusted_by[0],
-                state=ACTIVE,
-                entry_ts=msg.ts,
                 now=now,
-            )
-            audit(
-                tx,
-                "session.opened",
-                session_id=session["id"],
-                actor=actor,
                 reason="exit of a trusted user without a known entry",
-                data={"msg_id": msg.msg_id, **msg.identity()},
             )
         if session["exit_detected_ts"] is None:
             _update(tx, session, now, exit_detected_ts=msg.ts)
@@ -391,24 +399,8 @@ def handle_exit(ctx: Context, tx: Tx, msg: Inbound, trusted_pin: str | None = No
 
     if session is None:
         # A vehicle at the exit with no entry on record: nothing to charge, nothing to open.
-        session = _insert(
-            tx,
-            plate=msg.plate,
-            badge=msg.badge,
-            identity="plate" if msg.plate else "badge" if msg.badge else "unknown",
-            state=FLAGGED,
-            entry_ts=msg.ts,
-            now=now,
-        )
-        _update(tx, session, now, exit_detected_ts=msg.ts, flag_reason="no_entry_on_record")
-        audit(
-            tx,
-            "session.flagged",
-            session_id=session["id"],
-            actor=actor,
-            reason="no_entry_on_record",
-            data={"msg_id": msg.msg_id, **msg.identity()},
-        )
+        identity = "plate" if msg.plate else "badge" if msg.badge else "unknown"
+        session = _open(tx, msg, identity=identity, now=now, flag_reason="no_entry_on_record")
         return _mark(tx, msg, Outcome("flagged", session["id"], session, [session["id"]]), now)
 
     state = session["state"]
@@ -470,6 +462,12 @@ def handle_exit(ctx: Context, tx: Tx, msg: Inbound, trusted_pin: str | None = No
     return _mark(tx, msg, Outcome(outcome, session["id"], session), now)
 
 
+def fallback_enabled(tx: Tx) -> bool:
+    """Read inside the transaction: whichever worker switched it, the relay's worker sees it."""
+    row = tx.fetchone("SELECT value FROM parking_settings WHERE name = 'fallback_mode'")
+    return bool(row and loads(row[0]).get("enabled"))
+
+
 def is_trusted_badge(tx: Tx, badge: str) -> bool:
     return (
         tx.fetchone("SELECT 1 FROM parking_trusted WHERE kind = 'badge' AND badge = ?", (badge,)) is not None
@@ -522,8 +520,10 @@ def handle_barrier(ctx: Context, tx: Tx, msg: Inbound) -> Outcome:
 # --- payments (transition hook) --------------------------------------------------------------
 
 
-def on_payment_transition(tx: Tx, payment: dict[str, Any], previous_status: str, now: float) -> str | None:
-    """A payment with `metadata.session_id` changed status; returns the session id it touched.
+def on_payment_transition(
+    tx: Tx, payment: dict[str, Any], previous_status: str, now: float
+) -> dict[str, Any] | None:
+    """A payment with `metadata.session_id` changed status; returns the session it touched.
 
     Only `succeeded` authorises the exit; the server reaches it only through the
     gateway's server-side proof (sandbox confirm, verified Stripe webhook).
@@ -563,7 +563,7 @@ def on_payment_transition(tx: Tx, payment: dict[str, Any], previous_status: str,
                 reason=f"session is {session['state']} (authorisation: {session['authorised_by']})",
                 data={"amount": payment.get("amount"), "provider_ref": provider_ref},
             )
-        return session_id
+        return session
     if status in ("failed", "canceled"):
         error = payment.get("last_error") or payment.get("error") or payment.get("failure_code")
         audit(
@@ -575,8 +575,8 @@ def on_payment_transition(tx: Tx, payment: dict[str, Any], previous_status: str,
             reason=dumps(error) if isinstance(error, dict) else (str(error) if error else status),
             data={"previous_status": previous_status, "session_state": session["state"]},
         )
-        return session_id
-    return session_id if current else None
+        return session
+    return session if current else None
 
 
 # --- operator actions ------------------------------------------------------------------------

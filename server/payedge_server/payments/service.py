@@ -68,6 +68,10 @@ class PaymentService:
     ) -> None:
         self.store = store
         self.gateways = dict(gateways)
+        # Gateways that decide in-process (checked once: a runtime Protocol check is slow).
+        self._local: dict[str, LocalGateway] = {
+            name: gw for name, gw in self.gateways.items() if isinstance(gw, LocalGateway)
+        }
         self.live = live
         self._hooks: list[PaymentTransitionHook] = []
 
@@ -421,8 +425,10 @@ class PaymentService:
             problem = gw.check_payment_method(pm)
             if problem:
                 raise ApiError(400, "payment_method_invalid", problem, "payment_method")
-            local = gw if isinstance(gw, LocalGateway) else None
-            changes: dict[str, Any] = {"payment_method": pm}
+            local = self._local.get(p["gateway"])
+            changes: dict[str, Any] = {}
+            if pm != p["payment_method"]:
+                changes["payment_method"] = pm
             if local is None:
                 changes["locked_until"] = now + LOCK_SECONDS
             if p["status"] == "requires_payment_method":

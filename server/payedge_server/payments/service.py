@@ -101,16 +101,16 @@ class PaymentService:
 
     def _publish_after(self, tx: Tx, p: dict[str, Any]) -> None:
         """Once committed: count the new status and publish the change on `payment:<id>`."""
-        counter = metrics.PAYMENT_TRANSITIONS.labels(p["status"])
+        status = p["status"]
         live = self.live
         if live is None:
-            tx.after_commit(counter.inc)
+            tx.after_commit(lambda: metrics.PAYMENT_TRANSITIONS.inc(status))
             return
         event = {"type": "payment.updated", "version": p["version"], "payment": records.public(p)}
         channel = "payment:" + p["id"]
 
         def after() -> None:
-            counter.inc()
+            metrics.PAYMENT_TRANSITIONS.inc(status)
             live.publish(channel, event)
 
         tx.after_commit(after)

@@ -67,6 +67,13 @@ bench: build ## Full benchmarks: Python vs peers (pytest-benchmark) and Rust (cr
 bench-quick: build ## Quick benchmark pass (CI): fewer rounds, ratios printed and checked
 	BENCH_QUICK=1 $(PYTEST) bench -p no:cacheprovider --benchmark-only \
 		--benchmark-min-rounds=3 --benchmark-max-time=0.2 --benchmark-columns=min,median,ops
+	$(BIN)/python -m bench.http.run --quick
+
+bench-http: build ## HTTP load harness (wrk): payedge vs Stripe-docs baseline vs bare aiohttp, 10 s each
+	$(BIN)/python -m bench.http.run $(ARGS)
+
+loadtest: build ## Locust scenarios (checkout, webhook storm, status polling) headless for 20 s
+	$(BIN)/python -m loadtest.run $(ARGS)
 
 fuzz: ## Run every cargo-fuzz target for a bounded time (FUZZ_SECONDS, default 30)
 	bash scripts/fuzz.sh $${FUZZ_SECONDS:-30}

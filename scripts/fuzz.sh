@@ -8,5 +8,11 @@ command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked -q
 export RUSTC_BOOTSTRAP=1
 for target in $(cargo fuzz list); do
   echo "== fuzz $target for ${seconds}s"
-  cargo fuzz run "$target" -- -max_total_time="$seconds" -rss_limit_mb=2048
+  # Seed inputs checked in under seeds/<target> (the corpus itself is not kept in git).
+  corpora=()
+  if [ -d "seeds/$target" ]; then
+    mkdir -p "corpus/$target"
+    corpora=("corpus/$target" "seeds/$target")
+  fi
+  cargo fuzz run "$target" ${corpora[@]+"${corpora[@]}"} -- -max_total_time="$seconds" -rss_limit_mb=2048
 done

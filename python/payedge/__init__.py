@@ -62,6 +62,10 @@ from payedge._core import Begin, Deduper, IdempotencyCache, fingerprint
 __all__ += ["Begin", "Deduper", "IdempotencyCache", "fingerprint"]
 
 # --- money and tariffs (SPEC 2.3) ---
+from payedge._core import Quote, Tariff, format_money, minor_units, to_minor
+from payedge.tariffs import load_tariff
+
+__all__ += ["Quote", "Tariff", "format_money", "load_tariff", "minor_units", "to_minor"]
 
 # --- terminal queue and locks (SPEC 2.4) ---
 from payedge._core import Lease, LeaseLocks, TerminalQueue

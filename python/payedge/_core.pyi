@@ -150,6 +150,53 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     """sha256 hex of the upper-cased method, the path and the body (canonical JSON when it is JSON)."""
 
 # --- money and tariffs (SPEC 2.3) ---
+import collections.abc as _tariff_abc
+import decimal as _tariff_decimal
+import typing as _tariff_typing
+
+_Json = _tariff_typing.Any
+
+def minor_units(currency: str) -> int: ...
+def to_minor(amount: str | _tariff_decimal.Decimal, currency: str) -> int: ...
+def format_money(amount: int, currency: str) -> str: ...
+
+@_tariff_typing.final
+class Tariff:
+    def __new__(cls, rules: str | bytes | dict[str, _Json]) -> Tariff: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def increment_minutes(self) -> int: ...
+    @property
+    def subscriptions(self) -> list[str]: ...
+    def quote(
+        self, entry: int, exit: int, *, lost_ticket: bool = False, subscription: str | None = None
+    ) -> Quote: ...
+    def quote_many(
+        self,
+        entries: _tariff_abc.Sequence[int],
+        exits: _tariff_abc.Sequence[int],
+        *,
+        lost_ticket: bool | _tariff_abc.Sequence[bool] | None = None,
+        subscription: str | _tariff_abc.Sequence[str | None] | None = None,
+    ) -> list[int]: ...
+
+@_tariff_typing.final
+class Quote:
+    @property
+    def amount(self) -> int: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def units(self) -> int: ...
+    @property
+    def entry(self) -> int: ...
+    @property
+    def exit(self) -> int: ...
+    @property
+    def lines(self) -> list[dict[str, _Json]]: ...
 
 # --- terminal queue and locks (SPEC 2.4) ---
 from collections.abc import Sequence

@@ -1,4 +1,4 @@
-"""The ``payedge`` command line: ``payedge serve``, ``payedge quote``."""
+"""The ``payedge`` command line: ``payedge serve``, ``payedge quote`` (see ``payedge.tariffs``)."""
 
 from __future__ import annotations
 
@@ -23,13 +23,17 @@ def _serve(argv: Sequence[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="payedge", description="payedge: the payment edge")
-    parser.add_argument("command", choices=["serve", "version"], help="what to run")
+    parser.add_argument("command", choices=["serve", "quote", "version"], help="what to run")
     if not args or args[0] in {"-h", "--help"}:
         parser.print_help()
         return 0 if args else 2
     command, rest = args[0], args[1:]
     if command == "serve":
         return _serve(rest)
+    if command == "quote":
+        from payedge.tariffs import quote_main
+
+        return quote_main(rest)
     if command == "version":
         from payedge import __version__
 

@@ -19,6 +19,13 @@ class Config:
     stripe_webhook_secrets: tuple[str, ...] = ()
     api_keys: tuple[str, ...] = ()
     tariff: Path | None = None
+    # Card-terminal ids of the site's terminal queue (`--terminals T1,T2`); none: no queue.
+    terminals: tuple[str, ...] = ()
     # The public base URL the server reaches itself on (sandbox async webhooks).
     self_url: str | None = None
+    # Standard-Webhooks secret (whsec_...) the sandbox signs its async webhooks with;
+    # `payedge serve` keeps one in the data directory. None: a fresh one per process.
+    sandbox_webhook_secret: str | None = None
+    # Where generated state lives (API key, sandbox secret; SQLite by default).
+    data_dir: Path = Path("payedge-data")
     extra: dict[str, str] = field(default_factory=dict)

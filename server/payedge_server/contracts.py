@@ -23,13 +23,24 @@ class Tx(Protocol):
 
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` on the event loop once this write is committed (never if it rolls back).
+
+        Added for live publishing: a change made inside a write (a payment
+        transition, a parking session update) must reach live subscribers only
+        after it is durable, and the code making it (a hook, `create_in_tx`) has
+        no other way to know when that is.
+        """
+        ...
+
 
 class Store(Protocol):
     """A transactional store with a single writer that group-commits.
 
-    `write(fn)` runs `fn(tx)` on the writer inside a savepoint of the current
-    batch transaction and resolves only once that batch is committed and
-    durable; if `fn` raises, only its own savepoint is rolled back and the
+    `write(fn)` runs `fn(tx)` inside a savepoint of the current batch
+    transaction (SQLite: on the event-loop thread, while the single writer
+    thread does the COMMIT; see store/sqlite.py) and resolves only once that
+    batch is committed and durable; if `fn` raises, only its own savepoint is rolled back and the
     exception is re-raised to the caller. `fn` is synchronous and quick: no
     network I/O, no awaiting. `read(fn)` runs `fn` on a read connection.
     """

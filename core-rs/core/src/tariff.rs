@@ -1,1 +1,0 @@
-//! Parking tariff rules v1: validation and arithmetic quoting (SPEC 2.3).

@@ -1,0 +1,1 @@
+"""Locust load scenarios and the bounded headless runner (`make loadtest`)."""

@@ -1,0 +1,142 @@
+"""`create_app(config)`: the aiohttp application factory of the edge server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from payedge_server import health, metrics, middleware, openapi, quotes, terminals
+from payedge_server.auth import ApiKeys
+from payedge_server.config import Config
+from payedge_server.gateways.base import Gateway
+from payedge_server.gateways.sandbox import SandboxGateway, new_webhook_secret
+from payedge_server.idempotency import Idempotency
+from payedge_server.keys import (
+    CONFIG,
+    GATEWAYS,
+    IDEMPOTENCY,
+    LIVE,
+    PAYMENTS,
+    PUBLIC_PREFIXES,
+    STORE,
+    WEBHOOKS,
+)
+from payedge_server.live import setup_live
+from payedge_server.parking import setup_parking
+from payedge_server.payments import routes as payment_routes
+from payedge_server.payments.service import PaymentService
+from payedge_server.quotes import TARIFF, load_tariff
+from payedge_server.store import open_store, schema
+from payedge_server.webhooks import WebhookIngest
+
+log = logging.getLogger("payedge.server")
+
+
+def self_url(config: Config) -> str:
+    """Where the server reaches itself (the sandbox's async webhooks)."""
+    if config.self_url:
+        return config.self_url.rstrip("/")
+    host = config.host
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{config.port}"
+
+
+def build_gateways(config: Config) -> dict[str, Gateway]:
+    gateways: dict[str, Gateway] = {
+        "sandbox": SandboxGateway(
+            self_url(config) + "/v1/webhooks/sandbox",
+            config.sandbox_webhook_secret or new_webhook_secret(),
+        )
+    }
+    if config.stripe_api_key:
+        from payedge_server.gateways.stripe_gateway import StripeGateway
+
+        gateways["stripe"] = StripeGateway(config.stripe_api_key, config.stripe_api_base)
+    return gateways
+
+
+async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
+    store = app[STORE]
+    await store.open()  # type: ignore[attr-defined]
+    await store.ensure_schema(schema.STATEMENTS)
+    # Parts that were set up in the factory (live) are known now.
+    app[PAYMENTS].live = app.get(LIVE)
+    config = app[CONFIG]
+    gateways: dict[str, Gateway] = app[GATEWAYS]
+    log.info(
+        "started: store %s, gateways %s, %d API key(s), %d stripe webhook secret(s)",
+        config.database_url,
+        ",".join(sorted(gateways)),
+        len(config.api_keys),
+        len(config.stripe_webhook_secrets),
+    )
+    yield
+    await store.close()  # type: ignore[attr-defined]
+    log.info("stopped: store flushed and closed")
+
+
+async def _gateways_ctx(app: web.Application) -> AsyncIterator[None]:
+    yield
+    for gateway in app[GATEWAYS].values():
+        await gateway.close()
+
+
+async def _housekeeping_ctx(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.get_running_loop().create_task(app[IDEMPOTENCY].purge_forever())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def create_app(config: Config) -> web.Application:
+    store = open_store(config.database_url)
+    idempotency = Idempotency(store)
+    public_prefixes: list[str] = []
+    app = web.Application(
+        client_max_size=middleware.MAX_BODY,
+        middlewares=[middleware.build(ApiKeys(config.api_keys), idempotency, public_prefixes)],
+    )
+    app[CONFIG] = config
+    app[STORE] = store
+    app[IDEMPOTENCY] = idempotency
+    app[PUBLIC_PREFIXES] = public_prefixes
+    gateways = build_gateways(config)
+    app[GATEWAYS] = gateways
+    payments = PaymentService(store, gateways)
+    app[PAYMENTS] = payments
+    sandbox = gateways["sandbox"]
+    assert isinstance(sandbox, SandboxGateway)
+    app[WEBHOOKS] = WebhookIngest(
+        payments,
+        stripe_secrets=config.stripe_webhook_secrets,
+        sandbox_secret=sandbox.webhook_secret,
+    )
+
+    app.cleanup_ctx.append(_store_ctx)
+    app.cleanup_ctx.append(_gateways_ctx)
+    app.cleanup_ctx.append(_housekeeping_ctx)
+
+    payment_routes.add_routes(app)
+    app.router.add_post("/v1/webhooks/{provider}", app[WEBHOOKS].handle)
+    health.add_routes(app)
+    app.router.add_get("/metrics", metrics.handler(store))
+    app.router.add_get("/openapi.json", openapi.handle_openapi)
+    openapi.register(app, openapi.CORE_PATHS)
+
+    app[TARIFF] = load_tariff(config.tariff)
+    quotes.add_routes(app)
+    terminals.setup_terminals(app, config)
+    openapi.register(app, openapi.QUOTE_AND_TERMINAL_PATHS)
+
+    setup_live(app, payments.status_lookup, recheck_interval=1.0 if config.workers > 1 else None)
+    openapi.register(app, openapi.LIVE_PATHS)
+    setup_parking(app)
+    return app

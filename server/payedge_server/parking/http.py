@@ -1,0 +1,271 @@
+"""HTTP surface of parking: sessions, audit trail, degraded modes (SPEC 4).
+
+- `GET  /v1/parking/sessions?plate=&badge=&state=&limit=`: latest sessions first.
+- `GET  /v1/parking/sessions/{id}`: the session, its payment, its timeline (audit trail).
+- `GET  /v1/audit?session_id=`: the audit trail of a session ("why did the barrier open").
+- `POST /v1/parking/sessions/{id}/override` `{operator, reason}`: an operator authorises the exit.
+- `POST /v1/admin/fallback-mode` `{enabled, who, why}`; `GET` shows it.
+- `GET/POST /v1/admin/parking/trusted`, `DELETE /v1/admin/parking/trusted/{id}`:
+  trusted badges (`{kind: "badge", badge, label, who}`) and exit PINs
+  (`{kind: "pin", pin, label, who}`; stored hashed, never shown).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from aiohttp import web
+
+from payedge_server import keys
+from payedge_server.contracts import Tx
+from payedge_server.errors import ApiError, json_response, read_json_object
+from payedge_server.openapi import op, path_param, query_param
+from payedge_server.parking import sessions as s
+from payedge_server.parking import trusted as t
+from payedge_server.parking.records import audit_trail
+from payedge_server.parking.service import ParkingService
+
+MAX_TEXT = 500
+PARKING = web.AppKey("parking", ParkingService)
+
+
+def _text(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
+        raise ApiError(
+            400,
+            "parameter_invalid",
+            f"{key} is required: a non-empty string of at most {MAX_TEXT} characters",
+            key,
+        )
+    return value.strip()
+
+
+def _service(request: web.Request) -> ParkingService:
+    return request.app[PARKING]
+
+
+def _trail(tx: Tx, session_id: str) -> list[dict[str, Any]]:
+    """The session's trail, with the audit entries of every payment it requested."""
+    own = audit_trail(tx, session_id)
+    payment_ids = list(
+        dict.fromkeys(e["payment_id"] for e in own if e["action"] == "session.payment_requested")
+    )
+    return audit_trail(tx, session_id, payment_ids) if payment_ids else own
+
+
+async def get_session(request: web.Request) -> web.Response:
+    service = _service(request)
+    session_id = request.match_info["session_id"]
+
+    def read(tx: Tx) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        return s.get_session(tx, session_id), _trail(tx, session_id)
+
+    session, trail = await service.store.read(read)
+    if session is None:
+        raise ApiError(404, "session_not_found", f"no parking session {session_id!r}", "session_id")
+    payment = None
+    if session["payment_id"]:
+        payment = await request.app[keys.PAYMENTS].get(session["payment_id"])
+    return json_response({"session": session, "payment": payment, "timeline": trail})
+
+
+async def list_sessions(request: web.Request) -> web.Response:
+    """Latest sessions first, filtered by `plate`, `badge` or `state` (how an operator finds a car)."""
+    service = _service(request)
+    filters: list[tuple[str, str]] = []
+    for name in ("plate", "badge", "state"):
+        value = request.query.get(name)
+        if value:
+            filters.append((name, value))
+    state = request.query.get("state")
+    if state and state not in s.STATES:
+        raise ApiError(400, "parameter_invalid", f"state must be one of {', '.join(s.STATES)}", "state")
+    raw_limit = request.query.get("limit", "20")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
+        raise ApiError(400, "parameter_invalid", "limit must be an integer from 1 to 100", "limit")
+    found = await service.store.read(lambda tx: s.find_sessions(tx, filters, int(raw_limit)))
+    return json_response({"data": found})
+
+
+async def get_audit(request: web.Request) -> web.Response:
+    service = _service(request)
+    session_id = request.query.get("session_id")
+    if not session_id:
+        raise ApiError(400, "parameter_missing", "session_id is required", "session_id")
+    trail = await service.store.read(lambda tx: _trail(tx, session_id))
+    return json_response({"session_id": session_id, "data": trail})
+
+
+async def override(request: web.Request) -> web.Response:
+    service = _service(request)
+    session_id = request.match_info["session_id"]
+    body = await read_json_object(request)
+    operator, reason = _text(body, "operator"), _text(body, "reason")
+    try:
+        session = await service.store.write(
+            lambda tx: s.override_exit(tx, session_id, operator, reason, time.time())
+        )
+    except s.SessionStateError as exc:
+        raise ApiError(
+            404 if exc.code == "session_not_found" else 409, exc.code, str(exc), "session_id"
+        ) from None
+    service.wake()
+    service.publish_session(session)
+    return json_response({"session": session})
+
+
+async def fallback_get(request: web.Request) -> web.Response:
+    return json_response(await _service(request).fallback())
+
+
+async def fallback_set(request: web.Request) -> web.Response:
+    service = _service(request)
+    body = await read_json_object(request)
+    enabled = body.get("enabled")
+    if not isinstance(enabled, bool):
+        raise ApiError(400, "parameter_invalid", "enabled is required: true or false", "enabled")
+    who, why = _text(body, "who"), _text(body, "why")
+    return json_response(await service.set_fallback(enabled, who, why))
+
+
+async def trusted_list(request: web.Request) -> web.Response:
+    return json_response({"data": await _service(request).store.read(t.list_trusted)})
+
+
+async def trusted_add(request: web.Request) -> web.Response:
+    service = _service(request)
+    body = await read_json_object(request)
+    kind = body.get("kind")
+    label, who = _text(body, "label"), _text(body, "who")
+    badge = pin_hash = None
+    if kind == "badge":
+        badge = _text(body, "badge")
+        if await service.store.read(lambda tx: s.is_trusted_badge(tx, str(badge))):
+            raise ApiError(409, "badge_in_use", "this badge is already trusted", "badge")
+    elif kind == "pin":
+        pin = body.get("pin")
+        if not isinstance(pin, str) or not pin.isdigit() or not 4 <= len(pin) <= 12:
+            raise ApiError(400, "parameter_invalid", "pin is required: a string of 4 to 12 digits", "pin")
+        if await t.match_pin(service.store, pin) is not None:
+            raise ApiError(409, "pin_in_use", "this PIN is already given to another trusted user", "pin")
+        pin_hash = await asyncio.to_thread(t.hash_pin, pin)
+    else:
+        raise ApiError(400, "parameter_invalid", "kind is required: 'badge' or 'pin'", "kind")
+    entry = await service.store.write(
+        lambda tx: t.add_trusted(
+            tx, kind=str(kind), badge=badge, pin_hash=pin_hash, label=label, who=who, now=time.time()
+        )
+    )
+    return json_response(entry, 201)
+
+
+async def trusted_remove(request: web.Request) -> web.Response:
+    service = _service(request)
+    entry_id = request.match_info["entry_id"]
+    who = request.query.get("who", "")
+    if not who.strip():
+        raise ApiError(400, "parameter_missing", "who is required (query parameter)", "who")
+    removed = await service.store.write(lambda tx: t.remove_trusted(tx, entry_id, who.strip(), time.time()))
+    if not removed:
+        raise ApiError(404, "trusted_not_found", f"no trusted entry {entry_id!r}", "entry_id")
+    return json_response({"id": entry_id, "deleted": True})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/v1/parking/sessions", list_sessions)
+    app.router.add_get("/v1/parking/sessions/{session_id}", get_session)
+    app.router.add_post("/v1/parking/sessions/{session_id}/override", override)
+    app.router.add_get("/v1/audit", get_audit)
+    app.router.add_get("/v1/admin/fallback-mode", fallback_get)
+    app.router.add_post("/v1/admin/fallback-mode", fallback_set)
+    app.router.add_get("/v1/admin/parking/trusted", trusted_list)
+    app.router.add_post("/v1/admin/parking/trusted", trusted_add)
+    app.router.add_delete("/v1/admin/parking/trusted/{entry_id}", trusted_remove)
+
+
+_OBJECT: dict[str, Any] = {"type": "object"}
+_TEXT: dict[str, Any] = {"type": "string", "maxLength": MAX_TEXT}
+PATHS: dict[str, dict[str, Any]] = {
+    "/v1/parking/sessions": {
+        "get": op(
+            "Parking sessions, latest first",
+            schema=_OBJECT,
+            params=[
+                query_param("plate", {"type": "string"}),
+                query_param("badge", {"type": "string"}),
+                query_param("state", {"type": "string", "enum": list(s.STATES)}),
+                query_param("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
+            ],
+        )
+    },
+    "/v1/parking/sessions/{session_id}": {
+        "get": op(
+            "A parking session with its payment and timeline",
+            schema=_OBJECT,
+            params=[path_param("session_id")],
+        )
+    },
+    "/v1/parking/sessions/{session_id}/override": {
+        "post": op(
+            "Operator override: authorise the exit without payment (audited)",
+            schema=_OBJECT,
+            params=[path_param("session_id")],
+            body={
+                "type": "object",
+                "required": ["operator", "reason"],
+                "properties": {"operator": _TEXT, "reason": _TEXT},
+            },
+            idempotent=True,
+        )
+    },
+    "/v1/audit": {
+        "get": op(
+            "The audit trail of a parking session",
+            schema=_OBJECT,
+            params=[{**query_param("session_id", {"type": "string"}), "required": True}],
+        )
+    },
+    "/v1/admin/fallback-mode": {
+        "get": op("The fallback (degraded) mode", schema=_OBJECT),
+        "post": op(
+            "Switch the fallback (degraded) mode on or off (audited, pushed live on `system`)",
+            schema=_OBJECT,
+            body={
+                "type": "object",
+                "required": ["enabled", "who", "why"],
+                "properties": {"enabled": {"type": "boolean"}, "who": _TEXT, "why": _TEXT},
+            },
+            idempotent=True,
+        ),
+    },
+    "/v1/admin/parking/trusted": {
+        "get": op("Trusted badges and PIN entries (PINs never shown)", schema=_OBJECT),
+        "post": op(
+            "Add a trusted badge or exit PIN (PINs stored hashed)",
+            ok=201,
+            schema=_OBJECT,
+            body={
+                "type": "object",
+                "required": ["kind", "label", "who"],
+                "properties": {
+                    "kind": {"type": "string", "enum": ["badge", "pin"]},
+                    "badge": _TEXT,
+                    "pin": {"type": "string", "pattern": "^[0-9]{4,12}$"},
+                    "label": _TEXT,
+                    "who": _TEXT,
+                },
+            },
+            idempotent=True,
+        ),
+    },
+    "/v1/admin/parking/trusted/{entry_id}": {
+        "delete": op(
+            "Remove a trusted badge or PIN (audited)",
+            schema=_OBJECT,
+            params=[path_param("entry_id"), {**query_param("who", {"type": "string"}), "required": True}],
+        )
+    },
+}

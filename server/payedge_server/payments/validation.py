@@ -1,0 +1,106 @@
+"""Validation of payment API input: each bad field is a 400 with a stable code and its name."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from payedge_server.errors import ApiError
+from payedge_server.payments.currencies import minor_units
+
+MAX_AMOUNT = 99_999_999_999  # minor units; fits every currency's real-world amounts
+MAX_METADATA_KEYS = 50
+MAX_METADATA_KEY = 40
+MAX_METADATA_VALUE = 500
+MAX_REF = 255
+
+PAYMENT_ID = re.compile(r"pay_[0-9a-f]{24}")
+_CARD_LIKE = re.compile(r"[0-9][0-9 -]{11,22}[0-9]")
+
+CREATE_FIELDS = frozenset(
+    {"amount", "currency", "gateway", "user_id", "order_ref", "payment_method", "metadata"}
+)
+
+
+def bad(param: str, message: str, code: str = "parameter_invalid") -> ApiError:
+    return ApiError(400, code, message, param)
+
+
+def check_payment_id(value: str) -> str:
+    if not PAYMENT_ID.fullmatch(value):
+        raise bad("id", f"{value[:64]!r} is not a payment id (pay_ followed by 24 hex digits)", "invalid_id")
+    return value
+
+
+def check_unknown(body: dict[str, Any], allowed: frozenset[str]) -> None:
+    for key in body:
+        if key not in allowed:
+            raise bad(key, f"unknown parameter {key[:64]!r}", "parameter_unknown")
+
+
+def amount(value: Any, param: str = "amount", *, minimum: int = 1) -> int:
+    if value is None:
+        raise bad(param, f"{param} is required", "parameter_missing")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise bad(param, f"{param} must be an integer number of minor units (e.g. cents)", "amount_invalid")
+    if value < minimum:
+        raise bad(param, f"{param} must be at least {minimum}", "amount_invalid")
+    if value > MAX_AMOUNT:
+        raise bad(param, f"{param} must be at most {MAX_AMOUNT}", "amount_invalid")
+    return value
+
+
+def currency(value: Any) -> str:
+    if value is None:
+        raise bad("currency", "currency is required", "parameter_missing")
+    if not isinstance(value, str) or len(value) != 3 or not value.isascii() or not value.isalpha():
+        raise bad("currency", "currency must be a three-letter ISO 4217 code", "currency_invalid")
+    code = value.upper()
+    if minor_units(code) is None:
+        raise bad("currency", f"unknown currency {value!r}", "currency_invalid")
+    return code
+
+
+def optional_ref(body: dict[str, Any], param: str) -> str | None:
+    value = body.get(param)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or len(value) > MAX_REF or not value.isprintable():
+        raise bad(param, f"{param} must be a printable string of 1 to {MAX_REF} characters")
+    return value
+
+
+def payment_method(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or len(value) > MAX_REF or not value.isprintable():
+        raise bad(
+            "payment_method", f"payment_method must be a payment-method id of 1 to {MAX_REF} characters"
+        )
+    if _CARD_LIKE.search(value):
+        # Never accept (nor store, nor log) raw card numbers: only tokens/ids.
+        raise bad(
+            "payment_method",
+            "payment_method must be a payment-method id (e.g. pm_...), never card data",
+            "card_data_refused",
+        )
+    return value
+
+
+def metadata(value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise bad("metadata", "metadata must be an object of string keys and string values")
+    if len(value) > MAX_METADATA_KEYS:
+        raise bad("metadata", f"metadata may hold at most {MAX_METADATA_KEYS} keys")
+    for key, item in value.items():
+        if not key or len(key) > MAX_METADATA_KEY:
+            raise bad(f"metadata[{key[:40]}]", f"metadata keys must have 1 to {MAX_METADATA_KEY} characters")
+        if not isinstance(item, str):
+            raise bad(f"metadata[{key}]", "metadata values must be strings")
+        if len(item) > MAX_METADATA_VALUE:
+            raise bad(f"metadata[{key}]", f"metadata values may have at most {MAX_METADATA_VALUE} characters")
+        if _CARD_LIKE.search(item):
+            raise bad(f"metadata[{key}]", "metadata must not hold card data", "card_data_refused")
+    return value

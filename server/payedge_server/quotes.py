@@ -1,0 +1,79 @@
+"""POST /v1/quotes: price a parking stay with the site tariff (`--tariff FILE`, payedge.Tariff)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import payedge
+from aiohttp import web
+
+from payedge_server.errors import ApiError, json_response, read_json_object
+
+TARIFF: web.AppKey[payedge.Tariff | None] = web.AppKey("tariff")
+"""The compiled `payedge.Tariff` of `--tariff`, or None when none is configured."""
+
+FIELDS = frozenset({"entry", "exit", "lost_ticket", "subscription"})
+
+
+class TariffFileError(ValueError):
+    pass
+
+
+def load_tariff(path: Path | None) -> payedge.Tariff | None:
+    """Compile the tariff file (`payedge.load_tariff`), or raise naming the file and JSON path."""
+    if path is None:
+        return None
+    try:
+        return payedge.load_tariff(path)
+    except payedge.PayedgeError as exc:
+        where = f" (at {exc.param})" if exc.param and exc.param != "$" else ""
+        raise TariffFileError(f"--tariff: {exc}{where}") from None
+
+
+def _seconds(body: dict[str, Any], name: str) -> int:
+    value = body.get(name)
+    if value is None:
+        raise ApiError(400, "parameter_missing", f"{name} (UNIX seconds) is required", name)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**53:
+        raise ApiError(
+            400, "parameter_invalid", f"{name} must be UNIX seconds (a non-negative integer)", name
+        )
+    return value
+
+
+async def create_quote(request: web.Request) -> web.Response:
+    tariff = request.app[TARIFF]
+    if tariff is None:
+        raise ApiError(409, "tariff_not_configured", "this server has no tariff: start it with --tariff FILE")
+    body = await read_json_object(request)
+    for key in body:
+        if key not in FIELDS:
+            raise ApiError(400, "parameter_unknown", f"unknown parameter {key[:64]!r}", key)
+    entry = _seconds(body, "entry")
+    exit_ = _seconds(body, "exit")
+    lost = body.get("lost_ticket", False)
+    if not isinstance(lost, bool):
+        raise ApiError(400, "parameter_invalid", "lost_ticket must be true or false", "lost_ticket")
+    subscription = body.get("subscription")
+    if subscription is not None and not isinstance(subscription, str):
+        raise ApiError(400, "parameter_invalid", "subscription must be a string", "subscription")
+    try:
+        quote = tariff.quote(entry, exit_, lost_ticket=lost, subscription=subscription)
+    except payedge.PayedgeError as exc:
+        raise ApiError(400, exc.code, str(exc), exc.param) from None
+    return json_response(
+        {
+            "object": "quote",
+            "entry": entry,
+            "exit": exit_,
+            "amount": quote.amount,
+            "currency": quote.currency,
+            "units": quote.units,
+            "lines": quote.lines,
+        }
+    )
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/v1/quotes", create_quote)

@@ -331,3 +331,24 @@ async def test_openapi_documents_parking_routes(lane: tuple[Site, Api]) -> None:
         ("/v1/admin/parking/trusted/{entry_id}", "delete"),
     ):
         assert doc["paths"][path][method]["summary"], (path, method)
+
+
+async def test_async_payment_authorises_only_after_the_signed_webhook(lane: tuple[Site, Api]) -> None:
+    site, api = lane
+    _, _, request = await enter_and_exit(site, "ASYNC-1")
+    session_id = request["session_id"]
+    status, body = await api.confirm(request["payment_id"], "pm_sandbox_async")
+    assert status in (200, 202), body
+    assert body["status"] == "processing"
+    assert site.successes_for(session_id) == []
+    assert (await api.session(session_id))["session"]["state"] == "pending_payment"
+    # The sandbox later proves the payment with a signed webhook to the server itself.
+    await site.wait_for(lambda: bool(site.successes_for(session_id)), timeout=15)
+    [success] = site.successes_for(session_id)
+    assert success["reason"] == "payment" and success["amount"] == request["amount"]
+    view = await api.session(session_id)
+    assert view["session"]["state"] == "paid" and view["payment"]["status"] == "succeeded"
+    # A duplicate detection at the exit now re-announces the same authorisation.
+    site.publish(EXIT, plate="ASYNC-1", ts=int(time.time()))
+    await site.wait_for(lambda: len(site.successes_for(session_id)) >= 2)
+    assert {s["msg_id"] for s in site.successes_for(session_id)} == {success["msg_id"]}

@@ -72,6 +72,7 @@ async def test_exit_priced_paid_authorised_once_and_closed(lane: tuple[Site, Api
     assert request["src"] and request["ts"] and request["session_id"]
     session_id = request["session_id"]
 
+    assert (await api.session(session_id))["session"]["payment_state"] == "requested"
     status, payment = await api.call("GET", f"/v1/payments/{request['payment_id']}")
     assert status == 200
     assert payment["amount"] == quote.amount
@@ -96,7 +97,7 @@ async def test_exit_priced_paid_authorised_once_and_closed(lane: tuple[Site, Api
         view = await api.session(session_id)
     session = view["session"]
     assert (session["state"], session["exit_ts"], session["entry_ts"]) == ("closed", exit_ts + 40, entry_ts)
-    assert view["payment"]["status"] == "succeeded"
+    assert view["payment"]["status"] == "succeeded" and session["payment_state"] == "paid"
     trail = actions(view["timeline"])
     assert trail.count("session.payment_requested") == 1
     assert trail.count("session.exit_authorised") == 1
@@ -117,7 +118,7 @@ async def test_declined_payment_publishes_nothing_and_shows_why(lane: tuple[Site
     assert site.successes_for(session_id) == []
     view = await api.session(session_id)
     assert view["session"]["state"] == "pending_payment"
-    assert view["payment"]["status"] == "failed"
+    assert view["payment"]["status"] == "failed" and view["session"]["payment_state"] == "failed"
     failed = next(e for e in view["timeline"] if e["action"] == "payment.failed")
     assert "card_declined" in (failed["reason"] or "")
     # The driver tries again at the exit: a new payment attempt, same amount.
@@ -341,7 +342,8 @@ async def test_async_payment_authorises_only_after_the_signed_webhook(lane: tupl
     assert status in (200, 202), body
     assert body["status"] == "processing"
     assert site.successes_for(session_id) == []
-    assert (await api.session(session_id))["session"]["state"] == "pending_payment"
+    pending = (await api.session(session_id))["session"]
+    assert (pending["state"], pending["payment_state"]) == ("pending_payment", "pending")
     # The sandbox later proves the payment with a signed webhook to the server itself.
     await site.wait_for(lambda: bool(site.successes_for(session_id)), timeout=15)
     [success] = site.successes_for(session_id)

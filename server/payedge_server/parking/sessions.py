@@ -71,11 +71,24 @@ def new_session_id() -> str:
 
 _KEYS = tuple(name.strip() for name in COLUMNS.split(","))
 
+# SPEC 4's payment states, as the exit lane sees the payments API's statuses.
+PAYMENT_STATES = {
+    "requires_payment_method": "requested",
+    "requires_confirmation": "requested",
+    "processing": "pending",
+    "succeeded": "paid",
+    "partially_refunded": "paid",
+    "refunded": "refunded",
+    "failed": "failed",
+    "canceled": "canceled",
+}
+
 
 def row_to_session(row: tuple[Any, ...]) -> dict[str, Any]:
     session = dict(zip(_KEYS, row, strict=True))
     for key in ("quote", "request", "authorisation"):
         session[key] = loads(session[key]) if session[key] else None
+    session["payment_state"] = PAYMENT_STATES.get(session["payment_status"] or "")
     return session
 
 
@@ -117,6 +130,8 @@ def _update(tx: Tx, session: dict[str, Any], now: float, **changes: Any) -> None
         if key in changes and isinstance(changes[key], str):
             changes[key] = loads(changes[key])
     session.update(changes, updated_at=now, version=session["version"] + 1)
+    if "payment_status" in changes:
+        session["payment_state"] = PAYMENT_STATES.get(changes["payment_status"] or "")
 
 
 def _open(
@@ -161,6 +176,7 @@ def _open(
         created_at=now,
         updated_at=now,
         version=1,
+        payment_state=None,
     )
     return session
 
@@ -554,8 +570,8 @@ def on_payment_transition(
     gateway's server-side proof (sandbox confirm, verified Stripe webhook).
     """
     status = payment.get("status")
-    if status not in ("succeeded", "failed", "canceled"):
-        return None  # intermediate states change nothing for the exit
+    if status not in ("processing", "succeeded", "failed", "canceled"):
+        return None  # requires_* states: still "requested" for the exit lane
     metadata = payment.get("metadata") or {}
     session_id = metadata.get("session_id") if isinstance(metadata, dict) else None
     if not isinstance(session_id, str):
@@ -581,6 +597,8 @@ def on_payment_transition(
         return session
     if current:
         _update(tx, session, now, payment_status=status)
+    if status == "processing":
+        return session if current else None
     if status == "succeeded":
         audit(
             tx,

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import sys
-import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from payedge import Deduper, InvalidArgumentError, PayedgeError
 
-
-@pytest.fixture
-def fast_switching() -> Iterator[None]:
-    """Make the interpreter switch threads as often as it can, to interleave more."""
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(old)
+from tests.support.threads import fast_switching, run_threads
 
 
 def test_defaults_follow_the_spec() -> None:
@@ -51,7 +39,15 @@ def test_ttl_runs_from_the_first_sighting() -> None:
 
 
 def test_default_now_is_time_monotonic() -> None:
-    d = Deduper(ttl=5.0)
+    ttl = 5.0
+    d = Deduper(ttl=ttl)
+    for i in range(200):
+        before = time.monotonic()
+        assert d.check_and_insert(f"probe{i}")
+        after = time.monotonic()
+        # the default `now` lies between two readings of time.monotonic()
+        assert d.contains(f"probe{i}", before + ttl - 1e-4)
+        assert not d.contains(f"probe{i}", after + ttl)
     before = time.monotonic()
     assert d.check_and_insert("evt")
     assert "evt" in d
@@ -248,62 +244,41 @@ def test_matches_a_plain_python_model(ops: list[tuple[str, float, list[str]]], m
 
 THREADS = 8
 KEYS = 3_000
+KEY_LIST = [f"evt_{i:06d}" for i in range(KEYS)]
 
 
-def _run_threads(worker: object, n: int = THREADS, timeout: float = 60.0) -> None:
-    errors: list[BaseException] = []
-
-    def wrapped(index: int) -> None:
-        try:
-            worker(index)  # type: ignore[operator]
-        except BaseException as exc:  # reported below, in the test thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=wrapped, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    deadline = time.monotonic() + timeout
-    for t in threads:
-        t.join(max(0.0, deadline - time.monotonic()))
-    assert not any(t.is_alive() for t in threads), "threads did not finish in time"
-    assert not errors, errors
+def _rotated(t: int) -> list[str]:
+    """Thread `t`'s walk over the keys: all of them, from its own offset."""
+    cut = t * KEYS // THREADS
+    return KEY_LIST[cut:] + KEY_LIST[:cut]
 
 
-@pytest.mark.usefixtures("fast_switching")
 def test_threads_hammering_single_calls_see_exactly_one_first_per_key() -> None:
     d = Deduper()
-    keys = [f"evt_{i:06d}" for i in range(KEYS)]
     firsts: list[list[str]] = [[] for _ in range(THREADS)]
-    barrier = threading.Barrier(THREADS)
 
     def worker(t: int) -> None:
-        barrier.wait()
-        mine = keys[t * KEYS // THREADS :] + keys[: t * KEYS // THREADS]
-        firsts[t].extend(k for k in mine if d.check_and_insert(k))
+        firsts[t].extend(k for k in _rotated(t) if d.check_and_insert(k))
 
-    _run_threads(worker)
-    all_firsts = sorted(k for f in firsts for k in f)
-    assert all_firsts == keys  # each key exactly once
+    with fast_switching():
+        run_threads(worker, THREADS)
+    assert sorted(k for f in firsts for k in f) == KEY_LIST  # each key exactly once
     assert len(d) == KEYS
 
 
 def test_threads_hammering_the_gil_free_batch_see_exactly_one_first_per_key() -> None:
     d = Deduper()
-    keys = [f"evt_{i:06d}" for i in range(KEYS)]
     firsts: list[list[str]] = [[] for _ in range(THREADS)]
-    barrier = threading.Barrier(THREADS)
 
     def worker(t: int) -> None:
-        barrier.wait()
-        mine = keys[t * KEYS // THREADS :] + keys[: t * KEYS // THREADS]
+        mine = _rotated(t)
         for start in range(0, KEYS, 250):  # many small batches interleave more
             chunk = mine[start : start + 250]
-            firsts[t].extend(
-                k for k, first in zip(chunk, d.check_and_insert_many(chunk), strict=True) if first
-            )
+            results = d.check_and_insert_many(chunk)
+            firsts[t].extend(k for k, first in zip(chunk, results, strict=True) if first)
 
-    _run_threads(worker)
-    assert sorted(k for f in firsts for k in f) == keys
+    run_threads(worker, THREADS)
+    assert sorted(k for f in firsts for k in f) == KEY_LIST
     assert len(d) == KEYS
 
 
@@ -317,6 +292,7 @@ def test_threads_respect_the_bound_and_count_every_eviction() -> None:
         assert all(d.check_and_insert_many(chunk[:500]))
         assert all(d.check_and_insert(k) for k in chunk[500:])
 
-    _run_threads(worker)
+    with fast_switching():
+        run_threads(worker, THREADS)
     assert len(d) == max_entries
     assert d.evicted == THREADS * per_thread - max_entries

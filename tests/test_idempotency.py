@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import random
-import sys
-import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 from hypothesis import given, settings
@@ -20,6 +17,8 @@ from payedge import (
     PayedgeError,
     fingerprint,
 )
+
+from tests.support.threads import fast_switching, run_threads
 
 FP_A = fingerprint("POST", "/v1/payments", b'{"amount": 100, "currency": "eur"}')
 FP_B = fingerprint("POST", "/v1/payments", b'{"amount": 200, "currency": "eur"}')
@@ -224,47 +223,24 @@ def test_matches_a_plain_dict_model(ops: list[tuple[str, float, str, str, int]])
 # --- thread safety ---
 
 
-@pytest.fixture
-def fast_switching() -> Iterator[None]:
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(old)
-
-
-@pytest.mark.usefixtures("fast_switching")
 def test_threads_racing_on_the_same_keys_get_exactly_one_new_each() -> None:
     threads, keys_n = 8, 1_500
     c = IdempotencyCache()
     keys = [f"idem-{i}" for i in range(keys_n)]
     outcomes: list[list[tuple[str, str]]] = [[] for _ in range(threads)]
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(threads)
 
     def worker(t: int) -> None:
-        try:
-            barrier.wait()
-            mine = keys[t * keys_n // threads :] + keys[: t * keys_n // threads]
-            for key in mine:
-                got = c.begin(key, FP_A)
-                outcomes[t].append((key, got.kind))
-                if got.kind == "new":
-                    assert c.complete(key, 200, key.encode())
-                elif got.kind == "replay":
-                    assert (got.status, got.body) == (200, key.encode())
-        except BaseException as exc:
-            errors.append(exc)
+        cut = t * keys_n // threads
+        for key in keys[cut:] + keys[:cut]:
+            got = c.begin(key, FP_A)
+            outcomes[t].append((key, got.kind))
+            if got.kind == "new":
+                assert c.complete(key, 200, key.encode())
+            elif got.kind == "replay":
+                assert (got.status, got.body) == (200, key.encode())
 
-    pool = [threading.Thread(target=worker, args=(t,)) for t in range(threads)]
-    for th in pool:
-        th.start()
-    deadline = time.monotonic() + 60.0
-    for th in pool:
-        th.join(max(0.0, deadline - time.monotonic()))
-    assert not any(th.is_alive() for th in pool)
-    assert not errors, errors
+    with fast_switching():
+        run_threads(worker, threads)
     news: dict[str, int] = dict.fromkeys(keys, 0)
     for per_thread in outcomes:
         for key, kind in per_thread:

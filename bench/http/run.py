@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import json
 import math
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -76,6 +77,17 @@ class Result:
     def ok(self) -> int:
         return int(self.wrk["requests"]) - self.non_2xx if self.wrk else 0
 
+    @property
+    def cpu_us(self) -> float:
+        """Server CPU time (all its processes and threads) per answered request, microseconds."""
+        requests = int(self.wrk.get("requests", 0)) if self.wrk else 0
+        return float(self.wrk.get("server_cpu_s", 0.0)) * 1e6 / requests if requests else 0.0
+
+    @property
+    def cores(self) -> float:
+        """How many CPU cores the server used on average during the measurement."""
+        return float(self.wrk.get("server_cpu_s", 0.0)) / (self.wrk["duration_us"] / 1e6) if self.wrk else 0.0
+
     def ms(self, key: str) -> float:
         return float(self.wrk.get(key, 0)) / 1000.0 if self.wrk else 0.0
 
@@ -112,6 +124,20 @@ def server(cmd: list[str], port: int, cwd: Path) -> Iterator[subprocess.Popen[by
     cwd.mkdir(parents=True, exist_ok=True)
     with running(cmd, port, cwd=str(cwd), timeout=30) as proc:
         yield proc
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU seconds of every live process in process group `pgid` (server + workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid:  # pgrp; then utime, stime at 11, 12
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
 
 
 def run_wrk(
@@ -211,7 +237,7 @@ class Bench:
             self.log("re-signing the event stream (300 s signature tolerance)")
             self.prepare_events()
 
-    def webhook_run(self, port: int) -> dict[str, Any]:
+    def webhook_run(self, port: int, pgid: int) -> dict[str, Any]:
         threads = self.args.threads
         if self.args.warmup > 0:
             run_wrk(
@@ -222,7 +248,8 @@ class Bench:
                 threads=threads,
                 connections=self.args.connections,
             )
-        return run_wrk(
+        cpu_before = group_cpu_seconds(pgid)
+        data = run_wrk(
             port,
             "webhook.lua",
             [str(self.events_dir), WEBHOOK_PATH, str(threads)],
@@ -230,6 +257,8 @@ class Bench:
             threads=threads,
             connections=self.args.connections,
         )
+        data["server_cpu_s"] = group_cpu_seconds(pgid) - cpu_before
+        return data
 
     def measure(
         self, name: str, cmd: Callable[[int, Path], list[str]], stored: Callable[[Path], int | None]
@@ -240,8 +269,8 @@ class Bench:
         port = free_port()
         cwd = self.work / name.split(maxsplit=1)[0].replace("/", "_") / str(port)
         try:
-            with server(cmd(port, cwd), port, cwd):
-                result.wrk = self.webhook_run(port)
+            with server(cmd(port, cwd), port, cwd) as proc:
+                result.wrk = self.webhook_run(port, proc.pid)
         except (RuntimeError, TimeoutError, FileNotFoundError, subprocess.CalledProcessError) as exc:
             result.available = False
             result.note = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
@@ -306,7 +335,7 @@ class Bench:
         cwd = self.work / "checkout" / str(port)
         script_args = [API_KEY, "1" if self.args.idempotency_keys else "0"]
         try:
-            with server(self.payedge_cmd(1)(port, cwd), port, cwd):
+            with server(self.payedge_cmd(1)(port, cwd), port, cwd) as proc:
                 if self.args.warmup > 0:
                     self.checkout_warm = run_wrk(
                         port,
@@ -316,6 +345,7 @@ class Bench:
                         threads=self.args.threads,
                         connections=self.args.connections,
                     )
+                cpu_before = group_cpu_seconds(proc.pid)
                 result.wrk = run_wrk(
                     port,
                     "checkout.lua",
@@ -324,6 +354,7 @@ class Bench:
                     threads=self.args.threads,
                     connections=self.args.connections,
                 )
+                result.wrk["server_cpu_s"] = group_cpu_seconds(proc.pid) - cpu_before
         except (RuntimeError, TimeoutError, FileNotFoundError, subprocess.CalledProcessError) as exc:
             result.available = False
             result.note = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
@@ -354,7 +385,8 @@ class Bench:
             + (f" after a {a.warmup:g} s warm-up" if a.warmup else "")
         )
         print(
-            f"{'peer':<28}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'sock err':>9}{'stored':>9}"
+            f"{'peer':<28}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'sock err':>9}"
+            f"{'stored':>9}{'CPU us/req':>12}{'cores':>7}"
         )
         for r in self.results.values():
             if not r.available:
@@ -363,7 +395,7 @@ class Bench:
             stored = "-" if r.stored is None else str(r.stored)
             print(
                 f"{r.name:<28}{r.rate:>10,.0f}{r.ms('p50_us'):>9.2f}{r.ms('p99_us'):>9.2f}"
-                f"{r.non_2xx:>9}{r.socket_errors:>9}{stored:>9}"
+                f"{r.non_2xx:>9}{r.socket_errors:>9}{stored:>9}{r.cpu_us:>12.0f}{r.cores:>7.2f}"
             )
         pay = self.results.get("payedge")
         base = self.results.get("baseline (stripe+sqlite)")

@@ -15,7 +15,7 @@ __version__: str
 
 # --- signatures (SPEC 2.1) ---
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal, final
 
 def sign_stripe(payload: bytes | bytearray, secret: str, timestamp: int) -> str: ...
@@ -28,7 +28,7 @@ def verify_stripe(
     now: int | None = None,
 ) -> int: ...
 def verify_stripe_many(
-    items: Sequence[tuple[bytes | bytearray, str | None]],
+    items: Iterable[tuple[bytes | bytearray, str | None]],
     secrets: str | Sequence[str],
     *,
     tolerance: int | None = 300,
@@ -42,6 +42,7 @@ def parse_stripe_event(
     tolerance: int | None = 300,
     now: int | None = None,
 ) -> StripeEvent: ...
+
 @final
 class StripeEvent:
     @property

@@ -99,3 +99,39 @@ async def test_saved_responses_survive_restart(tmp_path: Path) -> None:
             )
             assert s3 == 422
             assert await count_payments(http, srv, "restart") == 1
+
+
+async def test_refund_interrupted_after_reservation_resumes_once(tmp_path: Path) -> None:
+    """A crash after the refund was reserved (and maybe sent to the gateway) but before its
+    result was written: the client's retry with the same key resumes THAT refund."""
+    import sqlite3
+
+    data = tmp_path / "data"
+    async with aiohttp.ClientSession() as http:
+        with running_server(data) as srv:
+            _, p, _ = await post_raw(
+                http,
+                srv,
+                "/v1/payments",
+                b'{"amount": 1000, "currency": "EUR", "payment_method": "pm_sandbox_ok"}',
+                None,
+            )
+            s, _, _ = await post_raw(http, srv, f"/v1/payments/{p['id']}/confirm", b"", None)
+            assert s == 200
+        # What the crash left behind: a reserved refund, no saved response.
+        conn = sqlite3.connect(data / "payedge.sqlite3")
+        with conn:
+            conn.execute(
+                "INSERT INTO refunds (id, payment_id, amount, status, request_key, created_at) "
+                "VALUES ('re_crashed', ?, 600, 'pending', 'refund-key', 0)",
+                (p["id"],),
+            )
+        conn.close()
+        with running_server(data) as srv:
+            path = f"/v1/payments/{p['id']}/refunds"
+            s1, r1, _ = await post_raw(http, srv, path, b'{"amount": 600}', "refund-key")
+            assert s1 == 200 and r1["id"] == "re_crashed" and r1["payment"]["amount_refunded"] == 600
+            s2, r2, h2 = await post_raw(http, srv, path, b'{"amount": 600}', "refund-key")
+            assert (s2, r2) == (s1, r1) and h2["Idempotent-Replayed"] == "true"
+            s3, e3, _ = await post_raw(http, srv, path, b'{"amount": 600}', "another-key")
+            assert s3 == 400 and e3["error"]["code"] == "refund_exceeds_captured"

@@ -1,6 +1,8 @@
 //! Bindings for payedge_core::dedupe, and the argument helpers shared with
 //! the idempotency bindings (bad types become `InvalidArgumentError` naming
 //! the argument; `now=None` is Python's `time.monotonic()`).
+use std::time::Instant;
+
 use payedge_core::dedupe::Deduper as CoreDeduper;
 use payedge_core::Error;
 use pyo3::prelude::*;
@@ -9,7 +11,33 @@ use pyo3::types::{PyBytes, PyInt, PyString};
 
 use crate::errors::BindResult;
 
-static MONOTONIC: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+/// `time.monotonic()`, read natively: CPython's `time.monotonic()` and Rust's
+/// `Instant` read the same OS clock (CLOCK_MONOTONIC on Linux,
+/// mach_absolute_time on macOS), so one Python call at first use pins the
+/// offset. The `Instant` is taken after Python's reading, so the native value
+/// is never ahead of `time.monotonic()` (and behind by well under a microsecond).
+/// Saves a Python call (about 50 ns) on every default-`now` operation.
+struct Clock {
+    base: Instant,
+    base_secs: f64,
+}
+
+static CLOCK: PyOnceLock<Clock> = PyOnceLock::new();
+
+fn monotonic(py: Python<'_>) -> PyResult<f64> {
+    let clock = CLOCK.get_or_try_init(py, || -> PyResult<Clock> {
+        let base_secs = py
+            .import("time")?
+            .getattr("monotonic")?
+            .call0()?
+            .extract::<f64>()?;
+        Ok(Clock {
+            base: Instant::now(),
+            base_secs,
+        })
+    })?;
+    Ok(clock.base_secs + clock.base.elapsed().as_secs_f64())
+}
 
 fn type_name(value: &Bound<'_, PyAny>) -> String {
     value
@@ -22,12 +50,7 @@ fn type_name(value: &Bound<'_, PyAny>) -> String {
 pub(crate) fn now_arg(py: Python<'_>, now: Option<&Bound<'_, PyAny>>) -> BindResult<f64> {
     match now {
         Some(value) => float_arg(value, "now"),
-        None => {
-            let monotonic = MONOTONIC.get_or_try_init(py, || {
-                py.import("time")?.getattr("monotonic").map(Bound::unbind)
-            })?;
-            Ok(monotonic.bind(py).call0()?.extract::<f64>()?)
-        }
+        None => Ok(monotonic(py)?),
     }
 }
 

@@ -5,6 +5,8 @@
 //! parameter rather than a bare `TypeError`. Bytes payloads are borrowed, not
 //! copied; large ones (and every batch) are verified with the GIL released.
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::sync::Arc;
 
 use payedge_core::event::{self, Text};
 use payedge_core::signature::{
@@ -160,6 +162,9 @@ fn int_arg(obj: &Bound<'_, PyAny>, param: &str) -> PyResult<i128> {
     if !obj.is_instance_of::<PyInt>() || obj.is_instance_of::<pyo3::types::PyBool>() {
         return Err(type_error(obj, param, "an int"));
     }
+    if let Ok(small) = obj.extract::<i64>() {
+        return Ok(i128::from(small));
+    }
     obj.extract::<i128>().map_err(|_| {
         error(
             obj.py(),
@@ -196,10 +201,18 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Tolerance {
     }
 }
 
+impl Tolerance {
+    /// Whether a Stripe age check will read the clock (`None` and `0` disable it).
+    fn ages(&self) -> bool {
+        self.0.is_some_and(|t| t > 0)
+    }
+}
+
 const DEFAULT_TOLERANCE: Tolerance = Tolerance(Some(300));
 
 /// `now`: UNIX seconds, or the wall clock when `None` (signatures are dated by it).
-fn now_arg(now: Option<&Bound<'_, PyAny>>) -> PyResult<UnixTime> {
+/// The clock is not read when no age check will use it.
+fn now_arg(now: Option<&Bound<'_, PyAny>>, clock_needed: bool) -> PyResult<UnixTime> {
     match now {
         Some(obj) if !obj.is_none() => {
             let secs = int_arg(obj, "now")?;
@@ -212,20 +225,21 @@ fn now_arg(now: Option<&Bound<'_, PyAny>>) -> PyResult<UnixTime> {
                 )
             })
         }
-        _ => Ok(UnixTime::now()),
+        _ if clock_needed => Ok(UnixTime::now()),
+        _ => Ok(UnixTime::from_secs(0)),
     }
 }
 
 /// One key, or several for rotation; no allocation for the common single secret.
 enum Keys<K> {
-    One(K),
+    One(Arc<K>),
     Many(Vec<K>),
 }
 
-impl<K> Keys<K> {
+impl<K: Clone> Keys<K> {
     fn as_slice(&self) -> &[K] {
         match self {
-            Self::One(k) => std::slice::from_ref(k),
+            Self::One(k) => std::slice::from_ref(&**k),
             Self::Many(v) => v,
         }
     }
@@ -234,11 +248,11 @@ impl<K> Keys<K> {
     fn extract(
         obj: &Bound<'_, PyAny>,
         params: Params,
-        make: impl Fn(&str) -> Result<K, Error>,
+        make: impl Fn(&str) -> Result<Arc<K>, Error>,
     ) -> PyResult<Self> {
         let py = obj.py();
         let param = params.secrets;
-        let key = |s: &Bound<'_, PyAny>, name: &str| -> PyResult<K> {
+        let key = |s: &Bound<'_, PyAny>, name: &str| -> PyResult<Arc<K>> {
             let secret = text(s, name, codes::INVALID_SECRET)?;
             make(secret).map_err(|e| error(py, e.code(), name, &e.to_string()))
         };
@@ -253,7 +267,8 @@ impl<K> Keys<K> {
             .map_err(|_| type_error(obj, param, "a str or a sequence of str"))?;
         let mut keys = Vec::new();
         for (i, item) in iter.enumerate() {
-            keys.push(key(&item?, &format!("{param}[{i}]"))?);
+            let shared = key(&item?, &format!("{param}[{i}]"))?;
+            keys.push(K::clone(&shared));
         }
         if keys.is_empty() {
             return Err(error(
@@ -265,6 +280,64 @@ impl<K> Keys<K> {
         }
         Ok(Self::Many(keys))
     }
+}
+
+/// Keys recently built on this thread, by secret: callers pass the same few
+/// secrets on every request, so the HMAC key schedule (and, for Standard
+/// Webhooks, the base64 decoding) is done once, not per call. Bounded; the
+/// oldest entry is replaced first.
+struct KeyCache<K> {
+    entries: Vec<(Box<str>, Arc<K>)>,
+    next: usize,
+}
+
+const KEY_CACHE_SIZE: usize = 8;
+
+impl<K> KeyCache<K> {
+    const fn new() -> Self {
+        Self {
+            entries: Vec::new(),
+            next: 0,
+        }
+    }
+
+    fn get(
+        &mut self,
+        secret: &str,
+        make: impl FnOnce(&str) -> Result<K, Error>,
+    ) -> Result<Arc<K>, Error> {
+        if let Some((_, key)) = self.entries.iter().find(|(s, _)| **s == *secret) {
+            return Ok(Arc::clone(key));
+        }
+        let key = Arc::new(make(secret)?);
+        let entry = (Box::from(secret), Arc::clone(&key));
+        if self.entries.len() < KEY_CACHE_SIZE {
+            self.entries.push(entry);
+        } else {
+            self.entries[self.next % KEY_CACHE_SIZE] = entry;
+            self.next = (self.next + 1) % KEY_CACHE_SIZE;
+        }
+        Ok(key)
+    }
+}
+
+thread_local! {
+    static STRIPE_KEYS: RefCell<KeyCache<StripeKey>> = const { RefCell::new(KeyCache::new()) };
+    static STANDARD_KEYS: RefCell<KeyCache<StandardKey>> = const { RefCell::new(KeyCache::new()) };
+}
+
+fn stripe_key(secret: &str) -> Result<Arc<StripeKey>, Error> {
+    STRIPE_KEYS.with(|cache| match cache.try_borrow_mut() {
+        Ok(mut cache) => cache.get(secret, StripeKey::new),
+        Err(_) => StripeKey::new(secret).map(Arc::new),
+    })
+}
+
+fn standard_key(secret: &str) -> Result<Arc<StandardKey>, Error> {
+    STANDARD_KEYS.with(|cache| match cache.try_borrow_mut() {
+        Ok(mut cache) => cache.get(secret, StandardKey::new),
+        Err(_) => StandardKey::new(secret).map(Arc::new),
+    })
 }
 
 /// A timestamp as a Python int (digits beyond u64 stay exact).
@@ -312,7 +385,7 @@ fn sign_stripe(
     let py = payload.py();
     let payload = Payload::extract(payload, "payload")?;
     let secret = text(secret, "secret", codes::INVALID_SECRET)?;
-    let key = StripeKey::new(secret).map_err(|e| error(py, e.code(), "secret", &e.to_string()))?;
+    let key = stripe_key(secret).map_err(|e| error(py, e.code(), "secret", &e.to_string()))?;
     let timestamp = non_negative(timestamp, "timestamp")?;
     Ok(signature::sign_stripe(payload.as_slice(), &key, timestamp))
 }
@@ -333,8 +406,8 @@ fn verify_stripe<'py>(
     let py = payload.py();
     let payload = Payload::extract(payload, "payload")?;
     let header = stripe_header(header)?;
-    let keys = Keys::extract(secrets, STRIPE, StripeKey::new)?;
-    let now = now_arg(now)?;
+    let keys = Keys::extract(secrets, STRIPE, stripe_key)?;
+    let now = now_arg(now, tolerance.ages())?;
     let Some(header) = header else {
         return Err(STRIPE.raise(py, &missing_stripe_header()));
     };
@@ -362,8 +435,8 @@ fn verify_stripe_many<'py>(
     now: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyList>> {
     let py = items.py();
-    let keys = Keys::extract(secrets, STRIPE, StripeKey::new)?;
-    let now = now_arg(now)?;
+    let keys = Keys::extract(secrets, STRIPE, stripe_key)?;
+    let now = now_arg(now, tolerance.ages())?;
     if items.is_instance_of::<PyString>() || items.is_instance_of::<PyBytes>() {
         return Err(type_error(
             items,
@@ -617,8 +690,8 @@ fn parse_stripe_event<'py>(
     let py = payload.py();
     let payload = Payload::extract(payload, "payload")?;
     let header = stripe_header(header)?;
-    let keys = Keys::extract(secrets, STRIPE, StripeKey::new)?;
-    let now = now_arg(now)?;
+    let keys = Keys::extract(secrets, STRIPE, stripe_key)?;
+    let now = now_arg(now, tolerance.ages())?;
     let Some(header) = header else {
         return Err(STRIPE.raise(py, &missing_stripe_header()));
     };
@@ -651,8 +724,7 @@ fn sign_standard(
     let timestamp = non_negative(timestamp, "timestamp")?;
     let payload = Payload::extract(payload, "payload")?;
     let secret = text(secret, "secret", codes::INVALID_SECRET)?;
-    let key =
-        StandardKey::new(secret).map_err(|e| error(py, e.code(), "secret", &e.to_string()))?;
+    let key = standard_key(secret).map_err(|e| error(py, e.code(), "secret", &e.to_string()))?;
     Ok(signature::sign_standard(
         msg_id,
         timestamp,
@@ -708,7 +780,7 @@ fn verify_standard<'py>(
     let py = payload.py();
     let payload = Payload::extract(payload, "payload")?;
     let found = standard_headers(headers)?;
-    let keys = Keys::extract(secrets, STANDARD, StandardKey::new)?;
+    let keys = Keys::extract(secrets, STANDARD, standard_key)?;
     let Some(tolerance) = tolerance.0 else {
         return Err(error(
             py,
@@ -717,14 +789,14 @@ fn verify_standard<'py>(
             "tolerance must be an int (Standard Webhooks always bound the age)",
         ));
     };
-    let now = now_arg(now)?;
+    let now = now_arg(now, true)?;
     let names = ["webhook-id", "webhook-timestamp", "webhook-signature"];
     let mut values: [Option<&str>; 3] = [None, None, None];
     for ((value, slot), name) in found.iter().zip(values.iter_mut()).zip(names) {
         if let Some(v) = value {
             *slot = Some(text(
                 v,
-                &format!("headers[{name:?}]"),
+                &format!("headers['{name}']"),
                 codes::MALFORMED_HEADER,
             )?);
         }

@@ -351,27 +351,20 @@ mod tests {
                 br#"{"amount": 100, "currency": "eur"}"#
             )
         );
-        // raw bodies are hashed as they are
+        // raw bodies are hashed as they are; bytes cannot move between fields
+        type Request<'a> = (&'a str, &'a str, &'a [u8]);
+        let differ: [(Request, Request); 4] = [
+            (("POST", "/x", b"a=1&b=2"), ("POST", "/x", b"b=2&a=1")),
+            (("POST", "/x", b" {"), ("POST", "/x", b"{")),
+            (("POST", "/ab", b""), ("POST/", "ab", b"")),
+            (("POST", "/x", b""), ("POST", "/x", b"\"\"")),
+        ];
+        for ((m1, p1, b1), (m2, p2, b2)) in differ {
+            assert_ne!(fingerprint(m1, p1, b1), fingerprint(m2, p2, b2));
+        }
         assert_eq!(
             fingerprint("POST", "/x", b"a=1&b=2"),
             fingerprint("POST", "/x", b"a=1&b=2")
-        );
-        assert_ne!(
-            fingerprint("POST", "/x", b"a=1&b=2"),
-            fingerprint("POST", "/x", b"b=2&a=1")
-        );
-        assert_ne!(
-            fingerprint("POST", "/x", b" {"),
-            fingerprint("POST", "/x", b"{")
-        );
-        // framing: bytes cannot move between fields
-        assert_ne!(
-            fingerprint("POST", "/ab", b""),
-            fingerprint("POST/", "ab", b"")
-        );
-        assert_ne!(
-            fingerprint("POST", "/x", b""),
-            fingerprint("POST", "/x", b"\"\"")
         );
     }
 

@@ -135,7 +135,7 @@ impl IdempotencyCache {
                 fingerprint: fingerprint.into(),
                 response: None,
             };
-            match shard.claim(self.table.seq(), hash, key, now, expires, make) {
+            match shard.claim(hash, key, now, expires, make) {
                 Claim::Inserted => Begin::New,
                 Claim::Live(slot) if &*slot.value.fingerprint != fingerprint => Begin::Mismatch,
                 Claim::Live(slot) => match &slot.value.response {

@@ -88,7 +88,14 @@ async def refund_payment(request: web.Request) -> web.Response:
     validation.check_unknown(body, REFUND_FIELDS)
     amount = validation.amount(body["amount"]) if body.get("amount") is not None else None
     saver, started = _hooks(request)
-    view = await request.app[PAYMENTS].refund(payment_id, amount=amount, saver=saver, started=started)
+    ctx = idempotency.context(request)
+    view = await request.app[PAYMENTS].refund(
+        payment_id,
+        amount=amount,
+        saver=saver,
+        started=started,
+        request_key=ctx.key if ctx else None,
+    )
     return json_response(view)
 
 

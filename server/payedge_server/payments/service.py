@@ -537,11 +537,29 @@ class PaymentService:
         amount: int | None,
         saver: Saver | None = None,
         started: Callable[[], None] | None = None,
+        request_key: str | None = None,
     ) -> dict[str, Any]:
+        """Refund (partially); never more than captured, concurrent refunds included.
+
+        The amount is reserved (a `pending` refund row) before the gateway is
+        called. With `request_key` (the client's Idempotency-Key), a retry after a
+        crash between the gateway call and the final write finds that pending
+        refund and resumes it with the same gateway idempotency key: the gateway
+        refunds once.
+        """
+
         def reserve(tx: Tx) -> tuple[dict[str, Any], str, int]:
             p = self.load_in_tx(tx, payment_id)
             if p is None:
                 raise not_found(payment_id)
+            if request_key is not None:
+                resumed = tx.fetchone(
+                    "SELECT id, amount FROM refunds WHERE payment_id = ? AND request_key = ? "
+                    "AND status = 'pending'",
+                    (payment_id, request_key),
+                )
+                if resumed is not None:
+                    return p, str(resumed[0]), int(resumed[1])
             if p["status"] not in states.REFUNDABLE:
                 raise ApiError(
                     400,
@@ -566,9 +584,9 @@ class PaymentService:
                 )
             rid = records.new_refund_id()
             tx.execute(
-                "INSERT INTO refunds (id, payment_id, amount, status, created_at) "
-                "VALUES (?, ?, ?, 'pending', ?)",
-                (rid, payment_id, want, now_ms()),
+                "INSERT INTO refunds (id, payment_id, amount, status, request_key, created_at) "
+                "VALUES (?, ?, ?, 'pending', ?, ?)",
+                (rid, payment_id, want, request_key, now_ms()),
             )
             return p, rid, want
 

@@ -47,9 +47,10 @@ STATEMENTS: tuple[str, ...] = (
         amount INTEGER NOT NULL CHECK (amount > 0),
         status TEXT NOT NULL,
         gateway_ref TEXT,
+        request_key TEXT,
         created_at INTEGER NOT NULL
     )""",
-    "CREATE INDEX IF NOT EXISTS refunds_payment ON refunds (payment_id)",
+    "CREATE INDEX IF NOT EXISTS refunds_payment ON refunds (payment_id, request_key)",
     """CREATE TABLE IF NOT EXISTS webhook_events (
         provider TEXT NOT NULL,
         event_id TEXT NOT NULL,

@@ -118,10 +118,7 @@ impl Deduper {
         let hash = self.table.hash(key);
         let expires = now + self.ttl;
         let inserted = self.table.with_shard(hash, Some(now), |shard| {
-            matches!(
-                shard.claim(self.table.seq(), hash, key, now, expires, || ()),
-                Claim::Inserted
-            )
+            matches!(shard.claim(hash, key, now, expires, || ()), Claim::Inserted)
         });
         if inserted && self.table.len() > self.max_entries {
             self.enforce_bound(now);

@@ -3,7 +3,9 @@
 //!
 //! Keys are spread over `N` shards (a power of two) by hash; each shard is a
 //! `parking_lot::Mutex` around
-//! - a `hashbrown::HashTable` of slots (key, expiry, sequence number, value), and
+//! - a `hashbrown::HashTable` of slots (key, expiry, sequence number, value);
+//!   keys up to 38 bytes (event ids, UUIDs) are stored inline in the slot, so
+//!   a lookup touches no other memory and an insert allocates nothing, and
 //! - a FIFO queue of `(hash, seq, expiry)` nodes in insertion order.
 //!
 //! All entries of one table share the same TTL, so with a non-decreasing clock
@@ -14,17 +16,19 @@
 //! and is dropped when it reaches the front.
 //!
 //! Sequence numbers come from one table-wide counter, so they order entries by
-//! insertion across shards (ties in `now` included). Each shard publishes the
-//! sequence number of its queue front in an atomic, so the globally oldest
-//! entry (needed to evict under a size bound) is found by reading `N` atomics
-//! and locking one shard: no lock is ever held while another is taken, so
-//! there is no lock-ordering hazard.
+//! insertion across shards (ties in `now` included); the same counter minus a
+//! removal counter is the table's length. Each shard publishes the sequence
+//! number of its queue front in an atomic, so the globally oldest entry
+//! (needed to evict under a size bound) is found by reading `N` atomics and
+//! locking one shard: no lock is ever held while another is taken, so there
+//! is no lock-ordering hazard.
 //!
 //! If the clock goes backwards, lookups stay exact (each slot carries its own
 //! expiry) but purging entries inserted "out of order" waits until the nodes in
 //! front of them expire.
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use crossbeam::utils::CachePadded;
 use hashbrown::hash_table::Entry;
@@ -63,12 +67,45 @@ pub(crate) fn default_shards() -> usize {
     (cores * 4).next_power_of_two().clamp(8, 64)
 }
 
+/// Keys up to this many bytes live inline in their slot.
+const INLINE_KEY: usize = 38;
+
+/// A key's bytes: inline when short, else on the heap.
+enum KeyBuf {
+    Inline { len: u8, bytes: [u8; INLINE_KEY] },
+    Heap(Box<[u8]>),
+}
+
+impl KeyBuf {
+    fn new(key: &[u8]) -> Self {
+        let mut bytes = [0u8; INLINE_KEY];
+        match (bytes.get_mut(..key.len()), u8::try_from(key.len())) {
+            (Some(prefix), Ok(len)) => {
+                prefix.copy_from_slice(key);
+                KeyBuf::Inline { len, bytes }
+            }
+            _ => KeyBuf::Heap(key.into()),
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            KeyBuf::Inline { len, bytes } => bytes.get(..usize::from(*len)).unwrap_or_default(),
+            KeyBuf::Heap(bytes) => bytes,
+        }
+    }
+}
+
 /// One stored entry.
 pub(crate) struct Slot<V> {
-    pub(crate) key: Box<str>,
+    key: KeyBuf,
     pub(crate) expires: f64,
     seq: u64,
     pub(crate) value: V,
+}
+
+fn same_key<V>(key: &[u8]) -> impl Fn(&Slot<V>) -> bool + '_ {
+    move |slot| slot.key.as_bytes() == key
 }
 
 /// One entry of the expiry queue; refers to its slot by `(hash, seq)`.
@@ -96,24 +133,50 @@ pub(crate) enum Popped {
     Removed { live: bool },
 }
 
+/// Table-wide counters, shared by the shards: entries held is
+/// `inserted - removed`, so an insert is one atomic add, which also hands out
+/// its sequence number.
+struct Counters {
+    /// Entries ever inserted; the next one's sequence number.
+    inserted: AtomicU64,
+    /// Entries ever removed (expired, evicted, abandoned or replaced).
+    removed: AtomicU64,
+}
+
+impl Counters {
+    fn len(&self) -> usize {
+        let removed = self.removed.load(Ordering::Acquire);
+        let inserted = self.inserted.load(Ordering::Acquire);
+        usize::try_from(inserted.saturating_sub(removed)).unwrap_or(usize::MAX)
+    }
+
+    fn next_seq(&self) -> u64 {
+        self.inserted.fetch_add(1, Ordering::AcqRel)
+    }
+
+    fn removed(&self, n: usize) {
+        if n > 0 {
+            self.removed.fetch_add(n as u64, Ordering::AcqRel);
+        }
+    }
+}
+
 /// The data of one shard; only reachable through its lock.
 pub(crate) struct Shard<V> {
     table: HashTable<Slot<V>>,
     queue: VecDeque<Node>,
     hasher: ahash::RandomState,
+    counters: Arc<CachePadded<Counters>>,
 }
 
 impl<V> Shard<V> {
-    fn new(hasher: ahash::RandomState) -> Self {
+    fn new(hasher: ahash::RandomState, counters: Arc<CachePadded<Counters>>) -> Self {
         Shard {
             table: HashTable::new(),
             queue: VecDeque::new(),
             hasher,
+            counters,
         }
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.table.len()
     }
 
     /// Remove every entry at the front of the queue that has expired at `now`.
@@ -138,6 +201,7 @@ impl<V> Shard<V> {
         {
             Ok(entry) => {
                 let (slot, _) = entry.remove();
+                self.counters.removed(1);
                 Popped::Removed {
                     live: slot.expires > now,
                 }
@@ -154,13 +218,13 @@ impl<V> Shard<V> {
     /// The live slot for `key`, if any.
     pub(crate) fn get_live(&mut self, hash: u64, key: &str, now: f64) -> Option<&mut Slot<V>> {
         self.table
-            .find_mut(hash, |slot| &*slot.key == key)
+            .find_mut(hash, same_key(key.as_bytes()))
             .filter(|slot| slot.expires > now)
     }
 
     /// The slot for `key`, live or not (for operations that take no `now`).
     pub(crate) fn get_any(&mut self, hash: u64, key: &str) -> Option<&mut Slot<V>> {
-        self.table.find_mut(hash, |slot| &*slot.key == key)
+        self.table.find_mut(hash, same_key(key.as_bytes()))
     }
 
     /// Remove `key` if `remove` says so; returns whether it was removed. Its
@@ -171,9 +235,10 @@ impl<V> Shard<V> {
         key: &str,
         remove: impl FnOnce(&Slot<V>) -> bool,
     ) -> bool {
-        match self.table.find_entry(hash, |slot| &*slot.key == key) {
+        match self.table.find_entry(hash, same_key(key.as_bytes())) {
             Ok(entry) if remove(entry.get()) => {
                 entry.remove();
+                self.counters.removed(1);
                 true
             }
             _ => false,
@@ -181,10 +246,9 @@ impl<V> Shard<V> {
     }
 
     /// Look `key` up at `now`; if absent or expired, store `make()` with expiry
-    /// `expires` under the next number of `seq` (one hash probe either way).
+    /// `expires` (one hash probe either way).
     pub(crate) fn claim(
         &mut self,
-        seq: &AtomicU64,
         hash: u64,
         key: &str,
         now: f64,
@@ -192,19 +256,18 @@ impl<V> Shard<V> {
         make: impl FnOnce() -> V,
     ) -> Claim<'_, V> {
         let hasher = &self.hasher;
-        let entry = self.table.entry(
-            hash,
-            |slot| &*slot.key == key,
-            |slot| hasher.hash_one(&*slot.key),
-        );
+        let entry = self.table.entry(hash, same_key(key.as_bytes()), |slot| {
+            hasher.hash_one(slot.key.as_bytes())
+        });
         match entry {
             Entry::Occupied(occupied) if occupied.get().expires > now => {
                 Claim::Live(occupied.into_mut())
             }
             Entry::Occupied(mut occupied) => {
-                // Expired but not purged yet (clock went backwards before):
+                // Expired but not purged yet (the clock went backwards earlier):
                 // reuse the slot under a new sequence number; its old node goes stale.
-                let seq = seq.fetch_add(1, Ordering::Relaxed);
+                let seq = self.counters.next_seq();
+                self.counters.removed(1); // the expired entry it replaces
                 let slot = occupied.get_mut();
                 slot.expires = expires;
                 slot.seq = seq;
@@ -213,9 +276,9 @@ impl<V> Shard<V> {
                 Claim::Inserted
             }
             Entry::Vacant(vacant) => {
-                let seq = seq.fetch_add(1, Ordering::Relaxed);
+                let seq = self.counters.next_seq();
                 vacant.insert(Slot {
-                    key: key.into(),
+                    key: KeyBuf::new(key.as_bytes()),
                     expires,
                     seq,
                     value: make(),
@@ -230,7 +293,8 @@ impl<V> Shard<V> {
     fn shrink(&mut self) {
         if self.table.capacity() > 64 && self.table.capacity() / 4 > self.table.len() {
             let hasher = &self.hasher;
-            self.table.shrink_to_fit(|slot| hasher.hash_one(&*slot.key));
+            self.table
+                .shrink_to_fit(|slot| hasher.hash_one(slot.key.as_bytes()));
         }
         if self.queue.capacity() > 64 && self.queue.capacity() / 4 > self.queue.len() {
             self.queue.shrink_to_fit();
@@ -244,22 +308,24 @@ struct ShardCell<V> {
     oldest: AtomicU64,
 }
 
+impl<V> ShardCell<V> {
+    fn publish_oldest(&self, shard: &Shard<V>) {
+        let oldest = shard.oldest();
+        // Skip the store when nothing changed (most lookups): no needless cache-line write.
+        if self.oldest.load(Ordering::Relaxed) != oldest {
+            self.oldest.store(oldest, Ordering::Relaxed);
+        }
+    }
+}
+
 /// A sharded TTL table; the owner decides the TTL and what a value is.
 pub(crate) struct Sharded<V> {
     hasher: ahash::RandomState,
     shards: Box<[CachePadded<ShardCell<V>>]>,
     mask: usize,
-    /// Boxed: an over-aligned field would make the owner over-aligned, which a
-    /// Python object (16-byte aligned) cannot hold.
-    counters: Box<CachePadded<Counters>>,
-}
-
-/// Written together on every insert, so they share a cache line.
-struct Counters {
-    /// Entries held.
-    len: AtomicUsize,
-    /// Table-wide insertion counter (see the module docs).
-    seq: AtomicU64,
+    /// Behind a pointer: an over-aligned field would make the owner
+    /// over-aligned, which a Python object (16-byte aligned) cannot hold.
+    counters: Arc<CachePadded<Counters>>,
 }
 
 impl<V> Sharded<V> {
@@ -267,10 +333,14 @@ impl<V> Sharded<V> {
     pub(crate) fn new(shards: usize) -> Self {
         let count = shards.max(1).next_power_of_two();
         let hasher = ahash::RandomState::new();
+        let counters = Arc::new(CachePadded::new(Counters {
+            inserted: AtomicU64::new(0),
+            removed: AtomicU64::new(0),
+        }));
         let shards = (0..count)
             .map(|_| {
                 CachePadded::new(ShardCell {
-                    lock: Mutex::new(Shard::new(hasher.clone())),
+                    lock: Mutex::new(Shard::new(hasher.clone(), Arc::clone(&counters))),
                     oldest: AtomicU64::new(u64::MAX),
                 })
             })
@@ -279,10 +349,7 @@ impl<V> Sharded<V> {
             hasher,
             shards,
             mask: count - 1,
-            counters: Box::new(CachePadded::new(Counters {
-                len: AtomicUsize::new(0),
-                seq: AtomicU64::new(0),
-            })),
+            counters,
         }
     }
 
@@ -290,18 +357,13 @@ impl<V> Sharded<V> {
         self.shards.len()
     }
 
-    /// The insertion counter to pass to [`Shard::claim`].
-    pub(crate) fn seq(&self) -> &AtomicU64 {
-        &self.counters.seq
-    }
-
     pub(crate) fn hash(&self, key: &str) -> u64 {
-        self.hasher.hash_one(key)
+        self.hasher.hash_one(key.as_bytes())
     }
 
     /// Entries held, including expired ones not purged yet.
     pub(crate) fn len(&self) -> usize {
-        self.counters.len.load(Ordering::Relaxed)
+        self.counters.len()
     }
 
     fn cell(&self, hash: u64) -> &ShardCell<V> {
@@ -312,8 +374,8 @@ impl<V> Sharded<V> {
     }
 
     /// Run `f` on `key`'s shard under its lock, after purging that shard's
-    /// expired front at `now` (when given); keeps `len` and the shard's
-    /// published oldest expiry up to date.
+    /// expired front at `now` (when given); keeps the shard's published
+    /// oldest entry up to date.
     pub(crate) fn with_shard<R>(
         &self,
         hash: u64,
@@ -322,28 +384,12 @@ impl<V> Sharded<V> {
     ) -> R {
         let cell = self.cell(hash);
         let mut shard = cell.lock.lock();
-        let before = shard.len();
         if let Some(now) = now {
             shard.purge(now);
         }
         let result = f(&mut shard);
-        let after = shard.len();
-        cell.oldest.store(shard.oldest(), Ordering::Relaxed);
-        drop(shard);
-        self.adjust_len(before, after);
+        cell.publish_oldest(&shard);
         result
-    }
-
-    fn adjust_len(&self, before: usize, after: usize) {
-        if after > before {
-            self.counters
-                .len
-                .fetch_add(after - before, Ordering::Relaxed);
-        } else if before > after {
-            self.counters
-                .len
-                .fetch_sub(before - after, Ordering::Relaxed);
-        }
     }
 
     /// Purge every shard at `now`; returns how many entries were removed.
@@ -351,12 +397,9 @@ impl<V> Sharded<V> {
         let mut removed = 0;
         for cell in self.shards.iter() {
             let mut shard = cell.lock.lock();
-            let n = shard.purge(now);
+            removed += shard.purge(now);
             shard.shrink();
-            cell.oldest.store(shard.oldest(), Ordering::Relaxed);
-            drop(shard);
-            self.counters.len.fetch_sub(n, Ordering::Relaxed);
-            removed += n;
+            cell.publish_oldest(&shard);
         }
         removed
     }
@@ -376,18 +419,17 @@ impl<V> Sharded<V> {
         };
         let mut shard = cell.lock.lock();
         let popped = shard.pop_front(now);
-        cell.oldest.store(shard.oldest(), Ordering::Relaxed);
-        drop(shard);
-        if let Popped::Removed { .. } = popped {
-            self.counters.len.fetch_sub(1, Ordering::Relaxed);
-        }
+        cell.publish_oldest(&shard);
         popped
     }
 
     /// Exact count of entries held, by locking each shard (tests and diagnostics).
     #[cfg(test)]
     pub(crate) fn count_slots(&self) -> usize {
-        self.shards.iter().map(|cell| cell.lock.lock().len()).sum()
+        self.shards
+            .iter()
+            .map(|cell| cell.lock.lock().table.len())
+            .sum()
     }
 }
 
@@ -400,18 +442,13 @@ mod tests {
         let table: Sharded<u32> = Sharded::new(1);
         let h = table.hash("a");
         let inserted = table.with_shard(h, Some(0.0), |s| {
-            matches!(
-                s.claim(table.seq(), h, "a", 0.0, 10.0, || 1),
-                Claim::Inserted
-            )
+            matches!(s.claim(h, "a", 0.0, 10.0, || 1), Claim::Inserted)
         });
         assert!(inserted);
         // live at 5: claim sees the existing value
-        let seen = table.with_shard(h, Some(5.0), |s| {
-            match s.claim(table.seq(), h, "a", 5.0, 15.0, || 2) {
-                Claim::Live(slot) => Some(slot.value),
-                Claim::Inserted => None,
-            }
+        let seen = table.with_shard(h, Some(5.0), |s| match s.claim(h, "a", 5.0, 15.0, || 2) {
+            Claim::Live(slot) => Some(slot.value),
+            Claim::Inserted => None,
         });
         assert_eq!(seen, Some(1));
         // removing leaves a stale node that pop_oldest reports as such
@@ -426,18 +463,15 @@ mod tests {
         let table: Sharded<()> = Sharded::new(1);
         let (ha, hb) = (table.hash("a"), table.hash("b"));
         table.with_shard(hb, Some(100.0), |s| {
-            s.claim(table.seq(), hb, "b", 100.0, 110.0, || ());
+            s.claim(hb, "b", 100.0, 110.0, || ());
         });
         table.with_shard(ha, Some(0.0), |s| {
-            s.claim(table.seq(), ha, "a", 0.0, 10.0, || ());
+            s.claim(ha, "a", 0.0, 10.0, || ());
         });
         // At 20, "a" has expired but sits behind "b" in the queue: not purged,
         // yet not live either, and claiming it again reuses its slot.
         let claimed = table.with_shard(ha, Some(20.0), |s| {
-            matches!(
-                s.claim(table.seq(), ha, "a", 20.0, 30.0, || ()),
-                Claim::Inserted
-            )
+            matches!(s.claim(ha, "a", 20.0, 30.0, || ()), Claim::Inserted)
         });
         assert!(claimed);
         assert_eq!(table.len(), 2);
@@ -445,6 +479,39 @@ mod tests {
         // At 200 everything goes, the stale node included.
         assert_eq!(table.purge_all(200.0), 2);
         assert_eq!(table.len(), 0);
+    }
+
+    #[test]
+    fn short_and_long_keys() {
+        let table: Sharded<()> = Sharded::new(2);
+        let keys: Vec<String> = [0, 1, 37, 38, 39, 300]
+            .iter()
+            .map(|&n| "k".repeat(n))
+            .chain(["é".repeat(19), "é".repeat(20)]) // 38 and 40 bytes
+            .collect();
+        for key in &keys {
+            let h = table.hash(key);
+            let inserted = table.with_shard(h, Some(0.0), |s| {
+                matches!(s.claim(h, key, 0.0, 10.0, || ()), Claim::Inserted)
+            });
+            assert!(inserted, "{key}");
+        }
+        for key in &keys {
+            let h = table.hash(key);
+            assert!(table.with_shard(h, None, |s| s.get_live(h, key, 1.0).is_some()));
+            // a prefix or an extension of a key is another key
+            let longer = format!("{key}#");
+            let hl = table.hash(&longer);
+            assert!(table.with_shard(hl, None, |s| s.get_live(hl, &longer, 1.0).is_none()));
+        }
+        assert_eq!(table.len(), keys.len());
+        assert_eq!(KeyBuf::new(b"abc").as_bytes(), b"abc");
+        assert!(matches!(
+            KeyBuf::new(&[b'x'; 38]),
+            KeyBuf::Inline { len: 38, .. }
+        ));
+        assert!(matches!(KeyBuf::new(&[b'x'; 39]), KeyBuf::Heap(_)));
+        assert!(std::mem::size_of::<Slot<()>>() <= 56);
     }
 
     #[test]

@@ -10,9 +10,11 @@
 //!   serialisation point is what makes them linearizable). A writer holds it
 //!   for a few hundred nanoseconds and never calls out.
 //! * Reads (`position`, `snapshot`) never take that mutex in the common case:
-//!   they read a concurrent map and atomics and validate their view against a
-//!   sequence counter ([`seqlock`]), retrying if a writer raced them; after a
-//!   few failed attempts they fall back to the mutex, so they always finish.
+//!   they read a sharded concurrent map (dashmap), atomics and per-terminal
+//!   read locks, and validate their view against a sequence counter
+//!   (module `seqlock`), retrying if a writer raced them; after a few failed
+//!   attempts they fall back to the mutex, so they always finish. A read is
+//!   linearized at its validated start: it saw exactly one published state.
 //! * Positions are O(1): each queued payment holds a ticket whose `ord` is kept
 //!   contiguous (`position = ord - base`). Removing the head bumps `base`;
 //!   removing from the middle re-numbers the shorter side (as `VecDeque`
@@ -30,10 +32,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use ahash::RandomState;
-use arc_swap::ArcSwapOption;
 use crossbeam::utils::Backoff;
 use dashmap::DashMap;
-use parking_lot::{Mutex, MutexGuard};
+use parking_lot::{Mutex, MutexGuard, RwLock};
 
 use crate::error::{Error, Result};
 use seqlock::SeqLock;
@@ -122,7 +123,9 @@ struct Shared {
     seq: SeqLock,
     base: AtomicI64,
     payments: DashMap<Arc<str>, Slot, RandomState>,
-    terminal_views: Vec<ArcSwapOption<Lease>>,
+    /// Per-terminal view of its lease (a tiny per-terminal lock: cheaper to
+    /// publish than an atomically swapped `Arc`, and readers validate anyway).
+    terminal_views: Vec<RwLock<Option<Lease>>>,
 }
 
 /// FIFO queue of card payments over a fixed set of terminals (SPEC 2.4).
@@ -215,7 +218,7 @@ impl TerminalQueue {
                 seq: SeqLock::default(),
                 base: AtomicI64::new(0),
                 payments: DashMap::with_hasher(RandomState::new()),
-                terminal_views: (0..n).map(|_| ArcSwapOption::empty()).collect(),
+                terminal_views: (0..n).map(|_| RwLock::new(None)).collect(),
             },
             inner: Mutex::new(Inner {
                 queue: VecDeque::new(),
@@ -342,7 +345,7 @@ impl TerminalQueue {
                 .terminal_ids
                 .iter()
                 .zip(&shared.terminal_views)
-                .map(|(id, view)| (id.clone(), view.load_full().map(|l| (*l).clone())))
+                .map(|(id, view)| (id.clone(), view.read().clone()))
                 .collect();
             Snapshot {
                 queue: queued.into_iter().map(|(_, id)| id).collect(),
@@ -572,7 +575,7 @@ impl<'a> Writer<'a> {
         shared
             .payments
             .insert(ticket.payment_id.clone(), Slot::Leased(token));
-        shared.terminal_views[terminal].store(Some(Arc::new(lease.clone())));
+        *shared.terminal_views[terminal].write() = Some(lease.clone());
         Ok(Some(lease))
     }
 
@@ -580,7 +583,7 @@ impl<'a> Writer<'a> {
     fn end_lease(&mut self, token: u64) -> Option<LeaseRec> {
         let rec = self.inner.leases.remove(&token)?;
         self.inner.terminal_tokens[rec.terminal] = None;
-        self.shared().terminal_views[rec.terminal].store(None);
+        *self.shared().terminal_views[rec.terminal].write() = None;
         self.unlock_user(&rec.lease.user_id);
         if rec.lease.expires_at <= self.inner.next_expiry {
             self.recompute_next_expiry();
@@ -620,7 +623,7 @@ impl<'a> Writer<'a> {
             .ok_or_else(|| stale(token))?;
         rec.lease.expires_at = rec.lease.expires_at.max(now + ttl);
         let (expires_at, terminal, view) = (rec.lease.expires_at, rec.terminal, rec.lease.clone());
-        self.shared().terminal_views[terminal].store(Some(Arc::new(view)));
+        *self.shared().terminal_views[terminal].write() = Some(view);
         self.recompute_next_expiry();
         Ok(expires_at)
     }

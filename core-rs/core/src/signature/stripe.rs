@@ -65,13 +65,77 @@ pub struct StripeHeader<'h> {
     timestamp: Timestamp<'h>,
 }
 
-/// Split an item as Python's `item.split("=", 2)`: key, then the value if any.
-#[inline]
-fn split_item(item: &str) -> (&str, Option<&str>) {
-    match item.split_once('=') {
-        None => (item, None),
-        Some((key, rest)) => (key, Some(rest.split_once('=').map_or(rest, |(v, _)| v))),
+/// `header.split(",")` with each item split as Python's `item.split("=", 2)`:
+/// `(key, None)` for an item without `=`, else `(key, Some(value))` where the
+/// value stops at a second `=`. One SIMD scan for both delimiters.
+struct Items<'h> {
+    header: &'h str,
+    delims: memchr::Memchr2<'h>,
+    start: usize,
+    done: bool,
+}
+
+fn items(header: &str) -> Items<'_> {
+    Items {
+        header,
+        delims: memchr::memchr2_iter(b',', b'=', header.as_bytes()),
+        start: 0,
+        done: false,
     }
+}
+
+impl<'h> Iterator for Items<'h> {
+    type Item = (&'h str, Option<&'h str>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let bytes = self.header.as_bytes();
+        let start = self.start;
+        // positions of the first and second `=` of this item, then its end
+        let mut eq1 = None;
+        let mut eq2 = None;
+        let end = loop {
+            match self.delims.next() {
+                None => {
+                    self.done = true;
+                    break self.header.len();
+                }
+                Some(i) if bytes.get(i) == Some(&b',') => break i,
+                Some(i) if eq1.is_none() => eq1 = Some(i),
+                Some(i) if eq2.is_none() => eq2 = Some(i),
+                Some(_) => {}
+            }
+        };
+        self.start = end + 1;
+        // every index is at an ASCII delimiter or the end: a char boundary
+        let item = self.header.get(start..end).unwrap_or_default();
+        Some(match eq1 {
+            None => (item, None),
+            Some(e1) => (
+                self.header.get(start..e1).unwrap_or_default(),
+                self.header.get(e1 + 1..eq2.unwrap_or(end)),
+            ),
+        })
+    }
+}
+
+/// Constant-time equality of a candidate with the expected hex digest.
+#[inline]
+fn hex_eq(candidate: &[u8], expected: &[u8; 64]) -> bool {
+    if candidate.len() != expected.len() {
+        return false;
+    }
+    let mut diff = 0u64;
+    for (a, b) in candidate.chunks_exact(8).zip(expected.chunks_exact(8)) {
+        let mut wa = [0u8; 8];
+        let mut wb = [0u8; 8];
+        wa.copy_from_slice(a);
+        wb.copy_from_slice(b);
+        diff |= u64::from_ne_bytes(wa) ^ u64::from_ne_bytes(wb);
+    }
+    bool::from(diff.ct_eq(&0))
 }
 
 /// Parse a header the way stripe-python does (see the module docs).
@@ -85,8 +149,7 @@ pub fn parse_stripe_header(header: &str) -> Result<StripeHeader<'_>> {
     check_header_len(header, "the Stripe-Signature header")?;
     let mut first_t = None;
     let mut v1_count = 0usize;
-    for item in header.split(',') {
-        let (key, value) = split_item(item);
+    for (key, value) in items(header) {
         match (key, value) {
             ("t", None) | ("v1", None) => {
                 return Err(Error::signature(
@@ -127,12 +190,10 @@ impl<'h> StripeHeader<'h> {
 
     /// Every `v1` value, in header order.
     pub fn signatures(&self) -> impl Iterator<Item = &'h str> + 'h {
-        self.header
-            .split(',')
-            .filter_map(|item| match split_item(item) {
-                ("v1", Some(v)) => Some(v),
-                _ => None,
-            })
+        items(self.header).filter_map(|item| match item {
+            ("v1", Some(v)) => Some(v),
+            _ => None,
+        })
     }
 }
 
@@ -175,8 +236,7 @@ pub fn verify_stripe<'h>(
                 non_ascii = true;
                 return false;
             }
-            let candidate = candidate.as_bytes();
-            if candidate.len() == expected.len() && bool::from(candidate.ct_eq(&expected)) {
+            if hex_eq(candidate.as_bytes(), &expected) {
                 return true;
             }
         }
@@ -357,7 +417,24 @@ mod tests {
         assert!(StripeKey::new("\u{a0}").is_ok());
     }
 
+    /// Python's `[i.split("=", 2) for i in header.split(",")]`, reduced to (key, value).
+    fn reference_items(header: &str) -> Vec<(&str, Option<&str>)> {
+        header
+            .split(',')
+            .map(|item| {
+                let mut parts = item.splitn(3, '=');
+                let key = parts.next().unwrap();
+                (key, parts.next())
+            })
+            .collect()
+    }
+
     proptest! {
+        #[test]
+        fn items_split_like_python(header in "[t v1=,é]{0,40}") {
+            prop_assert_eq!(items(&header).collect::<Vec<_>>(), reference_items(&header));
+        }
+
         #[test]
         fn signed_headers_verify(payload in ".{0,200}", ts in 0u64..4_000_000_000) {
             let header = sign_stripe(payload.as_bytes(), &key(), ts);

@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 import payedge
@@ -33,25 +32,13 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from bench.conftest import QUICK
+from bench.http.run import group_cpu_seconds
 from tests.parking.harness import TARIFF_RULES, Api, Broker, Server, Site, connected, site_services
 
 VEHICLES = int(os.environ.get("PARKING_BENCH_VEHICLES", "1000"))
 PACED = VEHICLES // 2
 PACED_RATE = float(os.environ.get("PARKING_BENCH_PACED_RATE", "150"))
 TARGET_EXITS_PER_S = 1000.0
-
-
-def _cpu_seconds(pgid: int) -> float:
-    """CPU seconds of the server's process group (the supervisor and its workers)."""
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == pgid:
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -123,9 +110,9 @@ async def _scenario(broker: Broker, server: Server) -> dict[str, Any]:
 async def _measure(server_pid: int, lane: Lane) -> dict[str, Any]:
     site, now = lane.site, int(time.time())
     burst = {f"BURST-{i:05d}": 1200 + (i * 137) % (30 * 3600) for i in range(VEHICLES)}
-    server_cpu, client_cpu = _cpu_seconds(server_pid), time.process_time()
+    server_cpu, client_cpu = group_cpu_seconds(server_pid), time.process_time()
     elapsed, sent = await lane.run(burst, now, None)
-    server_cpu = _cpu_seconds(server_pid) - server_cpu
+    server_cpu = group_cpu_seconds(server_pid) - server_cpu
     client_cpu = time.process_time() - client_cpu
     burst_latency = _check_and_measure(site, burst, sent, now)
     paced = {f"PACED-{i:05d}": 1800 + (i * 211) % (8 * 3600) for i in range(PACED)}

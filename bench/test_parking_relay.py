@@ -104,15 +104,18 @@ def _check_and_measure(site: Site, plates: dict[str, int], sent: dict[str, float
 async def _scenario(broker: Broker, server: Server) -> dict[str, Any]:
     assert server.proc is not None
     async with connected(broker, server) as (site, api):
-        return await _measure(server.proc.pid, Lane(site, api))
+        assert broker.proc is not None
+        return await _measure(server.proc.pid, broker.proc.pid, Lane(site, api))
 
 
-async def _measure(server_pid: int, lane: Lane) -> dict[str, Any]:
+async def _measure(server_pid: int, broker_pid: int, lane: Lane) -> dict[str, Any]:
     site, now = lane.site, int(time.time())
     burst = {f"BURST-{i:05d}": 1200 + (i * 137) % (30 * 3600) for i in range(VEHICLES)}
     server_cpu, client_cpu = group_cpu_seconds(server_pid), time.process_time()
+    broker_cpu = group_cpu_seconds(broker_pid)
     elapsed, sent = await lane.run(burst, now, None)
     server_cpu = group_cpu_seconds(server_pid) - server_cpu
+    broker_cpu = group_cpu_seconds(broker_pid) - broker_cpu
     client_cpu = time.process_time() - client_cpu
     burst_latency = _check_and_measure(site, burst, sent, now)
     paced = {f"PACED-{i:05d}": 1800 + (i * 211) % (8 * 3600) for i in range(PACED)}
@@ -132,6 +135,7 @@ async def _measure(server_pid: int, lane: Lane) -> dict[str, Any]:
         "paced_p50_ms": _percentile(paced_latency, 0.5) * 1000,
         "paced_p99_ms": _percentile(paced_latency, 0.99) * 1000,
         "server_cpu_ms_per_exit": server_cpu / VEHICLES * 1000,
+        "broker_cpu_ms_per_exit": broker_cpu / VEHICLES * 1000,
         "client_cpu_ms_per_exit": client_cpu / VEHICLES * 1000,
         "repeated_authorisations": sum(per_session.values()) - len(per_session),
     }
@@ -150,7 +154,9 @@ def test_parking_exits_end_to_end(benchmark: BenchmarkFixture) -> None:
         f" p50 {f['burst_p50_ms']:.0f} ms p99 {f['burst_p99_ms']:.0f} ms;"
         f"\n  paced {PACED} exits at {PACED_RATE:.0f}/s: exit latency p50 {f['paced_p50_ms']:.1f} ms,"
         f" p99 {f['paced_p99_ms']:.1f} ms; CPU per exit: server {f['server_cpu_ms_per_exit']:.2f} ms,"
-        f" lane simulator {f['client_cpu_ms_per_exit']:.2f} ms; repeated authorisations (QoS 1)"
+        f" Mosquitto {f['broker_cpu_ms_per_exit']:.2f} ms,"
+        f" lane simulator {f['client_cpu_ms_per_exit']:.2f} ms;"
+        f" repeated authorisations (QoS 1)"
         f" {f['repeated_authorisations']}"
     )
     benchmark.extra_info.update(f)

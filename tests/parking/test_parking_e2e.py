@@ -132,12 +132,19 @@ async def test_operator_override_is_audited_and_announced(lane: tuple[Site, Api]
     site, api = lane
     _, _, request = await enter_and_exit(site, "OVR-42")
     session_id = request["session_id"]
-    status, body = await api.call(
-        "POST",
-        f"/v1/parking/sessions/{session_id}/override",
-        {"operator": "alice", "reason": "card reader broken"},
-    )
-    assert status == 200, body
+    async with api.http.ws_connect(api.base + "/v1/stream") as ws:
+        await ws.send_json({"op": "subscribe", "channels": [f"session:{session_id}"]})
+        status, body = await api.call(
+            "POST",
+            f"/v1/parking/sessions/{session_id}/override",
+            {"operator": "alice", "reason": "card reader broken"},
+        )
+        assert status == 200, body
+        # The session's live channel shows the change (a snapshot first, if this process saw one).
+        event = await ws.receive_json(timeout=5)
+        while not (event["type"] in ("event", "snapshot") and event["data"]["state"] == "paid"):
+            event = await ws.receive_json(timeout=5)
+        assert event["data"]["type"] == "parking.session" and event["data"]["session_id"] == session_id
     await site.wait_for(lambda: bool(site.successes_for(session_id)))
     [success] = site.successes_for(session_id)
     assert success["reason"] == "operator_override"

@@ -553,6 +553,24 @@ proptest! {
     }
 
     #[test]
+    fn far_past_and_future_match_naive_walk(
+        zone in prop::sample::select(ZONES.to_vec()),
+        inc in increments(),
+        // 1811..2286: across both ends of the precomputed offset table (1900, 2200).
+        entry in prop_oneof![-5_000_000_000i64..10_000_000_000, -2_209_100_000i64..-2_208_900_000, 7_258_000_000i64..7_258_200_000],
+        duration in 0i64..(4 * 86400),
+        night in (0u32..1440, 0u32..1440),
+    ) {
+        let json = rules_json(zone, inc, None, &[(60, 50)], 30, Some((night.0, night.1, 7)), None, None, None);
+        let t = Tariff::from_json(json.as_bytes()).unwrap();
+        prop_assert_eq!(
+            t.amount(entry, entry + duration, false, None).unwrap(),
+            naive(&t, entry, entry + duration, false, None).unwrap(),
+            "{}", json
+        );
+    }
+
+    #[test]
     fn arbitrary_stays_never_panic(entry in any::<i64>(), exit in any::<i64>(), inc in increments()) {
         let json = rules_json("Australia/Lord_Howe", inc, Some(5), &[(60, i64::MAX)], i64::MAX, Some((1200, 420, i64::MAX)), None, None, None);
         let t = Tariff::from_json(json.as_bytes()).unwrap();

@@ -427,6 +427,15 @@ impl Tariff {
         }
     }
 
+    /// Steps 1-3 and the subscription of one stay: (units, discount percent).
+    fn stay(&self, entry: i64, exit: i64, subscription: Option<&str>) -> Result<(i64, Option<u8>)> {
+        let n = self
+            .units_of(entry, exit)
+            .map_err(|e| e.into_error("entry", "exit"))?;
+        let sub = self.subscription_percent(subscription, || "subscription".to_owned())?;
+        Ok((n, sub))
+    }
+
     /// Quote one stay with its lines. `exit < entry` is a [`Error::Tariff`] naming `exit`;
     /// an unknown subscription one naming `subscription`.
     pub fn quote(
@@ -436,10 +445,7 @@ impl Tariff {
         lost_ticket: bool,
         subscription: Option<&str>,
     ) -> Result<Quote> {
-        let n = self
-            .units_of(entry, exit)
-            .map_err(|e| e.into_error("entry", "exit"))?;
-        let sub = self.subscription_percent(subscription, || "subscription".to_owned())?;
+        let (n, sub) = self.stay(entry, exit, subscription)?;
         let mut periods = Vec::new();
         let parking = self.parking(entry, n, &mut periods)?;
         let (discount, total) = self.totals(parking, sub, lost_ticket);
@@ -485,10 +491,7 @@ impl Tariff {
         lost_ticket: bool,
         subscription: Option<&str>,
     ) -> Result<i64> {
-        let n = self
-            .units_of(entry, exit)
-            .map_err(|e| e.into_error("entry", "exit"))?;
-        let sub = self.subscription_percent(subscription, || "subscription".to_owned())?;
+        let (n, sub) = self.stay(entry, exit, subscription)?;
         let parking = self.parking(entry, n, &mut NoLines)?;
         let (_, total) = self.totals(parking, sub, lost_ticket);
         to_i64(self.capped(total))

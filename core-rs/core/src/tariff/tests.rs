@@ -60,22 +60,8 @@ fn naive(t: &Tariff, entry: i64, exit: i64, lost: bool, sub: Option<&str>) -> Re
     Ok(i64::try_from(total).unwrap())
 }
 
-const PARIS: &str = r#"{
-  "currency": "EUR",
-  "timezone": "Europe/Paris",
-  "increment_minutes": 15,
-  "grace_minutes": 10,
-  "bands": [
-    {"up_to_minute": 60,   "unit_price": 50},
-    {"up_to_minute": 240,  "unit_price": 40},
-    {"up_to_minute": null, "unit_price": 30}
-  ],
-  "night": {"start": "20:00", "end": "07:00", "unit_price": 10},
-  "daily_cap": 2000,
-  "lost_ticket_fee": 3000,
-  "max_amount": null,
-  "subscriptions": {"resident": {"discount_percent": 50}, "staff": {"discount_percent": 100}}
-}"#;
+/// The SPEC 2.3 example rules (also the docs' worked examples and `payedge quote` sample).
+const PARIS: &str = include_str!("../../../../docs/examples/paris.json");
 
 fn ts(s: &str) -> i64 {
     s.parse::<Timestamp>().unwrap().as_second()

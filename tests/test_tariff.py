@@ -18,22 +18,8 @@ from payedge import Tariff, TariffError
 
 from tests.tariff_reference import reference_quote
 
-PARIS: dict[str, Any] = {
-    "currency": "EUR",
-    "timezone": "Europe/Paris",
-    "increment_minutes": 15,
-    "grace_minutes": 10,
-    "bands": [
-        {"up_to_minute": 60, "unit_price": 50},
-        {"up_to_minute": 240, "unit_price": 40},
-        {"up_to_minute": None, "unit_price": 30},
-    ],
-    "night": {"start": "20:00", "end": "07:00", "unit_price": 10},
-    "daily_cap": 2000,
-    "lost_ticket_fee": 3000,
-    "max_amount": None,
-    "subscriptions": {"resident": {"discount_percent": 50}, "staff": {"discount_percent": 100}},
-}
+# The SPEC 2.3 example rules, also used by the docs and the Rust tests.
+PARIS: dict[str, Any] = json.loads((Path(__file__).parent.parent / "docs/examples/paris.json").read_text())
 
 
 def local(text: str, zone: str = "Europe/Paris") -> int:

@@ -164,6 +164,9 @@ def run_wrk(
     ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, check=True)
     for line in out.stdout.splitlines():
+        if line.startswith("BENCH_NOTE "):
+            print(line[len("BENCH_NOTE ") :], flush=True)
+    for line in out.stdout.splitlines():
         if line.startswith("BENCH_JSON "):
             data: dict[str, Any] = json.loads(line[len("BENCH_JSON ") :])
             return data
@@ -333,14 +336,14 @@ class Bench:
         self.results[name] = result
         port = free_port()
         cwd = self.work / "checkout" / str(port)
-        script_args = [API_KEY, "1" if self.args.idempotency_keys else "0"]
+        keys = "1" if self.args.idempotency_keys else "0"
         try:
             with server(self.payedge_cmd(1)(port, cwd), port, cwd) as proc:
                 if self.args.warmup > 0:
                     self.checkout_warm = run_wrk(
                         port,
                         "checkout.lua",
-                        script_args,
+                        [API_KEY, keys, f"warm{os.urandom(6).hex()}"],
                         duration=self.args.warmup,
                         threads=self.args.threads,
                         connections=self.args.connections,
@@ -349,7 +352,7 @@ class Bench:
                 result.wrk = run_wrk(
                     port,
                     "checkout.lua",
-                    script_args,
+                    [API_KEY, keys, f"run{os.urandom(6).hex()}"],
                     duration=self.duration,
                     threads=self.args.threads,
                     connections=self.args.connections,

@@ -169,8 +169,10 @@ class MqttRelay:
         self._high = 0
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
-        self._reconnecting: asyncio.Future[None] | None = None
+        self._reconnecting: asyncio.TimerHandle | None = None
+        self._reconnect_task: asyncio.Future[None] | None = None
         self._marking: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._storage = _AckStorage(self._on_ack, self._on_clear)
         self.client = _BackoffClient(
             self.target.client_id,
@@ -190,6 +192,7 @@ class MqttRelay:
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self._tasks = [
             asyncio.create_task(self._connect_loop(), name="mqtt-connect"),
             asyncio.create_task(self._outbox_loop(), name="mqtt-outbox"),
@@ -209,10 +212,10 @@ class MqttRelay:
     def wake(self) -> None:
         """Tell the outbox publisher there may be new rows (safe from any thread)."""
         try:
-            loop = asyncio.get_running_loop()
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             loop = None
-        if loop is self._loop:
+        if self._loop is None or loop is self._loop:
             self._wake.set()
         else:
             self._loop.call_soon_threadsafe(self._wake.set)
@@ -228,10 +231,6 @@ class MqttRelay:
             "in_flight": len(self._inflight),
             "last_error": self.last_error,
         }
-
-    @property
-    def _loop(self) -> asyncio.AbstractEventLoop:
-        return self.client._connack_received._get_loop()  # type: ignore[no-any-return]
 
     async def _connect_loop(self) -> None:
         """The first connection (gmqtt reconnects by itself once it has connected once)."""
@@ -284,15 +283,17 @@ class MqttRelay:
             # Not acknowledged: reconnect so that the broker delivers it again.
             log.exception("MQTT message on %s not processed; it will be redelivered", topic)
             self.last_error = f"handler: {exc!r}"
-            if not self._stopping:
-                asyncio.get_running_loop().call_later(1.0, self._force_reconnect)
+            if not self._stopping and self._reconnecting is None:
+                self._reconnecting = asyncio.get_running_loop().call_later(1.0, self._force_reconnect)
             raise
         self._wake.set()
         return code
 
     def _force_reconnect(self) -> None:
+        """One reconnect for however many failed handlers: the broker redelivers what is unacked."""
+        self._reconnecting = None
         if not self._stopping:
-            self._reconnecting = asyncio.ensure_future(self.client.reconnect(delay=False))
+            self._reconnect_task = asyncio.ensure_future(self.client.reconnect(delay=False))
 
     def _on_ack(self, seq: int) -> None:
         self._inflight.discard(seq)

@@ -28,21 +28,9 @@ from gmqtt.mqtt.constants import MQTTv50
 from tests.support import services
 
 API_KEY = "sk_test_parking_e2e_key"
-TARIFF_RULES: dict[str, Any] = {
-    "currency": "EUR",
-    "timezone": "Europe/Paris",
-    "increment_minutes": 15,
-    "grace_minutes": 10,
-    "bands": [
-        {"up_to_minute": 60, "unit_price": 50},
-        {"up_to_minute": 240, "unit_price": 40},
-        {"up_to_minute": None, "unit_price": 30},
-    ],
-    "night": {"start": "20:00", "end": "07:00", "unit_price": 10},
-    "daily_cap": 2000,
-    "lost_ticket_fee": 3000,
-    "max_amount": None,
-}
+# The SPEC's example site tariff (shared with the tariff tests and benches).
+TARIFF_FILE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "paris.json"
+TARIFF_RULES: dict[str, Any] = orjson.loads(TARIFF_FILE.read_bytes())
 PAYMENT_TOPICS = ("parking/payment/req", "parking/payment/success")
 
 

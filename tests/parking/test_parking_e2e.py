@@ -72,6 +72,7 @@ async def test_exit_priced_paid_authorised_once_and_closed(lane: tuple[Site, Api
     assert request["src"] and request["ts"] and request["session_id"]
     session_id = request["session_id"]
 
+    assert (await api.session(session_id))["session"]["payment_state"] == "requested"
     status, payment = await api.call("GET", f"/v1/payments/{request['payment_id']}")
     assert status == 200
     assert payment["amount"] == quote.amount
@@ -96,7 +97,7 @@ async def test_exit_priced_paid_authorised_once_and_closed(lane: tuple[Site, Api
         view = await api.session(session_id)
     session = view["session"]
     assert (session["state"], session["exit_ts"], session["entry_ts"]) == ("closed", exit_ts + 40, entry_ts)
-    assert view["payment"]["status"] == "succeeded"
+    assert view["payment"]["status"] == "succeeded" and session["payment_state"] == "paid"
     trail = actions(view["timeline"])
     assert trail.count("session.payment_requested") == 1
     assert trail.count("session.exit_authorised") == 1
@@ -117,7 +118,7 @@ async def test_declined_payment_publishes_nothing_and_shows_why(lane: tuple[Site
     assert site.successes_for(session_id) == []
     view = await api.session(session_id)
     assert view["session"]["state"] == "pending_payment"
-    assert view["payment"]["status"] == "failed"
+    assert view["payment"]["status"] == "failed" and view["session"]["payment_state"] == "failed"
     failed = next(e for e in view["timeline"] if e["action"] == "payment.failed")
     assert "card_declined" in (failed["reason"] or "")
     # The driver tries again at the exit: a new payment attempt, same amount.
@@ -131,12 +132,19 @@ async def test_operator_override_is_audited_and_announced(lane: tuple[Site, Api]
     site, api = lane
     _, _, request = await enter_and_exit(site, "OVR-42")
     session_id = request["session_id"]
-    status, body = await api.call(
-        "POST",
-        f"/v1/parking/sessions/{session_id}/override",
-        {"operator": "alice", "reason": "card reader broken"},
-    )
-    assert status == 200, body
+    async with api.http.ws_connect(api.base + "/v1/stream") as ws:
+        await ws.send_json({"op": "subscribe", "channels": [f"session:{session_id}"]})
+        status, body = await api.call(
+            "POST",
+            f"/v1/parking/sessions/{session_id}/override",
+            {"operator": "alice", "reason": "card reader broken"},
+        )
+        assert status == 200, body
+        # The session's live channel shows the change (a snapshot first, if this process saw one).
+        event = await ws.receive_json(timeout=5)
+        while not (event["type"] in ("event", "snapshot") and event["data"]["state"] == "paid"):
+            event = await ws.receive_json(timeout=5)
+        assert event["data"]["type"] == "parking.session" and event["data"]["session_id"] == session_id
     await site.wait_for(lambda: bool(site.successes_for(session_id)))
     [success] = site.successes_for(session_id)
     assert success["reason"] == "operator_override"
@@ -331,3 +339,25 @@ async def test_openapi_documents_parking_routes(lane: tuple[Site, Api]) -> None:
         ("/v1/admin/parking/trusted/{entry_id}", "delete"),
     ):
         assert doc["paths"][path][method]["summary"], (path, method)
+
+
+async def test_async_payment_authorises_only_after_the_signed_webhook(lane: tuple[Site, Api]) -> None:
+    site, api = lane
+    _, _, request = await enter_and_exit(site, "ASYNC-1")
+    session_id = request["session_id"]
+    status, body = await api.confirm(request["payment_id"], "pm_sandbox_async")
+    assert status in (200, 202), body
+    assert body["status"] == "processing"
+    assert site.successes_for(session_id) == []
+    pending = (await api.session(session_id))["session"]
+    assert (pending["state"], pending["payment_state"]) == ("pending_payment", "pending")
+    # The sandbox later proves the payment with a signed webhook to the server itself.
+    await site.wait_for(lambda: bool(site.successes_for(session_id)), timeout=15)
+    [success] = site.successes_for(session_id)
+    assert success["reason"] == "payment" and success["amount"] == request["amount"]
+    view = await api.session(session_id)
+    assert view["session"]["state"] == "paid" and view["payment"]["status"] == "succeeded"
+    # A duplicate detection at the exit now re-announces the same authorisation.
+    site.publish(EXIT, plate="ASYNC-1", ts=int(time.time()))
+    await site.wait_for(lambda: len(site.successes_for(session_id)) >= 2)
+    assert {s["msg_id"] for s in site.successes_for(session_id)} == {success["msg_id"]}

@@ -74,7 +74,23 @@ fn seconds_vec(values: &Bound<'_, PyAny>, name: &str) -> BindResult<Vec<i64>> {
     if values.is_instance_of::<PyString>() || values.is_instance_of::<PyBytes>() {
         return Err(Error::tariff(name, "must be a sequence of ints (UNIX seconds)").into());
     }
-    if let Ok(v) = values.extract::<Vec<i64>>() {
+    // Fast path for the common case, a list of ints.
+    if let Ok(list) = values.cast::<PyList>() {
+        let mut out = Vec::with_capacity(list.len());
+        let mut ok = true;
+        for item in list.iter() {
+            match item.extract::<i64>() {
+                Ok(v) if !item.is_instance_of::<PyBool>() => out.push(v),
+                _ => {
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        if ok {
+            return Ok(out);
+        }
+    } else if let Ok(v) = values.extract::<Vec<i64>>() {
         return Ok(v);
     }
     let iter = values

@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import payedge
 from aiohttp import web
 
 from payedge_server import keys, openapi
@@ -28,6 +27,7 @@ from payedge_server.parking.http import PARKING
 from payedge_server.parking.messages import INBOUND_TOPICS
 from payedge_server.parking.schema import STATEMENTS
 from payedge_server.parking.service import ParkingService
+from payedge_server.quotes import TARIFF
 
 log = logging.getLogger("payedge.parking")
 
@@ -38,25 +38,19 @@ class ParkingConfigError(ValueError):
     pass
 
 
-def _load_tariff(config: Config) -> payedge.Tariff:
-    if config.tariff is None:
-        raise ParkingConfigError(
-            "--tariff FILE (PAYEDGE_TARIFF) is required with --mqtt-url:"
-            " parking prices exits with the site tariff"
-        )
-    try:
-        return payedge.load_tariff(config.tariff)
-    except (OSError, payedge.PayedgeError) as exc:
-        raise ParkingConfigError(f"--tariff {config.tariff}: {exc}") from exc
+TARIFF_REQUIRED = (
+    "--tariff FILE (PAYEDGE_TARIFF) is required with --mqtt-url: parking prices exits with the site tariff"
+)
 
 
 def config_problem(config: Config) -> str | None:
-    """What is wrong with the parking configuration, checked before the server starts."""
+    """What is wrong with the parking configuration (the tariff file itself is checked by the server)."""
     if not config.mqtt_url:
         return None
+    if config.tariff is None:
+        return TARIFF_REQUIRED
     try:
         MqttTarget.parse(config.mqtt_url)
-        _load_tariff(config)
     except ValueError as exc:
         return str(exc)
     return None
@@ -67,7 +61,9 @@ def setup_parking(app: web.Application) -> None:
     config = app[keys.CONFIG]
     if not config.mqtt_url:
         return
-    tariff = _load_tariff(config)
+    tariff = app.get(TARIFF)  # compiled once by the app factory (POST /v1/quotes uses it too)
+    if tariff is None:
+        raise ParkingConfigError(TARIFF_REQUIRED)
     payments = app[keys.PAYMENTS]
 
     def create_payment(tx: Tx, amount: int, currency: str, metadata: dict[str, Any]) -> dict[str, Any]:

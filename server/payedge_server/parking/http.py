@@ -69,6 +69,7 @@ async def get_session(request: web.Request) -> web.Response:
     payment = None
     if session["payment_id"]:
         payment = await request.app[keys.PAYMENTS].get(session["payment_id"])
+        session["payment_state"] = s.PAYMENT_STATES.get(payment["status"])
     return json_response({"session": session, "payment": payment, "timeline": trail})
 
 

@@ -71,11 +71,24 @@ def new_session_id() -> str:
 
 _KEYS = tuple(name.strip() for name in COLUMNS.split(","))
 
+# SPEC 4's payment states, as the exit lane sees the payments API's statuses.
+PAYMENT_STATES = {
+    "requires_payment_method": "requested",
+    "requires_confirmation": "requested",
+    "processing": "pending",
+    "succeeded": "paid",
+    "partially_refunded": "paid",
+    "refunded": "refunded",
+    "failed": "failed",
+    "canceled": "canceled",
+}
+
 
 def row_to_session(row: tuple[Any, ...]) -> dict[str, Any]:
     session = dict(zip(_KEYS, row, strict=True))
     for key in ("quote", "request", "authorisation"):
         session[key] = loads(session[key]) if session[key] else None
+    session["payment_state"] = PAYMENT_STATES.get(session["payment_status"] or "")
     return session
 
 
@@ -117,6 +130,8 @@ def _update(tx: Tx, session: dict[str, Any], now: float, **changes: Any) -> None
         if key in changes and isinstance(changes[key], str):
             changes[key] = loads(changes[key])
     session.update(changes, updated_at=now, version=session["version"] + 1)
+    if "payment_status" in changes:
+        session["payment_state"] = PAYMENT_STATES.get(changes["payment_status"] or "")
 
 
 def _open(
@@ -161,6 +176,7 @@ def _open(
         created_at=now,
         updated_at=now,
         version=1,
+        payment_state=None,
     )
     return session
 
@@ -253,8 +269,12 @@ def authorise(
     now: float,
     why: str | None = None,
     data: dict[str, Any] | None = None,
+    changes: dict[str, Any] | None = None,
 ) -> None:
-    """Session -> paid (exit authorised), with its audit entry and its `parking/payment/success`."""
+    """Session -> paid (exit authorised), with its audit entry and its `parking/payment/success`.
+
+    `changes`: more columns to set in the same UPDATE.
+    """
     message = {
         "msg_id": new_msg_id(),
         "ts": int(now),
@@ -267,7 +287,16 @@ def authorise(
     }
     if session.get("payment_id"):
         message["payment_id"] = session["payment_id"]
-    _update(tx, session, now, state=PAID, authorisation=message, authorised_by=actor, flag_reason=None)
+    _update(
+        tx,
+        session,
+        now,
+        **(changes or {}),
+        state=PAID,
+        authorisation=message,
+        authorised_by=actor,
+        flag_reason=None,
+    )
     enqueue(tx, TOPIC_SUCCESS, message)
     audit(
         tx,
@@ -297,8 +326,20 @@ def _duration_label(seconds: int) -> str:
     return f"{hours}h{rest // 60:02d}"
 
 
-def request_payment(ctx: Context, tx: Tx, session: dict[str, Any], actor: str, now: float) -> None:
-    """Create an ordinary payment for the quoted amount and publish `parking/payment/req`."""
+def request_payment(
+    ctx: Context,
+    tx: Tx,
+    session: dict[str, Any],
+    actor: str,
+    now: float,
+    *,
+    changes: dict[str, Any] | None = None,
+) -> None:
+    """Create an ordinary payment for the quoted amount and publish `parking/payment/req`.
+
+    `changes` (the quote, when pricing now) are applied to `session` and written in the same UPDATE.
+    """
+    session.update(changes or {})
     amount, currency = session["amount"], session["currency"]
     payment = ctx.create_payment(tx, amount, currency, {"session_id": session["id"]})
     duration = session["exit_detected_ts"] - session["entry_ts"]
@@ -319,6 +360,7 @@ def request_payment(ctx: Context, tx: Tx, session: dict[str, Any], actor: str, n
         tx,
         session,
         now,
+        **(changes or {}),
         state=PENDING,
         payment_id=payment["id"],
         payment_status=payment.get("status"),
@@ -367,7 +409,8 @@ def handle_exit(ctx: Context, tx: Tx, msg: Inbound, trusted_pin: str | None = No
 
     # Degraded mode: trusted badges and PINs open without a card payment.
     trusted_by: tuple[str, str] | None = None
-    if ctx.fallback(tx) and (session is None or session["state"] not in (PAID, CLOSED)):
+    could_trust = msg.badge is not None or trusted_pin is not None
+    if could_trust and ctx.fallback(tx) and (session is None or session["state"] not in (PAID, CLOSED)):
         if msg.badge is not None and is_trusted_badge(tx, msg.badge):
             trusted_by = ("trusted_badge", f"badge:{msg.badge}")
         elif trusted_pin is not None:
@@ -416,20 +459,17 @@ def handle_exit(ctx: Context, tx: Tx, msg: Inbound, trusted_pin: str | None = No
             flag(tx, session, "exit_before_entry", actor, now, exit_ts=msg.ts, entry_ts=session["entry_ts"])
             return _mark(tx, msg, Outcome("flagged", session["id"], session, [session["id"]]), now)
         quote = ctx.tariff.quote(session["entry_ts"], msg.ts)
-        _update(
-            tx,
-            session,
-            now,
-            exit_detected_ts=msg.ts,
-            amount=quote.amount,
-            currency=quote.currency,
-            quote={
+        priced = {
+            "exit_detected_ts": msg.ts,
+            "amount": quote.amount,
+            "currency": quote.currency,
+            "quote": {
                 "amount": quote.amount,
                 "currency": quote.currency,
                 "units": quote.units,
                 "lines": quote.lines,
             },
-        )
+        }
         if quote.amount == 0:
             authorise(
                 tx,
@@ -441,9 +481,10 @@ def handle_exit(ctx: Context, tx: Tx, msg: Inbound, trusted_pin: str | None = No
                 currency=quote.currency,
                 now=now,
                 why="the stay costs nothing (grace period or free tariff)",
+                changes=priced,
             )
             return _mark(tx, msg, Outcome("authorised_free", session["id"], session, [session["id"]]), now)
-        request_payment(ctx, tx, session, actor, now)
+        request_payment(ctx, tx, session, actor, now, changes=priced)
         return _mark(tx, msg, Outcome("payment_requested", session["id"], session, [session["id"]]), now)
     if state == PENDING and session["payment_status"] in ("failed", "canceled"):
         # The last attempt failed: a new detection at the exit starts a new attempt.
@@ -528,6 +569,9 @@ def on_payment_transition(
     Only `succeeded` authorises the exit; the server reaches it only through the
     gateway's server-side proof (sandbox confirm, verified Stripe webhook).
     """
+    status = payment.get("status")
+    if status not in ("processing", "succeeded", "failed", "canceled"):
+        return None  # requires_* states: still "requested" for the exit lane
     metadata = payment.get("metadata") or {}
     session_id = metadata.get("session_id") if isinstance(metadata, dict) else None
     if not isinstance(session_id, str):
@@ -535,48 +579,49 @@ def on_payment_transition(
     session = get_session(tx, session_id)
     if session is None:
         return None
-    status = payment.get("status")
     current = session["payment_id"] == payment["id"]
+    provider_ref = payment.get("provider_ref") or payment.get("gateway_ref") or payment["id"]
+    if status == "succeeded" and current and session["state"] == PENDING:
+        authorise(
+            tx,
+            session,
+            reason="payment",
+            actor=f"gateway:{payment.get('gateway', 'unknown')}",
+            provider_ref=str(provider_ref),
+            amount=int(payment["amount"]),
+            currency=str(payment["currency"]).upper(),
+            now=now,
+            why="payment validated server-side by the gateway",
+            changes={"payment_status": status},
+        )
+        return session
     if current:
         _update(tx, session, now, payment_status=status)
-    provider_ref = payment.get("provider_ref") or payment.get("gateway_ref") or payment["id"]
+    if status == "processing":
+        return session if current else None
     if status == "succeeded":
-        if current and session["state"] == PENDING:
-            authorise(
-                tx,
-                session,
-                reason="payment",
-                actor=f"gateway:{payment.get('gateway', 'unknown')}",
-                provider_ref=str(provider_ref),
-                amount=int(payment["amount"]),
-                currency=str(payment["currency"]).upper(),
-                now=now,
-                why="payment validated server-side by the gateway",
-            )
-        else:
-            audit(
-                tx,
-                "payment.succeeded_not_needed",
-                session_id=session_id,
-                actor=f"gateway:{payment.get('gateway', 'unknown')}",
-                payment_id=payment["id"],
-                reason=f"session is {session['state']} (authorisation: {session['authorised_by']})",
-                data={"amount": payment.get("amount"), "provider_ref": provider_ref},
-            )
-        return session
-    if status in ("failed", "canceled"):
-        error = payment.get("last_error") or payment.get("error") or payment.get("failure_code")
         audit(
             tx,
-            f"payment.{status}",
+            "payment.succeeded_not_needed",
             session_id=session_id,
             actor=f"gateway:{payment.get('gateway', 'unknown')}",
             payment_id=payment["id"],
-            reason=dumps(error) if isinstance(error, dict) else (str(error) if error else status),
-            data={"previous_status": previous_status, "session_state": session["state"]},
+            reason=f"session is {session['state']} (authorisation: {session['authorised_by']})",
+            data={"amount": payment.get("amount"), "provider_ref": provider_ref},
         )
         return session
-    return session if current else None
+    # failed or canceled: the session stays as it is; the trail says why.
+    error = payment.get("last_error") or payment.get("error") or payment.get("failure_code")
+    audit(
+        tx,
+        f"payment.{status}",
+        session_id=session_id,
+        actor=f"gateway:{payment.get('gateway', 'unknown')}",
+        payment_id=payment["id"],
+        reason=dumps(error) if isinstance(error, dict) else (str(error) if error else str(status)),
+        data={"previous_status": previous_status, "session_state": session["state"]},
+    )
+    return session
 
 
 # --- operator actions ------------------------------------------------------------------------

@@ -16,7 +16,7 @@ pub use rules::{Band, Night, Rules};
 
 use crate::error::Result;
 use crate::money::Currency;
-use night::NightWindow;
+use night::{NightWindow, Offsets};
 use rules::DAY_MINUTES;
 
 /// Validated, compiled tariff rules. Cheap to share across threads.
@@ -32,8 +32,10 @@ pub struct Tariff {
     /// `D <= grace_seconds` costs nothing.
     grace_seconds: i64,
     /// Bands as `(first minute, end minute, unit price)`, ends clamped to 1440.
-    bands: Vec<(i64, i64, i64)>,
+    bands: Vec<(i32, i32, i64)>,
     night: Option<NightWindow>,
+    /// The zone's offsets, loaded only when a night window needs local time.
+    offsets: Option<Offsets>,
 }
 
 fn gcd(mut a: i64, mut b: i64) -> i64 {
@@ -53,15 +55,16 @@ impl Tariff {
 
     fn compile(rules: Rules, tz: TimeZone) -> Tariff {
         let inc = i64::from(rules.increment_minutes);
-        let mut lo = 0;
+        let mut lo = 0i32;
         let bands = rules
             .bands
             .iter()
             .map(|b| {
+                // Validated: 1..=1440.
                 let hi = b
                     .up_to_minute
                     .map_or(DAY_MINUTES, i64::from)
-                    .min(DAY_MINUTES);
+                    .min(DAY_MINUTES) as i32;
                 let span = (lo, hi, b.unit_price);
                 lo = hi;
                 span
@@ -74,6 +77,7 @@ impl Tariff {
             grace_seconds: rules.grace_minutes.unwrap_or(0) * 60,
             bands,
             night: rules.night.as_ref().map(NightWindow::new),
+            offsets: rules.night.as_ref().map(|_| Offsets::new(tz.clone())),
             tz,
             rules,
         }

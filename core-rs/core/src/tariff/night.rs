@@ -10,7 +10,7 @@
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
-use super::rules::{Night, DAY_MINUTES};
+use super::rules::{Night, DAY_MINUTES as DAY};
 use crate::error::{Error, Result};
 
 /// `floor(a / b)` for `b > 0`.
@@ -25,17 +25,25 @@ pub(crate) fn ceil_div(a: i64, b: i64) -> i64 {
     -((-a).div_euclid(b))
 }
 
+/// `ceil(a / b)` for `b > 0`, in 32 bits: the divisions inside one period
+/// (numbers below a few thousand) are the hot path of a quote.
+#[inline]
+pub(crate) fn ceil_div32(a: i32, b: i32) -> i32 {
+    -((-a).div_euclid(b))
+}
+
 /// The night window as one or two half-open spans of minutes in `[0, 1440)`.
 #[derive(Debug, Clone)]
 pub(crate) struct NightWindow {
-    spans: [(i64, i64); 2],
+    spans: [(i32, i32); 2],
     len: usize,
     pub(crate) price: i64,
 }
 
 impl NightWindow {
     pub(crate) fn new(night: &Night) -> NightWindow {
-        let (s, e) = (i64::from(night.start), i64::from(night.end));
+        // Both are below 1440 (validated).
+        let (s, e) = (night.start as i32, night.end as i32);
         if s < e {
             NightWindow {
                 spans: [(s, e), (0, 0)],
@@ -46,7 +54,7 @@ impl NightWindow {
             // Wraps midnight: [start, 24:00) and [00:00, end).
             let len = if e == 0 { 1 } else { 2 };
             NightWindow {
-                spans: [(s, DAY_MINUTES), (0, e)],
+                spans: [(s, DAY as i32), (0, e)],
                 len,
                 price: night.unit_price,
             }
@@ -54,26 +62,30 @@ impl NightWindow {
     }
 
     /// How many `j` in `[0, count)` have `(v + j * inc) mod 1440` inside the window.
-    /// Callers pass stretches of less than one period (at most two laps of the clock).
+    /// Callers pass stretches of at most one period (`count * inc <= 1440 + inc`),
+    /// with `v` already in `[0, 1440)`.
     #[inline]
-    pub(crate) fn count(&self, v: i64, count: i64, inc: i64) -> i64 {
+    pub(crate) fn count(&self, v: i32, count: i32, inc: i32) -> i32 {
         if count <= 0 {
             return 0;
         }
-        let v = v.rem_euclid(DAY_MINUTES);
-        let last = v + (count - 1) * inc;
+        let span = (count - 1) * inc; // the last unit's j * inc
         let mut hits = 0;
         let mut lap = 0;
-        while lap <= last {
+        while lap <= v + span {
             for &(a, b) in &self.spans[..self.len] {
-                // j * inc in [lap + a - v, lap + b - v)
-                let j0 = ceil_div(lap + a - v, inc).max(0);
-                let j1 = ceil_div(lap + b - v, inc).min(count);
+                // j * inc in [lo, hi)
+                let (lo, hi) = (lap + a - v, lap + b - v);
+                if hi <= 0 || lo > span {
+                    continue;
+                }
+                let j0 = ceil_div32(lo, inc).max(0);
+                let j1 = ceil_div32(hi, inc).min(count);
                 if j1 > j0 {
                     hits += j1 - j0;
                 }
             }
-            lap += DAY_MINUTES;
+            lap += DAY as i32;
         }
         hits
     }
@@ -89,37 +101,122 @@ pub(crate) struct Regime {
     pub(crate) last_k: i64,
 }
 
-/// The regime of unit `k` of a stay starting at `entry` with `n` units of `inc_secs` seconds.
-pub(crate) fn regime(tz: &TimeZone, entry: i64, inc_secs: i64, k: i64, n: i64) -> Result<Regime> {
-    let s = entry + k * inc_secs;
-    let ts = Timestamp::from_second(s)
-        .map_err(|e| Error::tariff("entry", format!("instant {s} out of range: {e}")))?;
-    let offset = i64::from(tz.to_offset(ts).seconds());
-    let next = tz
-        .following(ts)
-        .take(4)
-        .map(|t| t.timestamp().as_second())
-        .find(|&t| t > s);
-    let last_k = match next {
-        // Units starting at or after the transition take the new offset.
-        Some(t) => (ceil_div(t - entry, inc_secs) - 1).min(n - 1),
-        None => n - 1,
-    };
-    Ok(Regime {
-        base: Some(floor_div(entry + offset, 60)),
-        last_k,
-    })
+/// The zone's UTC offsets over 1900-2200 as a sorted table, so that finding the
+/// offset of an instant and the next change is one binary search (jiff's own
+/// lookups, which also compute future transitions from the POSIX rule, are used
+/// outside that range). Changes that keep the offset (abbreviation or DST-flag
+/// only) are dropped: they do not move local time.
+#[derive(Debug, Clone)]
+pub(crate) struct Offsets {
+    tz: TimeZone,
+    /// `starts[i]` is when `offsets[i]` begins; `starts[0] == TABLE_FROM`.
+    starts: Vec<i64>,
+    offsets: Vec<i64>,
+    /// For each bucket of `2^BUCKET_BITS` seconds from `TABLE_FROM`, the index of
+    /// the offset in effect at the bucket's start: a lookup is one index and a
+    /// short forward scan instead of a binary search.
+    buckets: Vec<u32>,
+}
+
+const BUCKET_BITS: u32 = 22; // ~48.5 days: at most a few changes per bucket
+
+/// 1900-01-01T00:00:00Z and 2200-01-01T00:00:00Z.
+const TABLE_FROM: i64 = -2_208_988_800;
+const TABLE_UNTIL: i64 = 7_258_118_400;
+
+impl Offsets {
+    pub(crate) fn new(tz: TimeZone) -> Offsets {
+        let mut starts = Vec::new();
+        let mut offsets = Vec::new();
+        if let Ok(from) = Timestamp::from_second(TABLE_FROM) {
+            starts.push(TABLE_FROM);
+            offsets.push(i64::from(tz.to_offset(from).seconds()));
+            for transition in tz.following(from) {
+                let at = transition.timestamp().as_second();
+                if at >= TABLE_UNTIL {
+                    break;
+                }
+                let offset = i64::from(transition.offset().seconds());
+                if offsets.last() != Some(&offset) && starts.last().is_some_and(|&s| at > s) {
+                    starts.push(at);
+                    offsets.push(offset);
+                }
+            }
+        }
+        let mut buckets = Vec::new();
+        if !starts.is_empty() {
+            let count = ((TABLE_UNTIL - TABLE_FROM) >> BUCKET_BITS) + 1;
+            let mut i = 0usize;
+            for b in 0..count {
+                let at = TABLE_FROM + (b << BUCKET_BITS);
+                while starts.get(i + 1).is_some_and(|&t| t <= at) {
+                    i += 1;
+                }
+                buckets.push(u32::try_from(i).unwrap_or(0));
+            }
+        }
+        Offsets {
+            tz,
+            starts,
+            offsets,
+            buckets,
+        }
+    }
+
+    /// The UTC offset (seconds) at `s` and the next instant where it may change.
+    #[inline]
+    fn at(&self, s: i64) -> Result<(i64, Option<i64>)> {
+        if (TABLE_FROM..TABLE_UNTIL).contains(&s) && !self.starts.is_empty() {
+            let bucket = usize::try_from((s - TABLE_FROM) >> BUCKET_BITS).unwrap_or(0);
+            let mut i = self.buckets.get(bucket).map_or(0, |&i| i as usize);
+            while self.starts.get(i + 1).is_some_and(|&t| t <= s) {
+                i += 1;
+            }
+            let offset = self.offsets.get(i).copied().unwrap_or(0);
+            let next = self.starts.get(i + 1).copied().unwrap_or(TABLE_UNTIL);
+            return Ok((offset, Some(next)));
+        }
+        let ts = Timestamp::from_second(s)
+            .map_err(|e| Error::tariff("entry", format!("instant {s} out of range: {e}")))?;
+        let offset = i64::from(self.tz.to_offset(ts).seconds());
+        let next = self
+            .tz
+            .following(ts)
+            .take(4)
+            .map(|t| t.timestamp().as_second())
+            .find(|&t| t > s);
+        // Leaving the pre-table era: continue with the table.
+        let next = match next {
+            Some(t) if s < TABLE_FROM => Some(t.min(TABLE_FROM)),
+            None if s < TABLE_FROM => Some(TABLE_FROM),
+            other => other,
+        };
+        Ok((offset, next))
+    }
+
+    /// The regime of unit `k` of a stay starting at `entry` with `n` units of `inc_secs` seconds.
+    pub(crate) fn regime(&self, entry: i64, inc_secs: i64, k: i64, n: i64) -> Result<Regime> {
+        let (offset, next) = self.at(entry + k * inc_secs)?;
+        let last_k = match next {
+            // Units starting at or after the change take the new offset.
+            Some(t) => (ceil_div(t - entry, inc_secs) - 1).min(n - 1),
+            None => n - 1,
+        };
+        Ok(Regime {
+            base: Some(floor_div(entry + offset, 60)),
+            last_k,
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn brute(w: &NightWindow, night: &Night, v: i64, count: i64, inc: i64) -> i64 {
-        let _ = w;
+    fn brute(night: &Night, v: i32, count: i32, inc: i32) -> i32 {
         (0..count)
             .filter(|j| night.contains(u32::try_from((v + j * inc).rem_euclid(1440)).unwrap()))
-            .count() as i64
+            .count() as i32
     }
 
     #[test]
@@ -141,12 +238,12 @@ mod tests {
             };
             let w = NightWindow::new(&night);
             for inc in [1, 7, 15, 45, 59, 60, 61, 700, 1439, 1440] {
-                for v in [-1441, -7, 0, 1, 419, 420, 1199, 1200, 1439, 3000] {
-                    let max = ceil_div(1440, inc) + 1;
+                for v in [0, 1, 7, 419, 420, 1199, 1200, 1439] {
+                    let max = ceil_div32(1440, inc) + 1;
                     for count in 0..=max {
                         assert_eq!(
                             w.count(v, count, inc),
-                            brute(&w, &night, v, count, inc),
+                            brute(&night, v, count, inc),
                             "window {start}-{end} inc {inc} v {v} count {count}"
                         );
                     }

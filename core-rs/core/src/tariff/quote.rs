@@ -12,7 +12,7 @@
 //! period computations, and one when the increment divides 1440. Periods
 //! containing an offset transition are split at it; the last, partial period
 //! is computed alone.
-use super::night::{ceil_div, floor_div, regime, Regime};
+use super::night::{ceil_div, ceil_div32, floor_div, Regime};
 use super::rules::DAY_MINUTES;
 use super::Tariff;
 use crate::error::{Error, Result};
@@ -283,11 +283,15 @@ impl Tariff {
     /// minute `v0 + j*inc` (mod 1440).
     #[inline]
     fn units_price(&self, m0: i64, j0: i64, j1: i64, v0: Option<i64>) -> i128 {
-        let inc = self.inc;
+        // One period at most: m0 < inc <= 1440, 0 <= j0 <= j1 <= 1441, so 32-bit
+        // arithmetic is exact here (and its divisions are the hot path).
+        let inc = self.inc as i32;
+        let (m0, j0, j1) = (m0 as i32, j0 as i32, j1 as i32);
+        let v0 = v0.map(|v| v.rem_euclid(DAY_MINUTES) as i32);
         let mut total: i128 = 0;
         for &(lo, hi, price) in &self.bands {
-            let a = j0.max(ceil_div(lo - m0, inc));
-            let b = j1.min(ceil_div(hi - m0, inc));
+            let a = j0.max(ceil_div32(lo - m0, inc));
+            let b = j1.min(ceil_div32(hi - m0, inc));
             if a >= b {
                 if a >= j1 {
                     break;
@@ -296,7 +300,7 @@ impl Tariff {
             }
             let count = b - a;
             let night = match (v0, &self.night) {
-                (Some(v0), Some(w)) => w.count(v0 + a * inc, count, inc),
+                (Some(v0), Some(w)) => w.count((v0 + a * inc) % DAY_MINUTES as i32, count, inc),
                 _ => 0,
             };
             total += i128::from(count - night) * i128::from(price);
@@ -320,13 +324,13 @@ impl Tariff {
     }
 
     fn regime_at(&self, entry: i64, k: i64, n: i64) -> Result<Regime> {
-        if self.night.is_none() {
-            return Ok(Regime {
+        match &self.offsets {
+            Some(offsets) => offsets.regime(entry, self.inc_secs, k, n),
+            None => Ok(Regime {
                 base: None,
                 last_k: n - 1,
-            });
+            }),
         }
-        regime(&self.tz, entry, self.inc_secs, k, n)
     }
 
     /// Periods `[pa, pb)`, all full, all under one regime base.
@@ -423,6 +427,15 @@ impl Tariff {
         }
     }
 
+    /// Steps 1-3 and the subscription of one stay: (units, discount percent).
+    fn stay(&self, entry: i64, exit: i64, subscription: Option<&str>) -> Result<(i64, Option<u8>)> {
+        let n = self
+            .units_of(entry, exit)
+            .map_err(|e| e.into_error("entry", "exit"))?;
+        let sub = self.subscription_percent(subscription, || "subscription".to_owned())?;
+        Ok((n, sub))
+    }
+
     /// Quote one stay with its lines. `exit < entry` is a [`Error::Tariff`] naming `exit`;
     /// an unknown subscription one naming `subscription`.
     pub fn quote(
@@ -432,10 +445,7 @@ impl Tariff {
         lost_ticket: bool,
         subscription: Option<&str>,
     ) -> Result<Quote> {
-        let n = self
-            .units_of(entry, exit)
-            .map_err(|e| e.into_error("entry", "exit"))?;
-        let sub = self.subscription_percent(subscription, || "subscription".to_owned())?;
+        let (n, sub) = self.stay(entry, exit, subscription)?;
         let mut periods = Vec::new();
         let parking = self.parking(entry, n, &mut periods)?;
         let (discount, total) = self.totals(parking, sub, lost_ticket);
@@ -481,10 +491,7 @@ impl Tariff {
         lost_ticket: bool,
         subscription: Option<&str>,
     ) -> Result<i64> {
-        let n = self
-            .units_of(entry, exit)
-            .map_err(|e| e.into_error("entry", "exit"))?;
-        let sub = self.subscription_percent(subscription, || "subscription".to_owned())?;
+        let (n, sub) = self.stay(entry, exit, subscription)?;
         let parking = self.parking(entry, n, &mut NoLines)?;
         let (_, total) = self.totals(parking, sub, lost_ticket);
         to_i64(self.capped(total))

@@ -60,22 +60,8 @@ fn naive(t: &Tariff, entry: i64, exit: i64, lost: bool, sub: Option<&str>) -> Re
     Ok(i64::try_from(total).unwrap())
 }
 
-const PARIS: &str = r#"{
-  "currency": "EUR",
-  "timezone": "Europe/Paris",
-  "increment_minutes": 15,
-  "grace_minutes": 10,
-  "bands": [
-    {"up_to_minute": 60,   "unit_price": 50},
-    {"up_to_minute": 240,  "unit_price": 40},
-    {"up_to_minute": null, "unit_price": 30}
-  ],
-  "night": {"start": "20:00", "end": "07:00", "unit_price": 10},
-  "daily_cap": 2000,
-  "lost_ticket_fee": 3000,
-  "max_amount": null,
-  "subscriptions": {"resident": {"discount_percent": 50}, "staff": {"discount_percent": 100}}
-}"#;
+/// The SPEC 2.3 example rules (also the docs' worked examples and `payedge quote` sample).
+const PARIS: &str = include_str!("../../../../docs/examples/paris.json");
 
 fn ts(s: &str) -> i64 {
     s.parse::<Timestamp>().unwrap().as_second()
@@ -543,6 +529,24 @@ proptest! {
             .map(|t| t.timestamp().as_second())
             .collect();
         let entry = transitions[which] - before;
+        let json = rules_json(zone, inc, None, &[(60, 50)], 30, Some((night.0, night.1, 7)), None, None, None);
+        let t = Tariff::from_json(json.as_bytes()).unwrap();
+        prop_assert_eq!(
+            t.amount(entry, entry + duration, false, None).unwrap(),
+            naive(&t, entry, entry + duration, false, None).unwrap(),
+            "{}", json
+        );
+    }
+
+    #[test]
+    fn far_past_and_future_match_naive_walk(
+        zone in prop::sample::select(ZONES.to_vec()),
+        inc in increments(),
+        // 1811..2286: across both ends of the precomputed offset table (1900, 2200).
+        entry in prop_oneof![-5_000_000_000i64..10_000_000_000, -2_209_100_000i64..-2_208_900_000, 7_258_000_000i64..7_258_200_000],
+        duration in 0i64..(4 * 86400),
+        night in (0u32..1440, 0u32..1440),
+    ) {
         let json = rules_json(zone, inc, None, &[(60, 50)], 30, Some((night.0, night.1, 7)), None, None, None);
         let t = Tariff::from_json(json.as_bytes()).unwrap();
         prop_assert_eq!(

@@ -76,7 +76,7 @@ impl Tariff {
             cycle: inc / gcd(inc, DAY_MINUTES),
             grace_seconds: rules.grace_minutes.unwrap_or(0) * 60,
             bands,
-            night: rules.night.as_ref().map(|n| NightWindow::new(n, inc)),
+            night: rules.night.as_ref().map(NightWindow::new),
             offsets: rules.night.as_ref().map(|_| Offsets::new(tz.clone())),
             tz,
             rules,

@@ -32,83 +32,62 @@ pub(crate) fn ceil_div32(a: i32, b: i32) -> i32 {
     -((-a).div_euclid(b))
 }
 
-/// The night window, precomputed for the tariff's increment.
-///
-/// Units `j = 0, 1, ...` of a stretch sit at local minutes `(v + j * inc) mod 1440`.
-/// Starting anywhere, that walk stays on one *orbit*: the minutes congruent to
-/// `v` modulo `g = gcd(inc, 1440)`, visited in a fixed cyclic order of length
-/// `1440 / g`. With each minute's orbit and position, and prefix counts of night
-/// minutes along each orbit, "how many of `count` units are at night" is a
-/// couple of table reads and one division, whatever `count` is.
+/// The night window as one or two half-open spans of minutes in `[0, 1440)`.
 #[derive(Debug, Clone)]
 pub(crate) struct NightWindow {
+    spans: [(i32, i32); 2],
+    len: usize,
     pub(crate) price: i64,
-    /// Orbit length `1440 / g`.
-    cycle: i32,
-    /// For each minute of the day: its orbit (`minute mod g`) and position on it.
-    orbit: Vec<u16>,
-    position: Vec<u16>,
-    /// `prefix[orbit * (cycle + 1) + i]`: night minutes among the first `i` of the orbit.
-    prefix: Vec<u16>,
 }
 
 impl NightWindow {
-    /// `inc` is the increment in minutes (1..=1440, validated).
-    pub(crate) fn new(night: &Night, inc: i64) -> NightWindow {
-        let day = DAY as usize;
-        let inc = usize::try_from(inc).unwrap_or(1).clamp(1, day);
-        let mut g = inc;
-        let mut b = day;
-        while b != 0 {
-            (g, b) = (b, g % b);
-        }
-        let cycle = day / g;
-        let mut orbit = vec![0u16; day];
-        let mut position = vec![0u16; day];
-        let mut prefix = vec![0u16; g * (cycle + 1)];
-        for r in 0..g {
-            let mut minute = r;
-            let base = r * (cycle + 1);
-            for i in 0..cycle {
-                // All below 1441: they fit u16.
-                orbit[minute] = r as u16;
-                position[minute] = i as u16;
-                let night_here = u16::from(night.contains(minute as u32));
-                prefix[base + i + 1] = prefix[base + i] + night_here;
-                minute = (minute + inc) % day;
+    pub(crate) fn new(night: &Night) -> NightWindow {
+        // Both are below 1440 (validated).
+        let (s, e) = (night.start as i32, night.end as i32);
+        if s < e {
+            NightWindow {
+                spans: [(s, e), (0, 0)],
+                len: 1,
+                price: night.unit_price,
             }
-        }
-        NightWindow {
-            price: night.unit_price,
-            cycle: cycle as i32,
-            orbit,
-            position,
-            prefix,
+        } else {
+            // Wraps midnight: [start, 24:00) and [00:00, end).
+            let len = if e == 0 { 1 } else { 2 };
+            NightWindow {
+                spans: [(s, DAY as i32), (0, e)],
+                len,
+                price: night.unit_price,
+            }
         }
     }
 
-    /// How many `j` in `[0, count)` have `(v + j * inc) mod 1440` inside the window
-    /// (`v` in `[0, 1440)`, the `inc` given to [`NightWindow::new`]).
+    /// How many `j` in `[0, count)` have `(v + j * inc) mod 1440` inside the window.
+    /// Callers pass stretches of at most one period (`count * inc <= 1440 + inc`),
+    /// with `v` already in `[0, 1440)`.
     #[inline]
-    pub(crate) fn count(&self, v: i32, count: i32) -> i32 {
+    pub(crate) fn count(&self, v: i32, count: i32, inc: i32) -> i32 {
         if count <= 0 {
             return 0;
         }
-        let v = v as usize;
-        let (Some(&r), Some(&i)) = (self.orbit.get(v), self.position.get(v)) else {
-            return 0;
-        };
-        let cycle = self.cycle as usize;
-        let base = usize::from(r) * (cycle + 1);
-        let at = |k: usize| i32::from(self.prefix.get(base + k).copied().unwrap_or(0));
-        let (laps, rest) = (count / self.cycle, (count % self.cycle) as usize);
-        let start = usize::from(i);
-        let partial = if start + rest <= cycle {
-            at(start + rest) - at(start)
-        } else {
-            at(cycle) - at(start) + at(start + rest - cycle)
-        };
-        laps * at(cycle) + partial
+        let span = (count - 1) * inc; // the last unit's j * inc
+        let mut hits = 0;
+        let mut lap = 0;
+        while lap <= v + span {
+            for &(a, b) in &self.spans[..self.len] {
+                // j * inc in [lo, hi)
+                let (lo, hi) = (lap + a - v, lap + b - v);
+                if hi <= 0 || lo > span {
+                    continue;
+                }
+                let j0 = ceil_div32(lo, inc).max(0);
+                let j1 = ceil_div32(hi, inc).min(count);
+                if j1 > j0 {
+                    hits += j1 - j0;
+                }
+            }
+            lap += DAY as i32;
+        }
+        hits
     }
 }
 
@@ -234,6 +213,12 @@ impl Offsets {
 mod tests {
     use super::*;
 
+    fn brute(night: &Night, v: i32, count: i32, inc: i32) -> i32 {
+        (0..count)
+            .filter(|j| night.contains(u32::try_from((v + j * inc).rem_euclid(1440)).unwrap()))
+            .count() as i32
+    }
+
     #[test]
     fn count_matches_brute_force() {
         let windows = [
@@ -251,19 +236,16 @@ mod tests {
                 end,
                 unit_price: 1,
             };
+            let w = NightWindow::new(&night);
             for inc in [1, 7, 15, 45, 59, 60, 61, 700, 1439, 1440] {
-                let w = NightWindow::new(&night, i64::from(inc));
-                for v in (0..1440).step_by(13).chain([1, 419, 420, 1199, 1200, 1439]) {
-                    // Walk the units one by one, checking every prefix length.
-                    let mut brute = 0;
-                    for count in 0..=ceil_div32(3 * 1440, inc) + 1 {
+                for v in [0, 1, 7, 419, 420, 1199, 1200, 1439] {
+                    let max = ceil_div32(1440, inc) + 1;
+                    for count in 0..=max {
                         assert_eq!(
-                            w.count(v, count),
-                            brute,
+                            w.count(v, count, inc),
+                            brute(&night, v, count, inc),
                             "window {start}-{end} inc {inc} v {v} count {count}"
                         );
-                        let minute = u32::try_from((v + count * inc).rem_euclid(1440)).unwrap();
-                        brute += i32::from(night.contains(minute));
                     }
                 }
             }

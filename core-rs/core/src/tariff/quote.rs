@@ -300,7 +300,7 @@ impl Tariff {
             }
             let count = b - a;
             let night = match (v0, &self.night) {
-                (Some(v0), Some(w)) => w.count((v0 + a * inc) % DAY_MINUTES as i32, count),
+                (Some(v0), Some(w)) => w.count((v0 + a * inc) % DAY_MINUTES as i32, count, inc),
                 _ => 0,
             };
             total += i128::from(count - night) * i128::from(price);

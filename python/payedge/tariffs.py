@@ -7,7 +7,6 @@ A tariff file is the rules JSON of SPEC 2.3, as it is (see docs/tariffs.md).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -112,6 +111,8 @@ def render_quote(quote: Quote, tariff: Tariff) -> str:
 
 def quote_main(argv: Sequence[str]) -> int:
     """``payedge quote RULES.json --entry T --exit T [--lost-ticket] [--subscription NAME] [--json]``."""
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="payedge quote",
         description="Quote a stay with a tariff rules file and print the amount and its lines.",

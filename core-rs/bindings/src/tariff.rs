@@ -236,7 +236,7 @@ impl PyTariff {
 
     fn __repr__(&self) -> String {
         format!(
-            "Tariff(currency={:?}, timezone={:?}, increment_minutes={})",
+            "Tariff(currency='{}', timezone='{}', increment_minutes={})",
             self.inner.currency().code(),
             self.inner.timezone(),
             self.inner.rules().increment_minutes
@@ -321,7 +321,7 @@ impl PyQuote {
 
     fn __repr__(&self) -> String {
         format!(
-            "Quote(amount={}, currency={:?}, units={}, formatted={:?})",
+            "Quote(amount={}, currency='{}', units={}, formatted='{}')",
             self.inner.amount,
             self.inner.currency.code(),
             self.inner.units,

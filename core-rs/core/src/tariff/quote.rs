@@ -371,13 +371,19 @@ impl Tariff {
         let full = floor_div(n * inc, DAY_MINUTES);
         let mut total: i128 = 0;
         let mut p = 0;
+        // The regime of the latest unit looked up: valid up to its `last_k`.
+        let mut current: Option<Regime> = None;
         while p < periods {
             let k_lo = ceil_div(p * DAY_MINUTES, inc);
-            let mut reg = self.regime_at(entry, k_lo, n)?;
+            let mut reg = match current {
+                Some(reg) if k_lo <= reg.last_k => reg,
+                _ => self.regime_at(entry, k_lo, n)?,
+            };
             let uniform_until = full.min(floor_div((reg.last_k + 1) * inc, DAY_MINUTES));
             if uniform_until > p {
                 total += self.run(p, uniform_until, reg.base, sink)?;
                 p = uniform_until;
+                current = Some(reg);
                 continue;
             }
             // One period alone: partial, or split at offset transitions.
@@ -399,6 +405,7 @@ impl Tariff {
                 }
                 reg = self.regime_at(entry, k, n)?;
             }
+            current = Some(reg);
             let charged = self.cap(gross);
             sink.push(p, 1, k_hi - k_lo, gross, charged)?;
             total += charged;

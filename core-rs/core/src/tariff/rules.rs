@@ -3,6 +3,8 @@
 //! Every error names the JSON path of the bad field (`$.bands[1].up_to_minute`),
 //! unknown and duplicate members included. Validation stops at the first
 //! error, in document order for unknown/duplicate members, then field by field.
+use std::collections::HashSet;
+
 use jiff::tz::TimeZone;
 
 use super::json::{self, Node, Path};
@@ -90,14 +92,15 @@ impl<'a> Members<'a> {
                 format!("must be an object, got {}", node.kind()),
             ));
         };
-        for (i, (name, _)) in members.iter().enumerate() {
+        let mut seen = HashSet::new();
+        for (name, _) in members {
             if !allowed.contains(&name.as_str()) {
                 return Err(err(
                     &path.key(name),
                     format!("unknown field (allowed: {})", allowed.join(", ")),
                 ));
             }
-            if members[..i].iter().any(|(other, _)| other == name) {
+            if !seen.insert(name.as_str()) {
                 return Err(err(&path.key(name), "duplicate field"));
             }
         }
@@ -294,12 +297,13 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<(Rules, TimeZone)> {
                 ),
             ));
         };
-        for (i, (name, value)) in members.iter().enumerate() {
+        let mut seen = HashSet::new();
+        for (name, value) in members {
             let sub_path = path.key(name);
             if name.is_empty() {
                 return Err(err(&sub_path, "a subscription name must not be empty"));
             }
-            if members[..i].iter().any(|(other, _)| other == name) {
+            if !seen.insert(name.as_str()) {
                 return Err(err(&sub_path, "duplicate subscription"));
             }
             let m = Members::new(value, sub_path, &SUBSCRIPTION_FIELDS)?;

@@ -455,8 +455,10 @@ fn rules_json(
     )
 }
 
-const ZONES: [&str; 7] = [
+const ZONES: [&str; 9] = [
     "UTC",
+    "Africa/Casablanca",
+    "Europe/Dublin",
     "Europe/Paris",
     "America/New_York",
     "Australia/Lord_Howe",

@@ -1,13 +1,35 @@
 """payedge: a fast, trustworthy payment edge with a Rust core.
 
 Everything public is re-exported here; see SPEC.md section 2 for the contract.
+Importing ``payedge._core`` initialises the native module, which imports the
+exception classes of ``payedge._errors`` and re-exports them.
 """
 
 from __future__ import annotations
 
-from payedge._core import __version__
-
-# _errors first: the native module imports it while it initialises.
+from payedge._core import (
+    Begin,
+    Deduper,
+    IdempotencyCache,
+    Lease,
+    LeaseLocks,
+    Quote,
+    StripeEvent,
+    Tariff,
+    TerminalQueue,
+    __version__,
+    fingerprint,
+    format_money,
+    minor_units,
+    parse_stripe_event,
+    sign_standard,
+    sign_stripe,
+    to_minor,
+    verify_hmac,
+    verify_standard,
+    verify_stripe,
+    verify_stripe_many,
+)
 from payedge._errors import (
     IdempotencyError,
     InvalidArgumentError,
@@ -18,56 +40,37 @@ from payedge._errors import (
     StaleLeaseError,
     TariffError,
 )
+from payedge.tariffs import load_tariff
 
-__all__: list[str] = [
+__all__ = [
+    "Begin",
+    "Deduper",
+    "IdempotencyCache",
     "IdempotencyError",
     "InvalidArgumentError",
+    "Lease",
+    "LeaseLocks",
     "MoneyError",
     "PayedgeError",
     "QueueError",
+    "Quote",
     "SignatureError",
     "StaleLeaseError",
-    "TariffError",
-    "__version__",
-]
-
-# Each area adds its imports and names in its own section below.
-
-# --- signatures (SPEC 2.1) ---
-from payedge._core import (
-    StripeEvent,
-    parse_stripe_event,
-    sign_standard,
-    sign_stripe,
-    verify_hmac,
-    verify_standard,
-    verify_stripe,
-    verify_stripe_many,
-)
-
-__all__ += [
     "StripeEvent",
+    "Tariff",
+    "TariffError",
+    "TerminalQueue",
+    "__version__",
+    "fingerprint",
+    "format_money",
+    "load_tariff",
+    "minor_units",
     "parse_stripe_event",
     "sign_standard",
     "sign_stripe",
+    "to_minor",
     "verify_hmac",
     "verify_standard",
     "verify_stripe",
     "verify_stripe_many",
 ]
-
-# --- dedupe and idempotency (SPEC 2.2) ---
-from payedge._core import Begin, Deduper, IdempotencyCache, fingerprint
-
-__all__ += ["Begin", "Deduper", "IdempotencyCache", "fingerprint"]
-
-# --- money and tariffs (SPEC 2.3) ---
-from payedge._core import Quote, Tariff, format_money, minor_units, to_minor
-from payedge.tariffs import load_tariff
-
-__all__ += ["Quote", "Tariff", "format_money", "load_tariff", "minor_units", "to_minor"]
-
-# --- terminal queue and locks (SPEC 2.4) ---
-from payedge._core import Lease, LeaseLocks, TerminalQueue
-
-__all__ += ["Lease", "LeaseLocks", "TerminalQueue"]

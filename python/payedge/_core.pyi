@@ -2,6 +2,11 @@
 # Kept true by `python -m mypy.stubtest payedge._core` in tests/test_stubs.py.
 # One section per area; each area edits only its own section.
 
+import decimal
+import typing
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Final, Literal, TypedDict, final
+
 from payedge._errors import IdempotencyError as IdempotencyError
 from payedge._errors import InvalidArgumentError as InvalidArgumentError
 from payedge._errors import MoneyError as MoneyError
@@ -14,9 +19,6 @@ from payedge._errors import TariffError as TariffError
 __version__: str
 
 # --- signatures (SPEC 2.1) ---
-
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Literal, final
 
 def sign_stripe(payload: bytes | bytearray, secret: str, timestamp: int) -> str: ...
 def verify_stripe(
@@ -90,9 +92,6 @@ def verify_hmac(
 # --- dedupe and idempotency (SPEC 2.2) ---
 # `now` is seconds on time.monotonic()'s clock; None means time.monotonic().
 
-from collections.abc import Iterable
-from typing import Literal, final
-
 @final
 class Deduper:
     """Thread-safe "seen before?" set: TTL from the first sighting, at most
@@ -150,17 +149,14 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     """sha256 hex of the upper-cased method, the path and the body (canonical JSON when it is JSON)."""
 
 # --- money and tariffs (SPEC 2.3) ---
-import collections.abc as _tariff_abc
-import decimal as _tariff_decimal
-import typing as _tariff_typing
 
-_Json = _tariff_typing.Any
+_Json = typing.Any
 
 def minor_units(currency: str) -> int: ...
-def to_minor(amount: str | _tariff_decimal.Decimal, currency: str) -> int: ...
+def to_minor(amount: str | decimal.Decimal, currency: str) -> int: ...
 def format_money(amount: int, currency: str) -> str: ...
 
-@_tariff_typing.final
+@final
 class Tariff:
     def __new__(cls, rules: str | bytes | dict[str, _Json]) -> Tariff: ...
     @property
@@ -176,14 +172,14 @@ class Tariff:
     ) -> Quote: ...
     def quote_many(
         self,
-        entries: _tariff_abc.Sequence[int],
-        exits: _tariff_abc.Sequence[int],
+        entries: Sequence[int],
+        exits: Sequence[int],
         *,
-        lost_ticket: bool | _tariff_abc.Sequence[bool] | None = None,
-        subscription: str | _tariff_abc.Sequence[str | None] | None = None,
+        lost_ticket: bool | Sequence[bool] | None = None,
+        subscription: str | Sequence[str | None] | None = None,
     ) -> list[int]: ...
 
-@_tariff_typing.final
+@final
 class Quote:
     @property
     def amount(self) -> int: ...
@@ -199,8 +195,6 @@ class Quote:
     def lines(self) -> list[dict[str, _Json]]: ...
 
 # --- terminal queue and locks (SPEC 2.4) ---
-from collections.abc import Sequence
-from typing import Final, TypedDict, final
 
 class _QueueSnapshot(TypedDict):
     queue: list[str]

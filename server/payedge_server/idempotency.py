@@ -66,9 +66,26 @@ class IdempotencyContext:
     def mark_started(self) -> None:
         self.started = True
 
+    def check_in_tx(self, tx: Tx) -> None:
+        """Raise KeyTakenError if a live response is saved under this key (it is then replayed)."""
+        row = tx.fetchone(
+            "SELECT 1 FROM idempotency_keys WHERE key = ? AND created_at >= ?", (self.key, time.time() - TTL)
+        )
+        if row is not None:
+            raise KeyTakenError(self.key)
+
     def save_in_tx(self, tx: Tx, status: int, body: dict[str, Any]) -> None:
         _save(tx, self.key, self.fingerprint, status, orjson.dumps(body))
         self.saved = True
+
+
+_CHECKS_IN_TX: set[Callable[..., Any]] = set()
+
+
+def checks_in_tx(handler: Callable[..., Any]) -> None:
+    """Declare that `handler` checks the key in its first write (`check_in_tx`) and saves its
+    response in its last (`save_in_tx`): the middleware then skips its own read of the store."""
+    _CHECKS_IN_TX.add(handler)
 
 
 def mark_started(request: web.Request) -> None:
@@ -146,15 +163,16 @@ class Idempotency:
                 "a request with this Idempotency-Key is still being processed; retry later",
                 HEADER,
             )
-        try:
-            replay = await self._from_store(key, fp)
-        except ApiError:
-            raise
-        except BaseException:
-            self.cache.abandon(key)
-            raise
-        if replay is not None:
-            return replay
+        if request.match_info.handler not in _CHECKS_IN_TX:
+            try:
+                replay = await self._from_store(key, fp)
+            except ApiError:
+                raise
+            except BaseException:
+                self.cache.abandon(key)
+                raise
+            if replay is not None:
+                return replay
         ctx = IdempotencyContext(key, fp)
         request[CONTEXT] = ctx
         try:

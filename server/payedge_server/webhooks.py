@@ -64,16 +64,13 @@ _INSERT = (
 
 
 class _Outcomes:
-    """Pre-bound metric children (no label lookups on the hot path)."""
+    """The webhook outcome counters of one provider."""
 
     def __init__(self, provider: str) -> None:
-        self.children = {
-            name: metrics.WEBHOOKS.labels(provider, name)
-            for name in ("applied", "ignored", "unknown_object", "unhandled_type", "duplicate", "invalid")
-        }
+        self.provider = provider
 
     def inc(self, name: str) -> None:
-        self.children[name].inc()
+        metrics.WEBHOOKS.inc(self.provider, name)
 
 
 class WebhookIngest:

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from payedge_server import idempotency
 from payedge_server.errors import json_response, read_json_object
 from payedge_server.keys import PAYMENTS
 from payedge_server.payments import listing, validation
-from payedge_server.payments.service import Saver
 
 CONFIRM_FIELDS = frozenset({"payment_method"})
 REFUND_FIELDS = frozenset({"amount"})
-
-
-def _hooks(request: web.Request) -> tuple[Saver | None, Any]:
-    ctx = idempotency.context(request)
-    if ctx is None:
-        return None, None
-    return ctx.save_in_tx, ctx.mark_started
 
 
 def _payment_id(request: web.Request) -> str:
@@ -39,7 +29,6 @@ async def create_payment(request: web.Request) -> web.Response:
     order_ref = validation.optional_ref(body, "order_ref")
     payment_method = validation.payment_method(body.get("payment_method"))
     metadata = validation.metadata(body.get("metadata"))
-    saver, started = _hooks(request)
     view = await request.app[PAYMENTS].create(
         amount=amount,
         currency=currency,
@@ -48,8 +37,7 @@ async def create_payment(request: web.Request) -> web.Response:
         order_ref=order_ref,
         payment_method=payment_method,
         metadata=metadata,
-        saver=saver,
-        started=started,
+        idem=idempotency.context(request),
     )
     return json_response(view, status=201)
 
@@ -67,9 +55,8 @@ async def confirm_payment(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     validation.check_unknown(body, CONFIRM_FIELDS)
     payment_method = validation.payment_method(body.get("payment_method"))
-    saver, started = _hooks(request)
     status, view = await request.app[PAYMENTS].confirm(
-        payment_id, payment_method=payment_method, saver=saver, started=started
+        payment_id, payment_method=payment_method, idem=idempotency.context(request)
     )
     return json_response(view, status=status)
 
@@ -78,8 +65,7 @@ async def cancel_payment(request: web.Request) -> web.Response:
     payment_id = _payment_id(request)
     body = await read_json_object(request)
     validation.check_unknown(body, frozenset())
-    saver, started = _hooks(request)
-    return json_response(await request.app[PAYMENTS].cancel(payment_id, saver=saver, started=started))
+    return json_response(await request.app[PAYMENTS].cancel(payment_id, idem=idempotency.context(request)))
 
 
 async def refund_payment(request: web.Request) -> web.Response:
@@ -87,16 +73,13 @@ async def refund_payment(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     validation.check_unknown(body, REFUND_FIELDS)
     amount = validation.amount(body["amount"]) if body.get("amount") is not None else None
-    saver, started = _hooks(request)
-    ctx = idempotency.context(request)
-    view = await request.app[PAYMENTS].refund(
-        payment_id,
-        amount=amount,
-        saver=saver,
-        started=started,
-        request_key=ctx.key if ctx else None,
-    )
+    view = await request.app[PAYMENTS].refund(payment_id, amount=amount, idem=idempotency.context(request))
     return json_response(view)
+
+
+# These handlers check and save the Idempotency-Key inside their own writes.
+for _handler in (create_payment, confirm_payment, cancel_payment, refund_payment):
+    idempotency.checks_in_tx(_handler)
 
 
 def add_routes(app: web.Application) -> None:

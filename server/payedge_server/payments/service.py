@@ -10,8 +10,8 @@ lock row field), calls the gateway, then writes the outcome.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 import orjson
 
@@ -28,8 +28,23 @@ from payedge_server.gateways.base import (
 from payedge_server.payments import records, states, validation
 from payedge_server.store.records import append_audit, now_ms
 
-Saver = Callable[[Tx, int, dict[str, Any]], None]
-"""Saves an idempotent response inside the write that produces it (see idempotency.py)."""
+
+class RequestIdempotency(Protocol):
+    """The request's Idempotency-Key, as the service uses it (idempotency.IdempotencyContext).
+
+    `check_in_tx` raises if a response is already saved under the key (the
+    request is then replayed instead of redone); `save_in_tx` saves the response
+    in the write that produces it; `mark_started` says the work has begun.
+    """
+
+    key: str
+
+    def check_in_tx(self, tx: Tx) -> None: ...
+
+    def save_in_tx(self, tx: Tx, status: int, body: dict[str, Any]) -> None: ...
+
+    def mark_started(self) -> None: ...
+
 
 Outcome = tuple[int, dict[str, Any]]
 
@@ -53,6 +68,10 @@ class PaymentService:
     ) -> None:
         self.store = store
         self.gateways = dict(gateways)
+        # Gateways that decide in-process (checked once: a runtime Protocol check is slow).
+        self._local: dict[str, LocalGateway] = {
+            name: gw for name, gw in self.gateways.items() if isinstance(gw, LocalGateway)
+        }
         self.live = live
         self._hooks: list[PaymentTransitionHook] = []
 
@@ -82,16 +101,16 @@ class PaymentService:
 
     def _publish_after(self, tx: Tx, p: dict[str, Any]) -> None:
         """Once committed: count the new status and publish the change on `payment:<id>`."""
-        counter = metrics.PAYMENT_TRANSITIONS.labels(p["status"])
+        status = p["status"]
         live = self.live
         if live is None:
-            tx.after_commit(counter.inc)
+            tx.after_commit(lambda: metrics.PAYMENT_TRANSITIONS.inc(status))
             return
         event = {"type": "payment.updated", "version": p["version"], "payment": records.public(p)}
         channel = "payment:" + p["id"]
 
         def after() -> None:
-            counter.inc()
+            metrics.PAYMENT_TRANSITIONS.inc(status)
             live.publish(channel, event)
 
         tx.after_commit(after)
@@ -299,8 +318,7 @@ class PaymentService:
         order_ref: str | None,
         payment_method: str | None,
         metadata: dict[str, str],
-        saver: Saver | None = None,
-        started: Callable[[], None] | None = None,
+        idem: RequestIdempotency | None = None,
     ) -> dict[str, Any]:
         gw = self.gateway(gateway)
         if payment_method is not None:
@@ -318,8 +336,8 @@ class PaymentService:
             "user_id": user_id,
             "order_ref": order_ref,
         }
-        if started:
-            started()
+        if idem:
+            idem.mark_started()
         result = await self._gateway_call(gw.create(draft, idempotency_key=pid + ":create"))
 
         def write(tx: Tx) -> dict[str, Any]:
@@ -336,8 +354,8 @@ class PaymentService:
                 gateway_ref=result.gateway_ref,
                 status=result.status,
             )
-            if saver:
-                saver(tx, 201, view)
+            if idem:
+                idem.save_in_tx(tx, 201, view)
             return view
 
         return await self.store.write(write)
@@ -383,8 +401,7 @@ class PaymentService:
         payment_id: str,
         *,
         payment_method: str | None,
-        saver: Saver | None = None,
-        started: Callable[[], None] | None = None,
+        idem: RequestIdempotency | None = None,
     ) -> Outcome:
         """Confirm through the gateway.
 
@@ -396,6 +413,8 @@ class PaymentService:
         now = time.time()
 
         def claim(tx: Tx) -> tuple[dict[str, Any], Outcome | None]:
+            if idem:
+                idem.check_in_tx(tx)
             p = self._claim(tx, payment_id, states.CONFIRMABLE, "confirm", now)
             pm = payment_method or p["payment_method"]
             if pm is None:
@@ -406,8 +425,10 @@ class PaymentService:
             problem = gw.check_payment_method(pm)
             if problem:
                 raise ApiError(400, "payment_method_invalid", problem, "payment_method")
-            local = gw if isinstance(gw, LocalGateway) else None
-            changes: dict[str, Any] = {"payment_method": pm}
+            local = self._local.get(p["gateway"])
+            changes: dict[str, Any] = {}
+            if pm != p["payment_method"]:
+                changes["payment_method"] = pm
             if local is None:
                 changes["locked_until"] = now + LOCK_SECONDS
             if p["status"] == "requires_payment_method":
@@ -436,13 +457,13 @@ class PaymentService:
                 outcome = self._apply_confirmation(tx, p, result)
                 view = records.public(p)
                 tx.after_commit(lambda: local.after_confirm(view, result))
-            if saver:
-                saver(tx, *outcome)
+            if idem:
+                idem.save_in_tx(tx, *outcome)
             return p, outcome
 
         p, done = await self.store.write(claim)
-        if started:
-            started()
+        if idem:
+            idem.mark_started()
         if done is not None:
             return done
         gw = self.gateway(p["gateway"])
@@ -468,8 +489,8 @@ class PaymentService:
                 cur["gateway_ref"] = p["gateway_ref"]
                 tx.execute("UPDATE payments SET gateway_ref = ? WHERE id = ?", (p["gateway_ref"], payment_id))
             outcome = self._apply_confirmation(tx, cur, result)
-            if saver:
-                saver(tx, *outcome)
+            if idem:
+                idem.save_in_tx(tx, *outcome)
             return outcome
 
         return await self.store.write(apply)
@@ -493,18 +514,19 @@ class PaymentService:
         self,
         payment_id: str,
         *,
-        saver: Saver | None = None,
-        started: Callable[[], None] | None = None,
+        idem: RequestIdempotency | None = None,
     ) -> dict[str, Any]:
         now = time.time()
 
         def claim(tx: Tx) -> dict[str, Any]:
+            if idem:
+                idem.check_in_tx(tx)
             p = self._claim(tx, payment_id, states.CANCELABLE, "cancel", now)
             return self.update_in_tx(tx, p, {"locked_until": now + LOCK_SECONDS})
 
         p = await self.store.write(claim)
-        if started:
-            started()
+        if idem:
+            idem.mark_started()
         gw = self.gateway(p["gateway"])
         if p["gateway_ref"] is None:
             result = GatewayResult("canceled")
@@ -524,8 +546,8 @@ class PaymentService:
                 tx, cur, result, source="api:cancel", extra={"locked_until": None}
             )
             view = records.public(updated)
-            if saver:
-                saver(tx, 200, view)
+            if idem:
+                idem.save_in_tx(tx, 200, view)
             return view
 
         return await self.store.write(apply)
@@ -535,8 +557,7 @@ class PaymentService:
         payment_id: str,
         *,
         amount: int | None,
-        saver: Saver | None = None,
-        started: Callable[[], None] | None = None,
+        idem: RequestIdempotency | None = None,
         request_key: str | None = None,
     ) -> dict[str, Any]:
         """Refund (partially); never more than captured, concurrent refunds included.
@@ -548,7 +569,11 @@ class PaymentService:
         refunds once.
         """
 
+        request_key = idem.key if idem else None
+
         def reserve(tx: Tx) -> tuple[dict[str, Any], str, int]:
+            if idem:
+                idem.check_in_tx(tx)
             p = self.load_in_tx(tx, payment_id)
             if p is None:
                 raise not_found(payment_id)
@@ -591,8 +616,8 @@ class PaymentService:
             return p, rid, want
 
         p, refund_id, want = await self.store.write(reserve)
-        if started:
-            started()
+        if idem:
+            idem.mark_started()
         gw = self.gateway(p["gateway"])
         try:
             ref = await gw.refund(
@@ -629,8 +654,8 @@ class PaymentService:
                 "gateway_ref": ref,
                 "payment": records.public(updated or cur),
             }
-            if saver:
-                saver(tx, 200, view)
+            if idem:
+                idem.save_in_tx(tx, 200, view)
             return view
 
         return await self.store.write(apply)

@@ -20,6 +20,12 @@ callables are quick by contract (no I/O, no awaiting), the fsync -- the only
 slow part -- stays on the writer thread, and the loop keeps serving requests
 while it runs. The connection is used by one thread at a time, never both.
 
+Several processes (`--workers N`) share the file: a batch holds an exclusive
+`flock` on `<db>.writelock` from BEGIN to COMMIT, so a process waiting for the
+other's batch sleeps in the kernel on the writer thread and wakes the moment
+it is released (polling SQLite's busy lock from Python would fight the event
+loop for the GIL on every attempt).
+
 Reads run on the event-loop thread on a separate read-only connection (WAL
 readers never wait for the writer; a point lookup costs microseconds, less than
 a thread hop); `read(fn)` wraps `fn` in one read transaction (a consistent snapshot).
@@ -29,7 +35,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -110,6 +118,7 @@ class SqliteStore:
         self._reader: sqlite3.Connection | None = None
         self._writer: sqlite3.Connection | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock_fd: int | None = None
         self.batches = 0
         self.batched_writes = 0
 
@@ -136,6 +145,7 @@ class SqliteStore:
         self._idle.set()
         self._writer = self._connect()
         self._reader = self._connect(readonly=True)
+        self._lock_fd = os.open(f"{self.path}.writelock", os.O_RDWR | os.O_CREAT, 0o600)
         self._thread = threading.Thread(target=self._run, name="payedge-store-writer", daemon=True)
         self._thread.start()
 
@@ -158,6 +168,9 @@ class SqliteStore:
                     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 conn.close()
         self._writer = self._reader = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     # -- contracts.Store ---------------------------------------------------
     async def write(self, fn: Callable[[SqliteTx], T]) -> T:
@@ -207,13 +220,16 @@ class SqliteStore:
         batch, self._pending = self._pending, []
         self._busy = True
         conn = self._writer
-        assert conn is not None
+        assert conn is not None and self._lock_fd is not None
         try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            if _is_busy(exc):  # another process writes: wait for its lock off the loop
+        except (BlockingIOError, sqlite3.OperationalError) as exc:
+            if isinstance(exc, BlockingIOError) or _is_busy(exc):
+                # Another process writes: wait for its lock on the writer thread, not here.
                 self._jobs.put(("begin", batch))
                 return
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
             self._finish(batch, exc)
             return
         self._run_items(batch, None)
@@ -310,11 +326,18 @@ class SqliteStore:
             if job is None:
                 return
             kind, batch = job
+            lock_fd = self._lock_fd
+            assert lock_fd is not None
             if kind == "begin":
+                # Blocks (GIL released) until the other process's batch is committed.
+                fcntl.flock(lock_fd, fcntl.LOCK_EX)
                 error = self._begin_on_writer(conn)
+                if error is not None:
+                    fcntl.flock(lock_fd, fcntl.LOCK_UN)
                 callback: Callable[..., None] = self._run_items
             else:
                 error = self._commit(conn)
+                fcntl.flock(lock_fd, fcntl.LOCK_UN)
                 callback = self._finish
             try:
                 loop.call_soon_threadsafe(callback, batch, error)

@@ -7,13 +7,14 @@ a long-poller and the demo page in headless Chromium.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
 from tests.server.browser import chromium_page
-from tests.server.support import API_KEY, Server
+from tests.server.support import API_KEY, Server, running_server
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
@@ -115,3 +116,30 @@ async def test_status_page_served_by_payedge_shows_the_change(payedge_url: str) 
         await _confirm(session, payedge_url, payment["id"])
         await page.wait_for(status, "succeeded", within=10)
         assert await page.evaluate("document.getElementById('transport').textContent") == "websocket"
+
+
+async def test_long_polls_see_a_change_made_by_another_worker(tmp_path: Path) -> None:
+    """`--workers 2` without Redis: each worker has its own hub; long-pollers re-read the store
+    (every second), so a confirmation handled by the other worker still answers them."""
+    with running_server(tmp_path / "data", "--workers", "2") as srv:
+        # a new connection per request: the kernel spreads them over both workers
+        connector = aiohttp.TCPConnector(force_close=True)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            payment = await _create(session, srv.url)
+            polls = [
+                asyncio.create_task(
+                    session.get(
+                        f"{srv.url}/v1/payments/{payment['id']}/status",
+                        params={"wait": "20", "since": str(payment["version"])},
+                        headers=AUTH,
+                    )
+                )
+                for _ in range(8)
+            ]
+            await asyncio.sleep(0.5)
+            assert not any(p.done() for p in polls)
+            confirmed = await _confirm(session, srv.url, payment["id"])
+            answers = await asyncio.wait_for(asyncio.gather(*polls), 10)
+            for answer in answers:
+                assert answer.status == 200
+                assert (await answer.json())["version"] == confirmed["version"]

@@ -28,7 +28,7 @@ def _check_now(now: float | None) -> float:
     if now is None:
         return time.monotonic()
     if not math.isfinite(now):
-        raise InvalidArgumentError(f"now: must be a finite number, got {now}", param="now")
+        raise InvalidArgumentError(f"now: must be a finite number of seconds, got {now}", param="now")
     return now
 
 

@@ -25,7 +25,8 @@
 //! not extend it); an expired key behaves as new. Keys are 1 to 255 characters.
 use std::sync::Arc;
 
-use crate::dedupe::table::{check_now, check_ttl, default_shards, Claim, Sharded};
+use crate::args::{check_now, check_ttl};
+use crate::dedupe::table::{default_shards, Claim, Sharded};
 use crate::{Error, Result};
 
 /// Longest accepted key, in characters (Unicode scalar values, as Python's `len`).
@@ -113,7 +114,7 @@ impl IdempotencyCache {
     pub const DEFAULT_TTL: f64 = 86_400.0;
 
     pub fn new(ttl: f64) -> Result<Self> {
-        check_ttl(ttl)?;
+        check_ttl("ttl", ttl)?;
         Ok(IdempotencyCache {
             ttl,
             table: Sharded::new(default_shards()),

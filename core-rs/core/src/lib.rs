@@ -4,6 +4,7 @@
 //! Each module has one job; all fallible operations return [`Error`].
 #![forbid(unsafe_code)]
 
+mod args;
 pub mod error;
 
 pub mod dedupe;

@@ -13,8 +13,8 @@ use ahash::RandomState;
 use dashmap::mapref::entry::Entry;
 use dashmap::DashMap;
 
+use crate::args::{check_id, check_now, check_ttl};
 use crate::error::Result;
-use crate::queue::{check_id, check_now, check_ttl};
 
 /// Acquisitions between two sweeps of expired locks (keeps memory bounded
 /// when holders die without releasing).
@@ -151,7 +151,7 @@ mod tests {
     fn bad_input_names_the_field() {
         assert_eq!(
             LeaseLocks::new(0.0).err().map(|e| e.to_string()).as_deref(),
-            Some("ttl: must be a finite number of seconds > 0, got 0")
+            Some("ttl: must be a positive, finite number of seconds, got 0")
         );
         let Ok(locks) = LeaseLocks::new(1.0) else {
             return;

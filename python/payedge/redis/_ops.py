@@ -48,7 +48,7 @@ def _text(value: Any) -> str:
 def _check_ttl(field: str, ttl: float) -> int:
     if not (isinstance(ttl, int | float) and math.isfinite(ttl) and ttl > 0):
         raise InvalidArgumentError(
-            f"{field}: must be a finite number of seconds > 0, got {ttl!r}", param=field
+            f"{field}: must be a positive, finite number of seconds, got {ttl!r}", param=field
         )
     return max(1, round(ttl * 1_000_000))
 

@@ -19,7 +19,8 @@ use crate::{Error, Result};
 
 pub(crate) mod table;
 
-use table::{check_now, check_ttl, Claim, Popped, Sharded};
+use crate::args::{check_now, check_ttl};
+use table::{Claim, Popped, Sharded};
 
 /// A thread-safe, sharded "seen before?" set with a TTL and a size bound.
 pub struct Deduper {
@@ -64,7 +65,7 @@ impl Deduper {
 
     /// Same as [`Deduper::new`] with an explicit shard count (rounded up to a power of two).
     pub fn with_shards(ttl: f64, max_entries: usize, shards: usize) -> Result<Self> {
-        check_ttl(ttl)?;
+        check_ttl("ttl", ttl)?;
         if max_entries == 0 {
             return Err(Error::invalid("max_entries", "must be at least 1"));
         }

@@ -35,31 +35,6 @@ use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
 use parking_lot::Mutex;
 
-use crate::{Error, Result};
-
-/// Reject a `now` that would poison expiry arithmetic (NaN, infinities).
-pub(crate) fn check_now(now: f64) -> Result<()> {
-    if now.is_finite() {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            "now",
-            format!("must be a finite number of seconds, got {now}"),
-        ))
-    }
-}
-
-/// Reject a TTL that is not a positive, finite number of seconds.
-pub(crate) fn check_ttl(ttl: f64) -> Result<()> {
-    if ttl.is_finite() && ttl > 0.0 {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            "ttl",
-            format!("must be a positive, finite number of seconds, got {ttl}"),
-        ))
-    }
-}
 
 /// Default shard count: a few shards per core, a power of two in `8..=64`.
 pub(crate) fn default_shards() -> usize {
@@ -515,16 +490,7 @@ mod tests {
     }
 
     #[test]
-    fn check_now_and_ttl() {
-        assert!(check_now(1.5).is_ok());
-        assert!(check_now(f64::NAN).is_err());
-        assert!(check_now(f64::INFINITY).is_err());
-        assert!(check_ttl(1.0).is_ok());
-        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
-            let err = check_ttl(bad).unwrap_err();
-            assert_eq!(err.code(), "invalid_argument");
-            assert!(err.to_string().starts_with("ttl: "));
-        }
+    fn default_shard_count() {
         let shards = default_shards();
         assert!(shards.is_power_of_two() && (8..=64).contains(&shards));
     }

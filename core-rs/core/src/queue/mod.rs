@@ -36,6 +36,7 @@ use crossbeam::utils::Backoff;
 use dashmap::DashMap;
 use parking_lot::{Mutex, MutexGuard, RwLock};
 
+use crate::args::{check_id, check_now, check_ttl};
 use crate::error::{Error, Result};
 use seqlock::SeqLock;
 
@@ -136,36 +137,6 @@ pub struct TerminalQueue {
     terminal_index: HashMap<Arc<str>, usize, RandomState>,
     shared: Shared,
     inner: Mutex<Inner>,
-}
-
-pub(crate) fn check_now(now: f64) -> Result<()> {
-    if now.is_finite() {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            "now",
-            format!("must be a finite number, got {now}"),
-        ))
-    }
-}
-
-pub(crate) fn check_ttl(field: &'static str, ttl: f64) -> Result<()> {
-    if ttl.is_finite() && ttl > 0.0 {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            field,
-            format!("must be a finite number of seconds > 0, got {ttl}"),
-        ))
-    }
-}
-
-pub(crate) fn check_id(field: &'static str, value: &str) -> Result<()> {
-    if value.is_empty() {
-        Err(Error::invalid(field, "must be a non-empty string"))
-    } else {
-        Ok(())
-    }
 }
 
 fn stale(token: u64) -> Error {

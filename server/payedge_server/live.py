@@ -444,7 +444,7 @@ async def status_handler(request: web.Request) -> web.Response:
     try:
         current = await lookup(payment_id)
         if current is None:
-            return _error(404, "resource_missing", f"no payment {payment_id!r}", "id")
+            return _error(404, "payment_not_found", f"no payment {payment_id!r}", "id")
         if (_version_of(current) or 0) > since or wait <= 0:
             return _json(current)
         loop = asyncio.get_running_loop()
@@ -524,7 +524,7 @@ async def _snapshot(hub: LiveHub, lookup: StatusLookup, client: LiveClient, chan
         payment = await lookup(channel[len("payment:") :])
         if payment is None:
             hub.unsubscribe(client, channel)
-            await _send_error(hub, client, "resource_missing", f"no payment {channel[8:]!r}", channel)
+            await _send_error(hub, client, "payment_not_found", f"no payment {channel[8:]!r}", channel)
             return
         current = payment_event(payment)
     else:

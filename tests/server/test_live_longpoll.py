@@ -100,7 +100,7 @@ async def test_unknown_payment_is_404_and_bad_parameters_are_400() -> None:
         payments.set(hub, "pay_1", "processing")
         resp = await client.get(STATUS.format("pay_missing"), params={"wait": "5"}, headers=AUTH)
         assert resp.status == 404
-        assert (await resp.json())["error"]["code"] == "resource_missing"
+        assert (await resp.json())["error"]["code"] == "payment_not_found"
         for params, param in [
             ({"wait": "abc"}, "wait"),
             ({"wait": "61"}, "wait"),

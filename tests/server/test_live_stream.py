@@ -99,7 +99,7 @@ async def test_unknown_payment_and_bad_messages_get_errors_and_keep_the_connecti
         error = await receive(ws)
         assert (error["type"], error["code"], error["channel"]) == (
             "error",
-            "resource_missing",
+            "payment_not_found",
             "payment:pay_nope",
         )
 

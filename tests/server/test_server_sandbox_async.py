@@ -13,13 +13,15 @@ import asyncio
 import os
 import signal
 import sqlite3
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from tests.server.support import Server, running_server
+from tests.server.support import Server, running_server, serve_command
+from tests.support.services import free_port
 
 DB = "payedge.sqlite3"
 
@@ -160,3 +162,12 @@ async def test_two_workers_deliver_each_webhook_once(tmp_path: Path) -> None:
     assert owners == [(2, count, count)], owners
     for payment in confirmed:
         assert len(_events(data, payment["id"])) == 1
+
+
+def test_bad_sandbox_async_delay_is_refused(tmp_path: Path) -> None:
+    for flag, env in ((["--sandbox-async-delay", "soon"], {}), ([], {"PAYEDGE_SANDBOX_ASYNC_DELAY": "-1"})):
+        cmd = serve_command(free_port(), tmp_path / "data", *flag)
+        done = subprocess.run(
+            cmd, env={**os.environ, **env}, capture_output=True, timeout=20, check=False, text=True
+        )
+        assert done.returncode != 0 and "--sandbox-async-delay" in done.stderr, (flag, env, done.stderr)

@@ -53,6 +53,7 @@ def build_gateways(config: Config) -> dict[str, Gateway]:
         "sandbox": SandboxGateway(
             self_url(config) + "/v1/webhooks/sandbox",
             config.sandbox_webhook_secret or new_webhook_secret(),
+            async_delay=config.sandbox_async_delay,
         )
     }
     if config.stripe_api_key:
@@ -96,6 +97,18 @@ async def _housekeeping_ctx(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
+async def _sandbox_deliveries_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The sandbox's durable async webhooks: delivered from the store, also those of a crashed process."""
+    sandbox = app[GATEWAYS]["sandbox"]
+    assert isinstance(sandbox, SandboxGateway)
+    task = asyncio.get_running_loop().create_task(sandbox.run_deliveries(app[STORE]))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await sandbox.release_claims()
+
+
 def create_app(config: Config) -> web.Application:
     store = open_store(config.database_url)
     idempotency = Idempotency(store)
@@ -123,6 +136,8 @@ def create_app(config: Config) -> web.Application:
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_gateways_ctx)
     app.cleanup_ctx.append(_housekeeping_ctx)
+    # After the store and the gateways: stopped before the sandbox's session and the store close.
+    app.cleanup_ctx.append(_sandbox_deliveries_ctx)
 
     payment_routes.add_routes(app)
     app.router.add_post("/v1/webhooks/{provider}", app[WEBHOOKS].handle)

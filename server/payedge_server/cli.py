@@ -54,6 +54,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--tariff", default=None, help="tariff rules JSON file (POST /v1/quotes, parking)")
     p.add_argument("--terminals", default=None, help="comma-separated card-terminal ids (terminal queue)")
     p.add_argument("--self-url", default=None, help="base URL the server reaches itself on")
+    p.add_argument(
+        "--sandbox-async-delay",
+        default=None,
+        help="seconds before the sandbox's webhook completes a pm_sandbox_async payment (default 0.2)",
+    )
     p.add_argument("--log-level", default=None, help="DEBUG, INFO (default), WARNING, ERROR")
     return p
 
@@ -119,6 +124,13 @@ def resolve(argv: Sequence[str]) -> tuple[Config, list[str]]:
             "across workers is not wired yet (long-polls re-read the store)"
         )
     tariff = pick("tariff")
+    delay_raw = pick("sandbox-async-delay")
+    try:
+        sandbox_async_delay = float(delay_raw) if delay_raw is not None else 0.2
+    except ValueError:
+        raise SystemExit("payedge serve: --sandbox-async-delay must be a number of seconds") from None
+    if not 0 <= sandbox_async_delay <= 86400:
+        raise SystemExit("payedge serve: --sandbox-async-delay must be between 0 and 86400 seconds")
     config = Config(
         host=host,
         port=port,
@@ -134,6 +146,7 @@ def resolve(argv: Sequence[str]) -> tuple[Config, list[str]]:
         terminals=tuple(t.strip() for t in (pick("terminals") or "").split(",") if t.strip()),
         self_url=pick("self-url"),
         sandbox_webhook_secret=sandbox_secret,
+        sandbox_async_delay=sandbox_async_delay,
         data_dir=data_dir,
         extra={"log_level": (pick("log-level") or "INFO").upper()},
     )

@@ -26,6 +26,8 @@ class Config:
     # Standard-Webhooks secret (whsec_...) the sandbox signs its async webhooks with;
     # `payedge serve` keeps one in the data directory. None: a fresh one per process.
     sandbox_webhook_secret: str | None = None
+    # Seconds between a pm_sandbox_async confirmation and its webhook (`--sandbox-async-delay`).
+    sandbox_async_delay: float = 0.2
     # Where generated state lives (API key, sandbox secret; SQLite by default).
     data_dir: Path = Path("payedge-data")
     extra: dict[str, str] = field(default_factory=dict)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from payedge_server.contracts import Tx
+
 
 @dataclass(frozen=True, slots=True)
 class GatewayResult:
@@ -66,12 +68,13 @@ class LocalGateway(Protocol):
     """A gateway that decides in-process, without I/O (the sandbox).
 
     The payment service then confirms in ONE store write: `confirm_now` runs
-    inside the write; `after_confirm` runs once that write is committed (for
-    side effects such as the sandbox's async webhook).
+    inside the write, then `after_confirm_in_tx` with the same transaction, so a
+    follow-up the gateway owes (the sandbox's async webhook, written to its
+    delivery table) commits or rolls back together with the status change.
     """
 
     def confirm_now(self, payment: dict[str, Any]) -> GatewayResult:
         """The outcome, or raise GatewayUnavailableError."""
         ...
 
-    def after_confirm(self, payment: dict[str, Any], result: GatewayResult) -> None: ...
+    def after_confirm_in_tx(self, tx: Tx, payment: dict[str, Any], result: GatewayResult) -> None: ...

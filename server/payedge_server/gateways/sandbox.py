@@ -2,9 +2,25 @@
 
 Payment methods: `pm_sandbox_ok` succeeds, `pm_sandbox_decline` fails with
 `card_declined`, `pm_sandbox_unavailable` behaves as an unreachable gateway,
-`pm_sandbox_async` goes to `processing` and succeeds shortly afterwards through a
-Standard-Webhooks-signed `payment.succeeded` event POSTed to the server's own
-`/v1/webhooks/sandbox`.
+`pm_sandbox_async` goes to `processing` and succeeds `async_delay` seconds later
+(`--sandbox-async-delay`, 0.2 s by default) through a Standard-Webhooks-signed
+`payment.succeeded` event POSTed to the server's own `/v1/webhooks/sandbox`.
+
+That webhook is durable, like a real provider's: the event (id and body) is
+written to `sandbox_deliveries` in the SAME write that moves the payment to
+`processing`, and a background task (`run_deliveries`, started by the app in a
+cleanup context) POSTs it once due, marks it delivered only after a 2xx, and
+otherwise retries the same event with exponential backoff, without giving up.
+A process killed in between leaves the row; the next process delivers it. The
+ingest dedupes by event id, so a redelivery (killed after the 2xx, before the
+mark) is answered `duplicate` and changes nothing.
+
+Several processes (`--workers N`) share the table: a row is claimed in a store
+write (a lease, `claimed_until`), and store writes are serialised across
+processes, so two processes never post the same row at once. The process that
+scheduled a row delivers it; another one takes it over only once it is
+`TAKEOVER_GRACE` seconds overdue (its owner died or is stuck), so the workers do
+not all race for every row.
 """
 
 from __future__ import annotations
@@ -12,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import secrets
 import time
 from typing import Any
@@ -20,11 +37,48 @@ import aiohttp
 import orjson
 import payedge
 
+from payedge_server.contracts import Store, Tx
 from payedge_server.gateways.base import GatewayResult, GatewayUnavailableError
 
 log = logging.getLogger("payedge.sandbox")
 
 PAYMENT_METHODS = ("pm_sandbox_ok", "pm_sandbox_decline", "pm_sandbox_unavailable", "pm_sandbox_async")
+DEFAULT_ASYNC_DELAY = 0.2
+
+POST_TIMEOUT = 5.0  # one delivery attempt
+LEASE = 15.0  # a claimed row is left alone this long (longer than an attempt)
+TAKEOVER_GRACE = 2.0  # a row overdue this long is delivered by any process
+POLL = 2.0  # how often an idle process looks for rows of others (dead processes)
+BACKOFF_FIRST, BACKOFF_MAX = 0.25, 60.0
+CLAIM_BATCH = 32
+KEEP_DELIVERED = 86400.0  # delivered rows are kept a day (then pruned, at most hourly)
+PRUNE_EVERY = 3600.0
+
+_SCHEDULE = (
+    "INSERT INTO sandbox_deliveries (event_id, payment_id, body, due_at, owner, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+# When this process may next claim something (None: nothing pending).
+_NEXT = (
+    "SELECT MIN(MAX(CASE WHEN owner = ? THEN due_at ELSE due_at + ? END, COALESCE(claimed_until, 0))) "
+    "FROM sandbox_deliveries WHERE delivered_at IS NULL"
+)
+_CLAIM = (
+    "UPDATE sandbox_deliveries SET claimed_until = ?, owner = ?, attempts = attempts + 1 "
+    "WHERE event_id IN (SELECT event_id FROM sandbox_deliveries WHERE delivered_at IS NULL "
+    "AND (claimed_until IS NULL OR claimed_until <= ?) "
+    "AND CASE WHEN owner = ? THEN due_at ELSE due_at + ? END <= ? ORDER BY due_at LIMIT ?) "
+    "RETURNING event_id, payment_id, body, attempts"
+)
+_DELIVERED = (
+    "UPDATE sandbox_deliveries SET delivered_at = ?, claimed_until = NULL WHERE event_id = ? AND owner = ?"
+)
+_RETRY = "UPDATE sandbox_deliveries SET due_at = ?, claimed_until = NULL WHERE event_id = ? AND owner = ?"
+_PRUNE = "DELETE FROM sandbox_deliveries WHERE delivered_at IS NOT NULL AND delivered_at < ?"
+_RELEASE = (
+    "UPDATE sandbox_deliveries SET claimed_until = NULL "
+    "WHERE owner = ? AND delivered_at IS NULL AND claimed_until IS NOT NULL"
+)
 
 
 def new_webhook_secret() -> str:
@@ -52,15 +106,26 @@ def signed_headers(body: bytes, msg_id: str, secret: str) -> dict[str, str]:
     }
 
 
+def backoff(attempts: int) -> float:
+    """Seconds before attempt `attempts + 1` (attempts >= 1), with a little jitter."""
+    base = min(BACKOFF_FIRST * 2 ** min(attempts - 1, 16), BACKOFF_MAX)
+    return float(base * random.uniform(0.9, 1.1))  # jitter, not a secret
+
+
 class SandboxGateway:
     name = "sandbox"
 
-    def __init__(self, webhook_url: str, webhook_secret: str, *, async_delay: float = 0.2) -> None:
+    def __init__(
+        self, webhook_url: str, webhook_secret: str, *, async_delay: float = DEFAULT_ASYNC_DELAY
+    ) -> None:
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
         self.async_delay = async_delay
+        # Marks the rows this process scheduled or claimed (sandbox_deliveries.owner).
+        self.owner = secrets.token_hex(8)
         self._session: aiohttp.ClientSession | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._store: Store | None = None
+        self._wake: asyncio.Event | None = None
 
     def check_payment_method(self, payment_method: str) -> str | None:
         if payment_method in PAYMENT_METHODS:
@@ -86,13 +151,36 @@ class SandboxGateway:
             return GatewayResult("processing", ref)
         return GatewayResult("failed", ref, error_code="invalid_payment_method", error_message="unknown")
 
-    def after_confirm(self, payment: dict[str, Any], result: GatewayResult) -> None:
-        if payment.get("payment_method") == "pm_sandbox_async" and result.status == "processing":
-            self._spawn(self._deliver_later(payment["id"], payment["amount"]))
+    def after_confirm_in_tx(self, tx: Tx, payment: dict[str, Any], result: GatewayResult) -> None:
+        """Inside the confirming write: an async confirmation owes its webhook (durably)."""
+        if result.status == "processing" and payment.get("payment_method") == "pm_sandbox_async":
+            self.schedule_in_tx(tx, payment["id"], payment["amount"])
+
+    def schedule_in_tx(self, tx: Tx, payment_id: str, amount: int) -> str:
+        """Write the `payment.succeeded` webhook owed for `payment_id`; returns its event id."""
+        event = sandbox_event(payment_id, amount)
+        now = time.time()
+        tx.execute(
+            _SCHEDULE,
+            (
+                event["id"],
+                payment_id,
+                orjson.dumps(event),
+                now + self.async_delay,
+                self.owner,
+                int(now * 1000),
+            ),
+        )
+        tx.after_commit(self._poke)
+        return str(event["id"])
 
     async def confirm(self, payment: dict[str, Any], *, idempotency_key: str) -> GatewayResult:
+        # The payment service confirms through confirm_now/after_confirm_in_tx (one write);
+        # this is the plain Gateway interface, with the webhook in a write of its own.
         result = self.confirm_now(payment)
-        self.after_confirm(payment, result)
+        if self._store is None:
+            raise GatewayUnavailableError("the sandbox's webhook delivery is not running")
+        await self._store.write(lambda tx: self.after_confirm_in_tx(tx, payment, result))
         return result
 
     async def cancel(self, payment: dict[str, Any], *, idempotency_key: str) -> GatewayResult:
@@ -107,38 +195,99 @@ class SandboxGateway:
         return True
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         if self._session is not None:
             await self._session.close()
             self._session = None
 
-    # -- async mode ------------------------------------------------------
-    def _spawn(self, coro: Any) -> None:
-        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    # -- durable async webhooks ------------------------------------------------
+    def _poke(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
 
-    async def _deliver_later(self, payment_id: str, amount: int) -> None:
-        await asyncio.sleep(self.async_delay)
-        event = sandbox_event(payment_id, amount)
-        body = orjson.dumps(event)
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-        # Like a real provider: the same event (same webhook-id) is retried until acknowledged.
-        for attempt in range(8):
-            headers = signed_headers(body, event["id"], self.webhook_secret)
+    async def run_deliveries(self, store: Store) -> None:
+        """Deliver due webhooks until cancelled (rows left by earlier processes included).
+
+        Idle, it costs one indexed read per wake-up (a commit that scheduled a row
+        here, the next due time, or `POLL` for rows of other processes); a write
+        only when something is due.
+        """
+        self._store = store
+        wake = self._wake = asyncio.Event()
+        pruned_at = 0.0
+        while True:
+            wake.clear()
             try:
-                async with self._session.post(self.webhook_url, data=body, headers=headers) as resp:
-                    if resp.status < 300:
-                        return
-                    log.warning("sandbox webhook answered %s (attempt %d)", resp.status, attempt + 1)
-            except (aiohttp.ClientError, TimeoutError) as exc:
+                if time.monotonic() - pruned_at > PRUNE_EVERY:
+                    pruned_at = time.monotonic()
+                    await store.write(self._prune_in_tx)
+                wait = await store.read(self._next_wait)
+                if wait <= 0:
+                    claimed = await store.write(self._claim_in_tx)
+                    if claimed:
+                        await asyncio.gather(*(self._deliver(store, *row) for row in claimed))
+                        continue
+                    wait = 0.05  # another process claimed them first
+            except Exception:
+                log.exception("sandbox webhook: looking for due deliveries failed")
+                wait = POLL
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), wait)
+
+    async def release_claims(self) -> None:
+        """At a clean stop: what this process had claimed is free again (no wait for the lease)."""
+        if self._store is not None:
+            owner = self.owner
+            with contextlib.suppress(Exception):
+                await self._store.write(lambda tx: tx.execute(_RELEASE, (owner,)))
+
+    def _next_wait(self, tx: Tx) -> float:
+        row = tx.fetchone(_NEXT, (self.owner, TAKEOVER_GRACE))
+        poll = POLL * random.uniform(0.8, 1.2)  # jitter: workers don't poll in step
+        if row is None or row[0] is None:
+            return poll
+        return max(0.0, min(float(row[0]) - time.time(), poll))
+
+    @staticmethod
+    def _prune_in_tx(tx: Tx) -> int:
+        return tx.execute(_PRUNE, (int((time.time() - KEEP_DELIVERED) * 1000),))
+
+    def _claim_in_tx(self, tx: Tx) -> list[tuple[Any, ...]]:
+        now = time.time()
+        owner = self.owner
+        return tx.fetchall(_CLAIM, (now + LEASE, owner, now, owner, TAKEOVER_GRACE, now, CLAIM_BATCH))
+
+    async def _deliver(
+        self, store: Store, event_id: str, payment_id: str, body: bytes, attempts: int
+    ) -> None:
+        ok = await self._post(event_id, body, payment_id, attempts)
+        now = time.time()
+        if ok:
+            args: tuple[Any, ...] = (int(now * 1000), event_id, self.owner)
+            sql = _DELIVERED
+        else:
+            if attempts % 10 == 0:
+                log.error("sandbox webhook for %s still undelivered after %d attempts", payment_id, attempts)
+            args, sql = (now + backoff(attempts), event_id, self.owner), _RETRY
+        try:
+            await store.write(lambda tx: tx.execute(sql, args))
+        except Exception:  # the lease runs out and the row is tried again
+            log.exception("sandbox webhook: recording the delivery of %s failed", event_id)
+
+    async def _post(self, event_id: str, body: bytes, payment_id: str, attempt: int) -> bool:
+        """One attempt; True once the server answered 2xx (the event is then durable there)."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=POST_TIMEOUT))
+        # Like a real provider: the same event (same webhook-id) is retried until acknowledged.
+        headers = signed_headers(body, event_id, self.webhook_secret)
+        try:
+            async with self._session.post(self.webhook_url, data=body, headers=headers) as resp:
+                if 200 <= resp.status < 300:
+                    return True
                 log.warning(
-                    "sandbox webhook delivery failed: %s (attempt %d)", type(exc).__name__, attempt + 1
+                    "sandbox webhook for %s answered %s (attempt %d)", payment_id, resp.status, attempt
                 )
-            await asyncio.sleep(min(0.25 * 2**attempt, 5.0))
-        log.error("sandbox webhook for %s given up after 8 attempts", payment_id)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning(
+                "sandbox webhook for %s failed: %s (attempt %d)", payment_id, type(exc).__name__, attempt
+            )
+        return False

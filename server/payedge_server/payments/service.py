@@ -455,8 +455,7 @@ class PaymentService:
                 )
             else:
                 outcome = self._apply_confirmation(tx, p, result)
-                view = records.public(p)
-                tx.after_commit(lambda: local.after_confirm(view, result))
+                local.after_confirm_in_tx(tx, p, result)
             if idem:
                 idem.save_in_tx(tx, *outcome)
             return p, outcome

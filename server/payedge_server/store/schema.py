@@ -1,4 +1,4 @@
-"""The server's own tables (payments, webhooks, idempotency, audit, outbox).
+"""The server's own tables (payments, webhooks, idempotency, audit, outbox, sandbox deliveries).
 
 Idempotent DDL applied at start-up through `Store.ensure_schema`; other parts
 (parking) add theirs the same way. No card data is stored anywhere: a payment
@@ -89,4 +89,19 @@ STATEMENTS: tuple[str, ...] = (
         sent_at INTEGER
     )""",
     "CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (id) WHERE sent_at IS NULL",
+    # The sandbox's async webhooks still owed (gateways/sandbox.py): written in the write that
+    # moves the payment to `processing`, marked delivered once the server answered 2xx.
+    """CREATE TABLE IF NOT EXISTS sandbox_deliveries (
+        event_id TEXT PRIMARY KEY,
+        payment_id TEXT NOT NULL,
+        body BLOB NOT NULL,
+        due_at REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        owner TEXT NOT NULL,
+        claimed_until REAL,
+        created_at INTEGER NOT NULL,
+        delivered_at INTEGER
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS sandbox_deliveries_pending ON sandbox_deliveries (due_at) "
+    "WHERE delivered_at IS NULL",
 )

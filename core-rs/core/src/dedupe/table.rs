@@ -35,7 +35,6 @@ use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
 use parking_lot::Mutex;
 
-
 /// Default shard count: a few shards per core, a power of two in `8..=64`.
 pub(crate) fn default_shards() -> usize {
     let cores = std::thread::available_parallelism().map_or(4, |n| n.get());

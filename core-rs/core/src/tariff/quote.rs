@@ -280,18 +280,6 @@ impl Tariff {
         }
     }
 
-    /// Sum of the prices of units `j` in `[j0, j1)` of a stretch whose unit `j`
-    /// sits at minute `m0 + j*inc` of its period and, when `v0` is set, at local
-    /// minute `v0 + j*inc` (mod 1440): [`Tariff::band_price`] plus [`Tariff::night_extra`].
-    #[inline]
-    fn units_price(&self, m0: i64, j0: i64, j1: i64, v0: Option<i64>) -> i128 {
-        let bands = self.band_price(m0, j0, j1);
-        match v0 {
-            Some(v0) => bands + self.night_extra(m0, j0, j1, v0),
-            None => bands,
-        }
-    }
-
     /// The units `j` in `[j0, j1)` of a stretch of one period (minutes
     /// `[0, 1440)`) whose unit `j` sits at minute `m0 + j*inc`, as a function of
     /// minutes: `below(x) - j0` of them sit before minute `x`.
@@ -304,9 +292,10 @@ impl Tariff {
         move |x| ceil_div32(x - m0, inc).clamp(j0, j1)
     }
 
-    /// What units `j` in `[j0, j1)` (see [`Tariff::units_price`]) cost at their band's price.
+    /// What units `j` in `[j0, j1)` of a stretch of one period cost at their band's
+    /// price, unit `j` sitting at minute `m0 + j*inc` of the period.
     #[inline]
-    fn band_price(&self, m0: i64, j0: i64, j1: i64) -> i128 {
+    pub(super) fn band_price(&self, m0: i64, j0: i64, j1: i64) -> i128 {
         let below = self.below(m0, j0, j1);
         let mut total: i128 = 0;
         let mut from = j0 as i32;
@@ -319,6 +308,16 @@ impl Tariff {
             }
         }
         total
+    }
+
+    /// [`Tariff::band_price`] of the first `units` units of a period, its first
+    /// unit at minute `phi`; known in advance for a full period when `cycle == 1`.
+    #[inline]
+    fn period_band_price(&self, phi: i64, units: i64) -> i128 {
+        match self.day_bands {
+            Some(bands) if units * self.inc == DAY_MINUTES => bands,
+            _ => self.band_price(phi, 0, units),
+        }
     }
 
     /// What the night window changes to [`Tariff::band_price`] of the same units,
@@ -359,7 +358,10 @@ impl Tariff {
         let k_lo = ceil_div(p * DAY_MINUTES, inc);
         let phi = k_lo * inc - p * DAY_MINUTES;
         let units = ceil_div(DAY_MINUTES - phi, inc);
-        let gross = self.units_price(phi, 0, units, base.map(|b| b + k_lo * inc));
+        let mut gross = self.period_band_price(phi, units);
+        if let Some(base) = base {
+            gross += self.night_extra(phi, 0, units, base + k_lo * inc);
+        }
         (units, gross, self.cap(gross))
     }
 
@@ -429,7 +431,7 @@ impl Tariff {
             // One period alone: partial, or split at offset transitions.
             let k_hi = n.min(ceil_div((p + 1) * DAY_MINUTES, inc));
             let phi = k_lo * inc - p * DAY_MINUTES;
-            let mut gross = self.band_price(phi, 0, k_hi - k_lo);
+            let mut gross = self.period_band_price(phi, k_hi - k_lo);
             let mut k = k_lo;
             loop {
                 let k_end = k_hi.min(reg.last_k + 1);

@@ -36,6 +36,9 @@ pub struct Tariff {
     night: Option<NightWindow>,
     /// The zone's offsets, loaded only when a night window needs local time.
     offsets: Option<Offsets>,
+    /// When the increment divides 1440 (`cycle == 1`), every full period has
+    /// the same units: what they cost at their bands' prices.
+    day_bands: Option<i128>,
 }
 
 fn gcd(mut a: i64, mut b: i64) -> i64 {
@@ -70,7 +73,7 @@ impl Tariff {
                 span
             })
             .collect();
-        Tariff {
+        let mut tariff = Tariff {
             inc,
             inc_secs: inc * 60,
             cycle: inc / gcd(inc, DAY_MINUTES),
@@ -80,7 +83,12 @@ impl Tariff {
             offsets: rules.night.as_ref().map(|_| Offsets::new(tz.clone())),
             tz,
             rules,
+            day_bands: None,
+        };
+        if tariff.cycle == 1 {
+            tariff.day_bands = Some(tariff.band_price(0, 0, DAY_MINUTES / inc));
         }
+        tariff
     }
 
     /// The validated rules.

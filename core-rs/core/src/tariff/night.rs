@@ -32,11 +32,11 @@ pub(crate) fn ceil_div32(a: i32, b: i32) -> i32 {
     -((-a).div_euclid(b))
 }
 
-/// The night window as one or two half-open spans of minutes in `[0, 1440)`.
+/// The night window as half-open spans of `[0, 2880)`: the minutes `x` of two
+/// consecutive days with `x mod 1440` inside the window.
 #[derive(Debug, Clone)]
 pub(crate) struct NightWindow {
-    spans: [(i32, i32); 2],
-    len: usize,
+    spans: [(i32, i32); 3],
     pub(crate) price: i64,
 }
 
@@ -44,50 +44,28 @@ impl NightWindow {
     pub(crate) fn new(night: &Night) -> NightWindow {
         // Both are below 1440 (validated).
         let (s, e) = (night.start as i32, night.end as i32);
-        if s < e {
-            NightWindow {
-                spans: [(s, e), (0, 0)],
-                len: 1,
-                price: night.unit_price,
-            }
+        let day = DAY as i32;
+        let spans = if s < e {
+            [(s, e), (s + day, e + day), (0, 0)]
         } else {
-            // Wraps midnight: [start, 24:00) and [00:00, end).
-            let len = if e == 0 { 1 } else { 2 };
-            NightWindow {
-                spans: [(s, DAY as i32), (0, e)],
-                len,
-                price: night.unit_price,
-            }
+            // Wraps midnight: [00:00, end), [start, end + 24:00), [start + 24:00, 48:00).
+            [(0, e), (s, e + day), (s + day, 2 * day)]
+        };
+        NightWindow {
+            spans,
+            price: night.unit_price,
         }
     }
 
-    /// How many `j` in `[0, count)` have `(v + j * inc) mod 1440` inside the window.
-    /// Callers pass stretches of at most one period (`count * inc <= 1440 + inc`),
-    /// with `v` already in `[0, 1440)`.
+    /// The night window seen from a period whose minute `m` is local minute
+    /// `(m + d) mod 1440` (`d` in `[0, 1440)`): at most three spans of `[0, 1440)`,
+    /// possibly empty.
     #[inline]
-    pub(crate) fn count(&self, v: i32, count: i32, inc: i32) -> i32 {
-        if count <= 0 {
-            return 0;
-        }
-        let span = (count - 1) * inc; // the last unit's j * inc
-        let mut hits = 0;
-        let mut lap = 0;
-        while lap <= v + span {
-            for &(a, b) in &self.spans[..self.len] {
-                // j * inc in [lo, hi)
-                let (lo, hi) = (lap + a - v, lap + b - v);
-                if hi <= 0 || lo > span {
-                    continue;
-                }
-                let j0 = ceil_div32(lo, inc).max(0);
-                let j1 = ceil_div32(hi, inc).min(count);
-                if j1 > j0 {
-                    hits += j1 - j0;
-                }
-            }
-            lap += DAY as i32;
-        }
-        hits
+    pub(crate) fn in_period(&self, d: i32) -> impl Iterator<Item = (i32, i32)> + '_ {
+        let day = DAY as i32;
+        self.spans
+            .iter()
+            .map(move |&(a, b)| (a.max(d) - d, b.min(d + day) - d))
     }
 }
 
@@ -213,14 +191,8 @@ impl Offsets {
 mod tests {
     use super::*;
 
-    fn brute(night: &Night, v: i32, count: i32, inc: i32) -> i32 {
-        (0..count)
-            .filter(|j| night.contains(u32::try_from((v + j * inc).rem_euclid(1440)).unwrap()))
-            .count() as i32
-    }
-
     #[test]
-    fn count_matches_brute_force() {
+    fn in_period_matches_brute_force() {
         let windows = [
             (1200, 420),
             (60, 120),
@@ -237,16 +209,15 @@ mod tests {
                 unit_price: 1,
             };
             let w = NightWindow::new(&night);
-            for inc in [1, 7, 15, 45, 59, 60, 61, 700, 1439, 1440] {
-                for v in [0, 1, 7, 419, 420, 1199, 1200, 1439] {
-                    let max = ceil_div32(1440, inc) + 1;
-                    for count in 0..=max {
-                        assert_eq!(
-                            w.count(v, count, inc),
-                            brute(&night, v, count, inc),
-                            "window {start}-{end} inc {inc} v {v} count {count}"
-                        );
-                    }
+            for d in (0..1440).step_by(7).chain([1, 419, 420, 1199, 1200, 1439]) {
+                let spans: Vec<(i32, i32)> = w.in_period(d).filter(|(a, b)| a < b).collect();
+                for m in 0..1440 {
+                    let local = u32::try_from((m + d) % 1440).unwrap();
+                    assert_eq!(
+                        spans.iter().any(|&(a, b)| (a..b).contains(&m)),
+                        night.contains(local),
+                        "window {start}-{end} d {d} m {m}"
+                    );
                 }
             }
         }

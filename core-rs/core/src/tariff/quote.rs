@@ -5,8 +5,10 @@
 //! (capped at `n`); its first unit sits at minute `phi_p = (-p*1440) mod inc`
 //! and the unit grid repeats every `cycle = inc / gcd(inc, 1440)` periods.
 //! Within a period, bands are minute intervals, so the units of band `b` are
-//! a contiguous range of `k` found by two divisions; the night units among
-//! them are counted with [`NightWindow::count`]. Consecutive full periods
+//! a contiguous range of `k` found by a division; under one UTC offset the
+//! night window is also a few spans of period minutes
+//! (`NightWindow::in_period`), so its units in each band are a division
+//! or two more. Consecutive full periods
 //! under one UTC offset (no transition among their units) differ only by
 //! `phi_p`, hence repeat with `cycle`: a run of them costs at most `cycle`
 //! period computations, and one when the increment divides 1440. Periods
@@ -278,35 +280,72 @@ impl Tariff {
         }
     }
 
-    /// Sum of the prices of units `j` in `[j0, j1)` of a stretch whose unit `j`
-    /// sits at minute `m0 + j*inc` of its period and, when `v0` is set, at local
-    /// minute `v0 + j*inc` (mod 1440).
+    /// The units `j` in `[j0, j1)` of a stretch of one period (minutes
+    /// `[0, 1440)`) whose unit `j` sits at minute `m0 + j*inc`, as a function of
+    /// minutes: `below(x) - j0` of them sit before minute `x`.
     #[inline]
-    fn units_price(&self, m0: i64, j0: i64, j1: i64, v0: Option<i64>) -> i128 {
+    fn below(&self, m0: i64, j0: i64, j1: i64) -> impl Fn(i32) -> i32 {
         // One period at most: m0 < inc <= 1440, 0 <= j0 <= j1 <= 1441, so 32-bit
         // arithmetic is exact here (and its divisions are the hot path).
         let inc = self.inc as i32;
         let (m0, j0, j1) = (m0 as i32, j0 as i32, j1 as i32);
-        let v0 = v0.map(|v| v.rem_euclid(DAY_MINUTES) as i32);
+        move |x| ceil_div32(x - m0, inc).clamp(j0, j1)
+    }
+
+    /// What units `j` in `[j0, j1)` of a stretch of one period cost at their band's
+    /// price, unit `j` sitting at minute `m0 + j*inc` of the period.
+    #[inline]
+    pub(super) fn band_price(&self, m0: i64, j0: i64, j1: i64) -> i128 {
+        let below = self.below(m0, j0, j1);
         let mut total: i128 = 0;
-        for &(lo, hi, price) in &self.bands {
-            let a = j0.max(ceil_div32(lo - m0, inc));
-            let b = j1.min(ceil_div32(hi - m0, inc));
+        let mut from = j0 as i32;
+        for &(_, hi, price) in &self.bands {
+            let to = below(hi);
+            total += i128::from(to - from) * i128::from(price);
+            from = to;
+            if i64::from(to) >= j1 {
+                break;
+            }
+        }
+        total
+    }
+
+    /// [`Tariff::band_price`] of the first `units` units of a period, its first
+    /// unit at minute `phi`; known in advance for a full period when `cycle == 1`.
+    #[inline]
+    fn period_band_price(&self, phi: i64, units: i64) -> i128 {
+        match self.day_bands {
+            Some(bands) if units * self.inc == DAY_MINUTES => bands,
+            _ => self.band_price(phi, 0, units),
+        }
+    }
+
+    /// What the night window changes to [`Tariff::band_price`] of the same units,
+    /// unit `j` sitting at local minute `v0 + j*inc` (mod 1440). Seen from the
+    /// period, the window is at most three spans of minutes, cut by the bands.
+    #[inline]
+    fn night_extra(&self, m0: i64, j0: i64, j1: i64, v0: i64) -> i128 {
+        let Some(w) = &self.night else { return 0 };
+        let below = self.below(m0, j0, j1);
+        // Minutes of the stretch's units: [first, last].
+        let (first, last) = (
+            (m0 + j0 * self.inc) as i32,
+            (m0 + (j1 - 1) * self.inc) as i32,
+        );
+        // Unit j's local minute is its period minute plus d (mod 1440).
+        let d = (v0 - m0).rem_euclid(DAY_MINUTES) as i32;
+        let mut total: i128 = 0;
+        for (a, b) in w.in_period(d) {
+            let (a, b) = (a.max(first), b.min(last + 1));
             if a >= b {
-                if a >= j1 {
-                    break;
-                }
                 continue;
             }
-            let count = b - a;
-            let night = match (v0, &self.night) {
-                (Some(v0), Some(w)) => w.count((v0 + a * inc) % DAY_MINUTES as i32, count, inc),
-                _ => 0,
-            };
-            total += i128::from(count - night) * i128::from(price);
-            if night > 0 {
-                if let Some(w) = &self.night {
-                    total += i128::from(night) * i128::from(w.price);
+            for &(lo, hi, price) in &self.bands {
+                let (a, b) = (a.max(lo), b.min(hi));
+                if a < b {
+                    let night = below(b) - below(a);
+                    // Both prices are non-negative: their difference fits.
+                    total += i128::from(night) * i128::from(w.price - price);
                 }
             }
         }
@@ -319,7 +358,10 @@ impl Tariff {
         let k_lo = ceil_div(p * DAY_MINUTES, inc);
         let phi = k_lo * inc - p * DAY_MINUTES;
         let units = ceil_div(DAY_MINUTES - phi, inc);
-        let gross = self.units_price(phi, 0, units, base.map(|b| b + k_lo * inc));
+        let mut gross = self.period_band_price(phi, units);
+        if let Some(base) = base {
+            gross += self.night_extra(phi, 0, units, base + k_lo * inc);
+        }
         (units, gross, self.cap(gross))
     }
 
@@ -389,16 +431,13 @@ impl Tariff {
             // One period alone: partial, or split at offset transitions.
             let k_hi = n.min(ceil_div((p + 1) * DAY_MINUTES, inc));
             let phi = k_lo * inc - p * DAY_MINUTES;
-            let mut gross: i128 = 0;
+            let mut gross = self.period_band_price(phi, k_hi - k_lo);
             let mut k = k_lo;
             loop {
                 let k_end = k_hi.min(reg.last_k + 1);
-                gross += self.units_price(
-                    phi,
-                    k - k_lo,
-                    k_end - k_lo,
-                    reg.base.map(|b| b + k_lo * inc),
-                );
+                if let Some(base) = reg.base {
+                    gross += self.night_extra(phi, k - k_lo, k_end - k_lo, base + k_lo * inc);
+                }
                 k = k_end;
                 if k >= k_hi {
                     break;

@@ -52,14 +52,7 @@ class Broker:
         self.log = self.data / "mosquitto.log"
 
     def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [self.binary, "-c", str(self.conf)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        services.wait_for_port(self.port, 20, self.proc)
+        self.proc = services.spawn([self.binary, "-c", str(self.conf)], self.port, self.log)
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -96,15 +89,7 @@ class Server:
             self.args[:2] = [sys.executable, os.environ["PK_PROFILE"]]
 
     def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                self.args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        try:
-            services.wait_for_port(self.port, 30, self.proc)
-        except Exception:
-            sys.stderr.write(self.log.read_text(errors="replace"))
-            raise
+        self.proc = services.spawn(self.args, self.port, self.log, timeout=30)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc is not None:

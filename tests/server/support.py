@@ -59,16 +59,8 @@ def running_server(data_dir: Path, *extra: str, port: int | None = None) -> Iter
     port = port or services.free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     cmd = serve_command(port, data_dir, *extra)
-    with open(data_dir / "server.log", "ab") as log:
-        proc = subprocess.Popen(
-            cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=dict(os.environ)
-        )
+    proc = services.spawn(cmd, port, data_dir / "server.log")
     try:
-        try:
-            services.wait_for_port(port, 20.0, proc)
-        except Exception:
-            sys.stderr.write((data_dir / "server.log").read_text(errors="replace"))
-            raise
         yield Server(f"http://127.0.0.1:{port}", port, data_dir, proc, cmd)
     finally:
         services.stop(proc)

@@ -55,21 +55,34 @@ def find_binary(name: str) -> str:
     return path
 
 
+def spawn(
+    cmd: Sequence[str], port: int, log_path: Path, *, cwd: str | None = None, timeout: float = 20.0
+) -> subprocess.Popen[bytes]:
+    """Start `cmd` in its own session, its output appended to `log_path`; return once `port` listens.
+
+    If it never listens, it is stopped and its log goes to stderr before the error is raised.
+    """
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            list(cmd), cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        wait_for_port(port, timeout, proc)
+    except Exception:
+        stop(proc)
+        sys.stderr.write(log_path.read_text(errors="replace"))
+        raise
+    return proc
+
+
 @contextlib.contextmanager
 def running(
     cmd: Sequence[str], port: int, *, cwd: str | None = None, timeout: float = 20.0
 ) -> Iterator[subprocess.Popen[bytes]]:
-    with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(
-            list(cmd), cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    """`spawn` with a throwaway log, stopped (with its children) on exit."""
+    with tempfile.TemporaryDirectory() as logs:
+        proc = spawn(cmd, port, Path(logs) / "output.log", cwd=cwd, timeout=timeout)
         try:
-            try:
-                wait_for_port(port, timeout, proc)
-            except Exception:
-                log.seek(0)
-                sys.stderr.write(log.read().decode(errors="replace"))
-                raise
             yield proc
         finally:
             stop(proc)

@@ -36,6 +36,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from payedge_server import keys
 from payedge_server.contracts import StatusLookup
+from payedge_server.errors import ApiError, json_response
 
 log = logging.getLogger("payedge.live")
 
@@ -400,17 +401,6 @@ def _hub(request: web.Request) -> LiveHub:
     return hub
 
 
-def _error(status: int, code: str, message: str, param: str | None = None) -> web.Response:
-    body: dict[str, Any] = {"code": code, "message": message}
-    if param is not None:
-        body["param"] = param
-    return web.Response(status=status, body=orjson.dumps({"error": body}), content_type="application/json")
-
-
-def _json(data: Any) -> web.Response:
-    return web.Response(body=orjson.dumps(data), content_type="application/json")
-
-
 def _parse_number(raw: str | None, default: float, lo: float, hi: float) -> float | None:
     if raw is None or raw == "":
         return default
@@ -429,12 +419,16 @@ async def status_handler(request: web.Request) -> web.Response:
     payment_id = request.match_info["id"]
     wait = _parse_number(request.query.get("wait"), 0.0, 0.0, MAX_WAIT_SECONDS)
     if wait is None:
-        return _error(400, "parameter_invalid", "wait must be a number of seconds from 0 to 60", "wait")
+        return ApiError(
+            400, "parameter_invalid", "wait must be a number of seconds from 0 to 60", "wait"
+        ).response()
     raw_since = request.query.get("since")
     since = -1
     if raw_since not in (None, ""):
         if not raw_since.isascii() or not raw_since.isdigit() or len(raw_since) > 18:
-            return _error(400, "parameter_invalid", "since must be a non-negative integer version", "since")
+            return ApiError(
+                400, "parameter_invalid", "since must be a non-negative integer version", "since"
+            ).response()
         since = int(raw_since)
     hub = _hub(request)
     lookup = request.app[LOOKUP]
@@ -444,9 +438,9 @@ async def status_handler(request: web.Request) -> web.Response:
     try:
         current = await lookup(payment_id)
         if current is None:
-            return _error(404, "payment_not_found", f"no payment {payment_id!r}", "id")
+            return ApiError(404, "payment_not_found", f"no payment {payment_id!r}", "id").response()
         if (_version_of(current) or 0) > since or wait <= 0:
-            return _json(current)
+            return json_response(current)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         recheck = request.app.get(RECHECK)
@@ -472,7 +466,7 @@ async def status_handler(request: web.Request) -> web.Response:
                 current = latest
             if (_version_of(current) or 0) > since:
                 break
-        return _json(current)
+        return json_response(current)
     finally:
         hub.forget_waiter(channel, fut)
 

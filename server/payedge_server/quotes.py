@@ -9,6 +9,7 @@ import payedge
 from aiohttp import web
 
 from payedge_server.errors import ApiError, json_response, read_json_object
+from payedge_server.payments.validation import check_unknown
 
 TARIFF: web.AppKey[payedge.Tariff | None] = web.AppKey("tariff")
 """The compiled `payedge.Tariff` of `--tariff`, or None when none is configured."""
@@ -47,9 +48,7 @@ async def create_quote(request: web.Request) -> web.Response:
     if tariff is None:
         raise ApiError(409, "tariff_not_configured", "this server has no tariff: start it with --tariff FILE")
     body = await read_json_object(request)
-    for key in body:
-        if key not in FIELDS:
-            raise ApiError(400, "parameter_unknown", f"unknown parameter {key[:64]!r}", key)
+    check_unknown(body, FIELDS)
     entry = _seconds(body, "entry")
     exit_ = _seconds(body, "exit")
     lost = body.get("lost_ticket", False)

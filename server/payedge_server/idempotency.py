@@ -114,16 +114,15 @@ def _mismatch() -> ApiError:
 
 
 class Idempotency:
-    def __init__(self, store: Store, ttl: float = TTL) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
-        self.ttl = ttl
-        self.cache = payedge.IdempotencyCache(ttl)
+        self.cache = payedge.IdempotencyCache(TTL)
 
     async def _saved(self, key: str) -> tuple[str, int, bytes] | None:
         def read(tx: Tx) -> tuple[str, int, bytes] | None:
             row = tx.fetchone(
                 "SELECT fingerprint, status, body FROM idempotency_keys WHERE key = ? AND created_at >= ?",
-                (key, time.time() - self.ttl),
+                (key, time.time() - TTL),
             )
             return (row[0], int(row[1]), bytes(row[2])) if row else None
 
@@ -214,7 +213,7 @@ class Idempotency:
         return response
 
     def _purge(self, tx: Tx) -> int:
-        return tx.execute("DELETE FROM idempotency_keys WHERE created_at < ?", (time.time() - self.ttl,))
+        return tx.execute("DELETE FROM idempotency_keys WHERE created_at < ?", (time.time() - TTL,))
 
     async def purge_forever(self, every: float = 3600.0) -> None:
         """Delete expired saved responses, hourly."""

@@ -151,20 +151,17 @@ impl Deduper {
         keys: &Bound<'_, PyAny>,
         now: Option<&Bound<'_, PyAny>>,
     ) -> BindResult<Vec<bool>> {
-        if keys.is_instance_of::<PyString>() || keys.is_instance_of::<PyBytes>() {
-            return Err(Error::invalid(
-                "keys",
-                format!("expected a sequence of str, got {}", type_name(keys)),
-            )
-            .into());
-        }
-        let now = now_arg(py, now)?;
-        let iter = keys.try_iter().map_err(|_| {
+        let not_a_sequence = || {
             Error::invalid(
                 "keys",
                 format!("expected a sequence of str, got {}", type_name(keys)),
             )
-        })?;
+        };
+        if keys.is_instance_of::<PyString>() || keys.is_instance_of::<PyBytes>() {
+            return Err(not_a_sequence().into());
+        }
+        let now = now_arg(py, now)?;
+        let iter = keys.try_iter().map_err(|_| not_a_sequence())?;
         // Hold a reference to every str so the borrowed UTF-8 stays valid without the GIL.
         let mut owned = Vec::with_capacity(keys.len().unwrap_or(0));
         for (index, item) in iter.enumerate() {

@@ -212,6 +212,25 @@ pub(crate) fn require_utf8(payload: &[u8]) -> Result<()> {
     }
 }
 
+/// The [`codes::TIMESTAMP_OUTSIDE_TOLERANCE`] error: "`what` {ts} is more than
+/// {tolerance} s `relation` now ({now})", `relation` being "older than" or "after".
+pub(crate) fn outside_tolerance(
+    what: &str,
+    ts: &Timestamp<'_>,
+    tolerance: u64,
+    relation: &str,
+    now: UnixTime,
+) -> Error {
+    Error::signature(
+        codes::TIMESTAMP_OUTSIDE_TOLERANCE,
+        format!(
+            "{what} {} is more than {tolerance} s {relation} now ({})",
+            ts.digits(),
+            now.secs()
+        ),
+    )
+}
+
 pub(crate) fn check_header_len(value: &str, what: &str) -> Result<()> {
     if value.len() > MAX_HEADER_LEN {
         return Err(Error::signature(

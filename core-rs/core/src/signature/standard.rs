@@ -21,7 +21,9 @@ use base64::engine::DecodePaddingMode;
 use base64::{alphabet, Engine as _};
 use subtle::ConstantTimeEq;
 
-use super::{check_header_len, codes, require_utf8, HmacKey, Timestamp, UnixTime};
+use super::{
+    check_header_len, codes, outside_tolerance, require_utf8, HmacKey, Timestamp, UnixTime,
+};
 use crate::{Error, Result};
 
 const SECRET_PREFIX: &str = "whsec_";
@@ -277,23 +279,21 @@ pub fn verify_standard<'h>(
     check_header_len(signatures, "webhook-signature")?;
     let ts = parse_standard_timestamp(raw_ts)?;
     if now.is_older_than(&ts, tolerance) {
-        return Err(Error::signature(
-            codes::TIMESTAMP_OUTSIDE_TOLERANCE,
-            format!(
-                "webhook-timestamp {} is more than {tolerance} s older than now ({})",
-                ts.digits(),
-                now.secs()
-            ),
+        return Err(outside_tolerance(
+            "webhook-timestamp",
+            &ts,
+            tolerance,
+            "older than",
+            now,
         ));
     }
     if now.is_earlier_than(&ts, tolerance) {
-        return Err(Error::signature(
-            codes::TIMESTAMP_OUTSIDE_TOLERANCE,
-            format!(
-                "webhook-timestamp {} is more than {tolerance} s after now ({})",
-                ts.digits(),
-                now.secs()
-            ),
+        return Err(outside_tolerance(
+            "webhook-timestamp",
+            &ts,
+            tolerance,
+            "after",
+            now,
         ));
     }
     let mut malformed = false;

@@ -17,7 +17,10 @@
 //!   disables the age check, which only rejects the past (`t < now - tolerance`).
 use subtle::ConstantTimeEq;
 
-use super::{check_header_len, codes, require_utf8, HmacKey, Timestamp, UnixTime, MAX_HEADER_LEN};
+use super::{
+    check_header_len, codes, outside_tolerance, require_utf8, HmacKey, Timestamp, UnixTime,
+    MAX_HEADER_LEN,
+};
 use crate::{Error, Result};
 
 /// Python's default `sys.get_int_max_str_digits()`: `int()` refuses longer strings.
@@ -254,13 +257,12 @@ pub fn verify_stripe<'h>(
     }
     if let Some(tolerance) = tolerance.filter(|&t| t > 0) {
         if now.is_older_than(&ts, tolerance) {
-            return Err(Error::signature(
-                codes::TIMESTAMP_OUTSIDE_TOLERANCE,
-                format!(
-                    "timestamp {} is more than {tolerance} s older than now ({})",
-                    ts.digits(),
-                    now.secs()
-                ),
+            return Err(outside_tolerance(
+                "timestamp",
+                &ts,
+                tolerance,
+                "older than",
+                now,
             ));
         }
     }

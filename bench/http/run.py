@@ -1,7 +1,7 @@
 """HTTP benchmark: payedge vs the Stripe-docs baseline vs a bare aiohttp handler, in ONE run.
 
-    python -m bench.http.run            # full: 10 s per measurement (`make bench-http`)
-    python -m bench.http.run --quick    # 3 s per measurement, floors checked (`make bench-quick`)
+    python -m bench.http.run            # full: 3 rounds of 10 s per peer (`make bench-http`)
+    python -m bench.http.run --quick    # 3 rounds of 3 s per peer, floors checked (`make bench-quick`)
 
 Every webhook peer receives the same stream of distinct Stripe-signed events
 (pre-signed by events.py, replayed by wrk through webhook.lua, 2 threads / 64
@@ -12,6 +12,12 @@ rate (create + confirm through the sandbox gateway, authenticated) and the
 `--workers 2` at 256 connections, where one process is CPU-bound (at 64 the rate
 is bounded by connections / commit latency, the same for both). Afterwards each
 store is opened and its distinct events counted against the 2xx answers.
+
+Each peer gets a 1 s warm-up, then `--rounds` (3) measured runs against the same
+server, each on a stream of events it has never seen. Rates and latencies are
+the medians of the rounds: on a shared 2-core machine one run can catch a
+neighbour's burst, and a single run's p99 then says more about the neighbour
+than about the server.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import math
 import os
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -51,47 +58,97 @@ TARGET_CHECKOUT = 2_000.0
 IDLE_CEILING = 26_700.0  # the bare handler on this machine at rest (notes/peers.md)
 
 
+COUNTERS = (
+    "requests",
+    "duration_us",
+    "connect_errors",
+    "read_errors",
+    "write_errors",
+    "status_errors",
+    "timeouts",
+    "sent",
+    "wrapped",
+    "succeeded",
+    "failed",
+    "other",
+    "server_cpu_s",
+)
+
+
 @dataclass
 class Result:
+    """One peer's measurement: `rounds` wrk runs against the same server.
+
+    Machines are noisy, so rates and latency percentiles are the MEDIAN over the
+    rounds (one stall in one round moves a median of three by nothing); counters
+    (requests, errors, events sent, CPU) are totals over the rounds.
+    """
+
     name: str
     available: bool = True
     note: str = ""
-    wrk: dict[str, Any] = field(default_factory=dict)
+    rounds: list[dict[str, Any]] = field(default_factory=list)
     stored: int | None = None
 
     @property
+    def measured(self) -> bool:
+        return self.available and bool(self.rounds)
+
+    def total(self, key: str) -> float:
+        return sum(float(r.get(key, 0)) for r in self.rounds)
+
+    def median(self, per_round: Callable[[dict[str, Any]], float]) -> float:
+        return statistics.median(per_round(r) for r in self.rounds) if self.rounds else 0.0
+
+    def rate_of(self, key: str = "requests") -> float:
+        """Median over the rounds of `key` per second (requests/s, or checkouts/s with "succeeded")."""
+        return self.median(lambda r: float(r.get(key, 0)) / (r["duration_us"] / 1e6))
+
+    @property
     def rate(self) -> float:
-        if not self.wrk:
-            return 0.0
-        return float(self.wrk["requests"]) / (self.wrk["duration_us"] / 1e6)
+        return self.rate_of("requests")
 
     @property
     def non_2xx(self) -> int:
-        return int(self.wrk.get("status_errors", 0)) if self.wrk else 0
+        return int(self.total("status_errors"))
 
     @property
     def socket_errors(self) -> int:
-        if not self.wrk:
-            return 0
-        return sum(int(self.wrk[k]) for k in ("connect_errors", "read_errors", "write_errors", "timeouts"))
+        return int(sum(self.total(k) for k in ("connect_errors", "read_errors", "write_errors", "timeouts")))
 
     @property
     def ok(self) -> int:
-        return int(self.wrk["requests"]) - self.non_2xx if self.wrk else 0
+        return int(self.total("requests")) - self.non_2xx
 
     @property
     def cpu_us(self) -> float:
         """Server CPU time (all its processes and threads) per answered request, microseconds."""
-        requests = int(self.wrk.get("requests", 0)) if self.wrk else 0
-        return float(self.wrk.get("server_cpu_s", 0.0)) * 1e6 / requests if requests else 0.0
+        requests = self.total("requests")
+        return self.total("server_cpu_s") * 1e6 / requests if requests else 0.0
 
     @property
     def cores(self) -> float:
         """How many CPU cores the server used on average during the measurement."""
-        return float(self.wrk.get("server_cpu_s", 0.0)) / (self.wrk["duration_us"] / 1e6) if self.wrk else 0.0
+        duration = self.total("duration_us") / 1e6
+        return self.total("server_cpu_s") / duration if duration else 0.0
 
     def ms(self, key: str) -> float:
-        return float(self.wrk.get(key, 0)) / 1000.0 if self.wrk else 0.0
+        """Median over the rounds of a latency figure (`p50_us`, `p99_us`, ...), in ms."""
+        return self.median(lambda r: float(r.get(key, 0))) / 1000.0
+
+    def spread(self, key: str = "p99_us") -> str:
+        """Every round's figure, for the log: "11.2/12.9/40.3"."""
+        return "/".join(f"{float(r.get(key, 0)) / 1000.0:.1f}" for r in self.rounds)
+
+    def summary(self) -> dict[str, Any]:
+        """Totals and medians, for --json."""
+        out: dict[str, Any] = {k: self.total(k) for k in COUNTERS}
+        for key in ("p50_us", "p90_us", "p99_us", "max_us", "mean_us"):
+            out[key] = self.ms(key) * 1000.0
+        out["rate"] = self.rate
+        out["rounds"] = self.rounds
+        out["stored"] = self.stored
+        return out
 
 
 def payedge_bin() -> str:
@@ -227,22 +284,34 @@ class Bench:
     def log(self, message: str) -> None:
         print(message, flush=True)
 
+    def round_events(self, round_no: int) -> Path:
+        return self.events_dir / f"r{round_no}"
+
     def prepare_events(self) -> None:
+        """Sign one stream of distinct events per round (ids `evt_bench<round>_...`)."""
         count = int(self.duration * EVENTS_PER_SECOND_BOUND) + 1000
         started = time.monotonic()
-        self.signed_at = write_events(self.events_dir, count, SECRET, prefix="bench")
+        for round_no in range(self.args.rounds):
+            self.signed_at = write_events(
+                self.round_events(round_no), count, SECRET, prefix=f"bench{round_no}_"
+            )
         if self.args.warmup > 0:
             warm = int(self.args.warmup * EVENTS_PER_SECOND_BOUND) + 1000
             write_events(self.warm_dir, warm, SECRET, prefix="warm")
-        self.log(f"signed {count} distinct Stripe events in {time.monotonic() - started:.1f} s")
+        self.log(
+            f"signed {self.args.rounds} x {count} distinct Stripe events "
+            f"in {time.monotonic() - started:.1f} s"
+        )
 
     def refresh_events_if_old(self) -> None:
         # Stripe's 300 s tolerance: re-sign (same ids and bodies, new timestamp) if the run is long.
-        if time.time() - self.signed_at > SIGNATURE_TOLERANCE - 60 - self.duration:
-            self.log("re-signing the event stream (300 s signature tolerance)")
+        spent = self.args.rounds * (self.duration + 1) + self.args.warmup
+        if time.time() - self.signed_at > SIGNATURE_TOLERANCE - 60 - spent:
+            self.log("re-signing the event streams (300 s signature tolerance)")
             self.prepare_events()
 
-    def webhook_run(self, port: int, pgid: int, connections: int) -> dict[str, Any]:
+    def webhook_rounds(self, port: int, pgid: int, connections: int) -> list[dict[str, Any]]:
+        """A warm-up, then `--rounds` measured wrk runs, each on its own stream of new events."""
         threads = self.args.threads
         if self.args.warmup > 0:
             run_wrk(
@@ -253,17 +322,20 @@ class Bench:
                 threads=threads,
                 connections=connections,
             )
-        cpu_before = group_cpu_seconds(pgid)
-        data = run_wrk(
-            port,
-            "webhook.lua",
-            [str(self.events_dir), WEBHOOK_PATH, str(threads)],
-            duration=self.duration,
-            threads=threads,
-            connections=connections,
-        )
-        data["server_cpu_s"] = group_cpu_seconds(pgid) - cpu_before
-        return data
+        rounds = []
+        for round_no in range(self.args.rounds):
+            cpu_before = group_cpu_seconds(pgid)
+            data = run_wrk(
+                port,
+                "webhook.lua",
+                [str(self.round_events(round_no)), WEBHOOK_PATH, str(threads)],
+                duration=self.duration,
+                threads=threads,
+                connections=connections,
+            )
+            data["server_cpu_s"] = group_cpu_seconds(pgid) - cpu_before
+            rounds.append(data)
+        return rounds
 
     def measure(
         self,
@@ -279,7 +351,7 @@ class Bench:
         cwd = self.work / name.split(maxsplit=1)[0].replace("/", "_") / str(port)
         try:
             with server(cmd(port, cwd), port, cwd) as proc:
-                result.wrk = self.webhook_run(port, proc.pid, connections or self.args.connections)
+                result.rounds = self.webhook_rounds(port, proc.pid, connections or self.args.connections)
         except (RuntimeError, TimeoutError, FileNotFoundError, subprocess.CalledProcessError) as exc:
             result.available = False
             result.note = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
@@ -288,7 +360,7 @@ class Bench:
         result.stored = stored(cwd)
         self.log(
             f"{name}: {result.rate:,.0f} req/s, p50 {result.ms('p50_us'):.2f} ms, "
-            f"p99 {result.ms('p99_us'):.2f} ms, non-2xx {result.non_2xx}, "
+            f"p99 {result.ms('p99_us'):.2f} ms (rounds {result.spread()}), non-2xx {result.non_2xx}, "
             f"socket errors {result.socket_errors}"
         )
         return result
@@ -338,8 +410,6 @@ class Bench:
             connections,
         )
 
-    # -- report -------------------------------------------------------------------------
-
     def checkout(self) -> Result:
         """Checkouts/s: create + confirm through the sandbox gateway, authenticated, with idempotency keys."""
         name = "payedge checkout"
@@ -359,16 +429,18 @@ class Bench:
                         threads=self.args.threads,
                         connections=self.args.connections,
                     )
-                cpu_before = group_cpu_seconds(proc.pid)
-                result.wrk = run_wrk(
-                    port,
-                    "checkout.lua",
-                    [API_KEY, keys, f"run{os.urandom(6).hex()}"],
-                    duration=self.duration,
-                    threads=self.args.threads,
-                    connections=self.args.connections,
-                )
-                result.wrk["server_cpu_s"] = group_cpu_seconds(proc.pid) - cpu_before
+                for _ in range(self.args.rounds):
+                    cpu_before = group_cpu_seconds(proc.pid)
+                    data = run_wrk(
+                        port,
+                        "checkout.lua",
+                        [API_KEY, keys, f"run{os.urandom(6).hex()}"],
+                        duration=self.duration,
+                        threads=self.args.threads,
+                        connections=self.args.connections,
+                    )
+                    data["server_cpu_s"] = group_cpu_seconds(proc.pid) - cpu_before
+                    result.rounds.append(data)
         except (RuntimeError, TimeoutError, FileNotFoundError, subprocess.CalledProcessError) as exc:
             result.available = False
             result.note = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
@@ -377,14 +449,14 @@ class Bench:
         result.stored = count_payedge_payments(cwd / "payedge-data", "succeeded")
         self.log(
             f"{name}: {self.checkout_rate(result):,.0f} checkouts/s ({result.rate:,.0f} req/s), "
-            f"p99 {result.ms('p99_us'):.2f} ms, failed {result.wrk['failed']}, "
-            f"unexpected answers {result.wrk['other']}"
+            f"p99 {result.ms('p99_us'):.2f} ms (rounds {result.spread()}), "
+            f"failed {result.total('failed'):.0f}, unexpected answers {result.total('other'):.0f}"
         )
         return result
 
     @staticmethod
     def checkout_rate(r: Result) -> float:
-        return float(r.wrk["succeeded"]) / (r.wrk["duration_us"] / 1e6) if r.wrk else 0.0
+        return r.rate_of("succeeded")
 
     # -- report -------------------------------------------------------------------------
 
@@ -395,7 +467,7 @@ class Bench:
         print()
         print(
             f"HTTP webhook benchmark: same stream of distinct Stripe-signed events (~1 KB), "
-            f"wrk -t{a.threads} -c{a.connections} -d{self.duration:g}s"
+            f"wrk -t{a.threads} -c{a.connections} -d{self.duration:g}s x {a.rounds} rounds (medians)"
             + (f" after a {a.warmup:g} s warm-up" if a.warmup else "")
         )
         print(
@@ -419,7 +491,7 @@ class Bench:
         scaled = [self.results.get(f"payedge{w} -c{a.scaling_connections}") for w in ("", " --workers 2")]
 
         def measured(r: Result | None) -> bool:
-            return r is not None and r.available and bool(r.wrk)
+            return r is not None and r.measured
 
         # CI floors (--quick) are about half the targets; the full run checks the targets.
         scale = 0.5 if quick else 1.0
@@ -459,16 +531,16 @@ class Bench:
             )
 
         print("correctness (2xx answers <= distinct events stored <= requests sent; no event sent twice):")
-        for r in (pay, two, base, *scaled):
-            if not measured(r) or r is None:
+        for peer in (pay, two, base, *scaled):
+            if not measured(peer) or peer is None:
                 continue
-            sent = int(r.wrk["sent"])
+            sent = int(peer.total("sent"))
             check(
-                r.stored is not None and r.ok <= r.stored <= sent and int(r.wrk["wrapped"]) == 0,
-                f"{r.name}: {r.ok} answered 2xx, {r.stored} stored, {sent} sent",
+                peer.stored is not None and peer.ok <= peer.stored <= sent and peer.total("wrapped") == 0,
+                f"{peer.name}: {peer.ok} answered 2xx, {peer.stored} stored, {sent} sent",
             )
         if measured(checkout) and checkout is not None:
-            answered = int(checkout.wrk["succeeded"]) + int(self.checkout_warm.get("succeeded", 0))
+            answered = int(checkout.total("succeeded")) + int(self.checkout_warm.get("succeeded", 0))
             check(
                 checkout.stored is not None and checkout.stored >= answered,
                 f"checkout: {answered} confirmations answered succeeded (warm-up included), "
@@ -506,7 +578,7 @@ class Bench:
             rate = self.checkout_rate(checkout)
             floor = TARGET_CHECKOUT * scale * load
             check(rate >= floor, f"checkout >= {floor:,.0f}/s")
-            check(int(checkout.wrk["failed"]) == 0, "checkout: zero non-2xx")
+            check(checkout.total("failed") == 0, "checkout: zero non-2xx")
         return failures
 
 
@@ -518,8 +590,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--duration", type=float, default=None, help="seconds per measurement (default 10, quick 3)"
     )
+    parser.add_argument("--warmup", type=float, default=None, help="warm-up seconds per server (default 1)")
     parser.add_argument(
-        "--warmup", type=float, default=None, help="warm-up seconds per server (default 1, quick 0)"
+        "--rounds",
+        type=int,
+        default=3,
+        help="measured wrk runs per peer, each on new events; rates and percentiles are their medians",
     )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--connections", type=int, default=64)
@@ -546,7 +622,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.duration is None:
         args.duration = 3.0 if args.quick else 10.0
     if args.warmup is None:
-        args.warmup = 0.0 if args.quick else 1.0
+        args.warmup = 1.0
     if args.peers is None:
         args.peers = "bare,baseline,payedge,workers2,checkout" + ("" if args.quick else ",scaling")
     return args
@@ -579,10 +655,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             args.json.write_text(
                 json.dumps(
-                    {
-                        name: {"rate": r.rate, **r.wrk, "stored": r.stored}
-                        for name, r in bench.results.items()
-                    },
+                    {name: r.summary() for name, r in bench.results.items()},
                     indent=2,
                 )
             )

@@ -26,6 +26,7 @@ from payedge_server.keys import (
     WEBHOOKS,
 )
 from payedge_server.live import setup_live
+from payedge_server.live_feed import setup_live_feed
 from payedge_server.parking import setup_parking
 from payedge_server.payments import routes as payment_routes
 from payedge_server.payments.service import PaymentService
@@ -151,7 +152,9 @@ def create_app(config: Config) -> web.Application:
     terminals.setup_terminals(app, config)
     openapi.register(app, openapi.QUOTE_AND_TERMINAL_PATHS)
 
-    setup_live(app, payments.status_lookup, recheck_interval=1.0 if config.workers > 1 else None)
+    hub = setup_live(app, payments.status_lookup, recheck_interval=1.0 if config.workers > 1 else None)
+    if config.workers > 1:
+        setup_live_feed(app, store, hub)
     openapi.register(app, openapi.LIVE_PATHS)
     setup_parking(app)
     return app

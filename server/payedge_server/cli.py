@@ -42,7 +42,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=None, help="port (default 8080)")
     p.add_argument("--data-dir", default=None, help="state directory (default ./payedge-data)")
     p.add_argument("--database-url", default=None, help="sqlite:///path (default: SQLite in the data dir)")
-    p.add_argument("--redis-url", default=None, help="redis://... (accepted; not wired yet)")
+    p.add_argument("--redis-url", default=None, help="redis://... (the terminal queue and its locks)")
     p.add_argument("--mqtt-url", default=None, help="mqtt://host:port for the parking relay")
     p.add_argument("--workers", type=int, default=None, help="processes sharing the port (SO_REUSEPORT)")
     p.add_argument("--stripe-api-key", default=None, help="enables the stripe gateway")
@@ -120,8 +120,7 @@ def resolve(argv: Sequence[str]) -> tuple[Config, list[str]]:
     if redis_url:
         notes.append(
             "--redis-url: the terminal queue and its locks live in Redis (shared by workers); "
-            "webhook dedupe and idempotency keys are shared through the store; live-event fan-out "
-            "across workers is not wired yet (long-polls re-read the store)"
+            "webhook dedupe, idempotency keys and live events are shared through the store"
         )
     tariff = pick("tariff")
     delay_raw = pick("sandbox-async-delay")
@@ -150,6 +149,13 @@ def resolve(argv: Sequence[str]) -> tuple[Config, list[str]]:
         data_dir=data_dir,
         extra={"log_level": (pick("log-level") or "INFO").upper()},
     )
+    if config.terminals and config.workers > 1 and not config.redis_url:
+        # In-process queues would be one per worker: a payment enqueued through one worker
+        # would be invisible to an allocation through another.
+        raise SystemExit(
+            "payedge serve: --terminals with --workers > 1 needs --redis-url "
+            "(the in-process terminal queue is per process)"
+        )
     return config, notes
 
 

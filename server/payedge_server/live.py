@@ -13,9 +13,9 @@ cannot set headers on a WebSocket, so the live routes also accept the key as a
 - `GET /v1/payments/{id}/status?wait=<0..60>&since=<version>` long-poll;
 - `GET /static/payedge.js`, `GET /static/status.html` (the JS client and a demo page).
 
-The hub is per process: with `--workers N` and no Redis, an event published in
-one worker reaches only that worker's subscribers; `recheck_interval` makes
-long-pollers re-read the store meanwhile so they still see changes.
+The hub is per process; with `--workers N` each hub also shares its events with
+the other workers through the store (live_feed.py), and `recheck_interval`
+makes long-pollers re-read the store as well.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any, Final
 
@@ -122,6 +122,9 @@ class LiveHub:
         self._closing = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
+        # Set by live_feed with --workers N: every event published here is also handed
+        # to it (on the loop thread), to reach the other workers' subscribers.
+        self.forward: Callable[[str, dict[str, Any]], None] | None = None
         self.published = 0
         self.dropped = 0
 
@@ -147,7 +150,11 @@ class LiveHub:
             return
         self._publish(channel, event)
 
-    def _publish(self, channel: str, event: dict[str, Any]) -> None:
+    def deliver(self, channel: str, event: dict[str, Any]) -> None:
+        """An event another worker published: to this worker's subscribers, not forwarded again."""
+        self._publish(channel, event, forward=False)
+
+    def _publish(self, channel: str, event: dict[str, Any], *, forward: bool = True) -> None:
         version = _version_of(event)
         previous = self._latest.get(channel)
         if version is None:
@@ -159,6 +166,8 @@ class LiveHub:
             if len(self._latest) > self._latest_kept:
                 self._latest.popitem(last=False)
         self.published += 1
+        if forward and self.forward is not None:
+            self.forward(channel, event)
 
         waiters = self._waiters.pop(channel, None)
         if waiters:

@@ -1,0 +1,168 @@
+"""Live events across workers (`--workers N`): a feed table in the shared store.
+
+Each worker's `LiveHub` serves only its own WebSocket clients and long-pollers,
+but a payment confirmed by worker A must reach a page subscribed through worker
+B. Every event a hub publishes is therefore also appended to `live_feed` (all
+the events of one loop iteration in one store write, which joins the group
+commit: no fsync of its own), and every worker tails the table every
+`TAIL_SECONDS`, handing the other workers' events to its own subscribers.
+
+The store stays the truth, the feed is only a notification: a worker killed
+between a commit and its feed write loses that one event for the other
+workers' subscribers (a new subscription, the JS client's polling fallback or a
+long-poll, which re-reads the store, still see the change). Rows older than
+`KEEP_SECONDS` are deleted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import time
+from collections.abc import AsyncIterator
+from typing import Any, Final
+
+import orjson
+from aiohttp import web
+
+from payedge_server.contracts import Store, Tx
+from payedge_server.live import LiveHub
+
+log = logging.getLogger("payedge.live")
+
+TAIL_SECONDS: Final = 0.05
+KEEP_SECONDS: Final = 60.0
+TAIL_BATCH: Final = 1000
+
+SCHEMA: Final = (
+    """CREATE TABLE IF NOT EXISTS live_feed (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        origin TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        event BLOB NOT NULL,
+        at REAL NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS live_feed_at ON live_feed (at)",
+)
+
+
+class LiveFeed:
+    """Appends this worker's live events to the store and re-publishes the others'."""
+
+    def __init__(self, store: Store, hub: LiveHub, *, tail_seconds: float = TAIL_SECONDS) -> None:
+        self.store = store
+        self.hub = hub
+        self.tail_seconds = tail_seconds
+        self.origin = f"{os.getpid()}-{secrets.token_hex(4)}"
+        self._pending: list[tuple[str, bytes]] = []
+        self._flushing: set[asyncio.Task[None]] = set()
+        self._cursor = 0
+        self.relayed = 0
+
+    # -- out: this worker's events -------------------------------------------------------
+
+    def forward(self, channel: str, event: dict[str, Any]) -> None:
+        """LiveHub's forward hook (event-loop thread): queue the event for the next feed write."""
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self._schedule_flush)
+        self._pending.append((channel, orjson.dumps(event)))
+
+    def _schedule_flush(self) -> None:
+        task = asyncio.get_running_loop().create_task(self.flush())
+        self._flushing.add(task)
+        task.add_done_callback(self._flushing.discard)
+
+    async def flush(self) -> None:
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        origin, now = self.origin, time.time()
+
+        def append(tx: Tx) -> None:
+            for channel, event in batch:
+                tx.execute(
+                    "INSERT INTO live_feed (origin, channel, event, at) VALUES (?, ?, ?, ?)",
+                    (origin, channel, event, now),
+                )
+
+        try:
+            await self.store.write(append)
+        except Exception:  # a notification: never fail the request that caused it
+            log.exception("live feed: %d event(s) not shared with the other workers", len(batch))
+
+    # -- in: the other workers' events ---------------------------------------------------
+
+    async def start_cursor(self) -> None:
+        """Tail from now on: events written before this worker started are not replayed."""
+
+        def last(tx: Tx) -> int:
+            row = tx.fetchone("SELECT COALESCE(MAX(id), 0) FROM live_feed")
+            return int(row[0]) if row else 0
+
+        self._cursor = await self.store.read(last)
+
+    async def poll(self) -> int:
+        """Hand every new event of the other workers to this worker's hub; returns how many."""
+        cursor = self._cursor
+
+        def newer(tx: Tx) -> list[tuple[Any, ...]]:
+            return tx.fetchall(
+                "SELECT id, origin, channel, event FROM live_feed WHERE id > ? ORDER BY id LIMIT ?",
+                (cursor, TAIL_BATCH),
+            )
+
+        rows = await self.store.read(newer)
+        relayed = 0
+        for row_id, origin, channel, event in rows:
+            self._cursor = row_id
+            if origin != self.origin:
+                self.hub.deliver(channel, orjson.loads(event))
+                relayed += 1
+        self.relayed += relayed
+        return relayed
+
+    async def prune(self) -> None:
+        cutoff = time.time() - KEEP_SECONDS
+        await self.store.write(lambda tx: tx.execute("DELETE FROM live_feed WHERE at < ?", (cutoff,)))
+
+    async def tail_forever(self) -> None:
+        next_prune = time.monotonic() + KEEP_SECONDS / 4
+        while True:
+            try:
+                while await self.poll() == TAIL_BATCH:
+                    pass  # a backlog: read on without sleeping
+                if time.monotonic() >= next_prune:
+                    next_prune = time.monotonic() + KEEP_SECONDS / 4
+                    await self.prune()
+            except Exception:
+                log.exception("live feed: tail failed; retrying")
+            await asyncio.sleep(self.tail_seconds)
+
+    async def close(self) -> None:
+        for task in tuple(self._flushing):
+            with contextlib.suppress(Exception):
+                await task
+        await self.flush()
+
+
+def setup_live_feed(app: web.Application, store: Store, hub: LiveHub) -> LiveFeed:
+    """Share `hub`'s events with the other workers through `store` (add after the store's context)."""
+    feed = LiveFeed(store, hub)
+
+    async def feed_ctx(app: web.Application) -> AsyncIterator[None]:
+        await store.ensure_schema(SCHEMA)
+        await feed.start_cursor()
+        hub.forward = feed.forward
+        task = asyncio.get_running_loop().create_task(feed.tail_forever())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        hub.forward = None
+        await feed.close()
+
+    app.cleanup_ctx.append(feed_ctx)
+    return feed

@@ -43,6 +43,7 @@ def test_unknown_currency(currency: str) -> None:
     with pytest.raises(MoneyError) as info:
         payedge.minor_units(currency)
     assert info.value.code == "unknown_currency"
+    assert info.value.param == "currency"
     assert isinstance(info.value, ValueError)
 
 
@@ -96,12 +97,15 @@ def test_to_minor_errors(amount: str | Decimal, currency: str, code: str) -> Non
     with pytest.raises(MoneyError) as info:
         payedge.to_minor(amount, currency)
     assert info.value.code == code
+    # The bad field is named, as a server answers {"error": {"code", "param"}}.
+    assert info.value.param == ("currency" if code == "unknown_currency" else "amount")
 
 
 def test_to_minor_refuses_floats_and_ints() -> None:
     with pytest.raises(MoneyError, match="not float") as info:
         payedge.to_minor(12.34, "EUR")  # type: ignore[arg-type]
     assert info.value.code == "invalid_amount"
+    assert info.value.param == "amount"
     with pytest.raises(MoneyError, match="not int"):
         payedge.to_minor(12, "EUR")  # type: ignore[arg-type]
 

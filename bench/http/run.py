@@ -232,6 +232,19 @@ def run_wrk(
     raise RuntimeError(f"wrk printed no result:\n{out.stdout}\n{out.stderr}")
 
 
+def settle_disk() -> float:
+    """Write back every dirty page of the machine (`sync`) before a measured round; returns seconds.
+
+    The servers under test answer only after an fsync, and an fsync queues behind
+    whatever else the kernel is writing back: right after a build (CI builds the
+    release wheel just before this) that is gigabytes, and one round's p99 then
+    measured the build's writeback (500 ms here), not the server.
+    """
+    started = time.monotonic()
+    os.sync()
+    return time.monotonic() - started
+
+
 def count_rows(db_path: Path, sql: str) -> int:
     with contextlib.closing(sqlite3.connect(db_path)) as db:
         row = db.execute(sql).fetchone()
@@ -284,6 +297,11 @@ class Bench:
     def log(self, message: str) -> None:
         print(message, flush=True)
 
+    def settle(self) -> None:
+        took = settle_disk()
+        if took > 0.5:
+            self.log(f"sync: {took:.1f} s writing back dirty pages before the round")
+
     def round_events(self, round_no: int) -> Path:
         return self.events_dir / f"r{round_no}"
 
@@ -324,6 +342,7 @@ class Bench:
             )
         rounds = []
         for round_no in range(self.args.rounds):
+            self.settle()
             cpu_before = group_cpu_seconds(pgid)
             data = run_wrk(
                 port,
@@ -430,6 +449,7 @@ class Bench:
                         connections=self.args.connections,
                     )
                 for _ in range(self.args.rounds):
+                    self.settle()
                     cpu_before = group_cpu_seconds(proc.pid)
                     data = run_wrk(
                         port,

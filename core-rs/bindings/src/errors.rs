@@ -87,11 +87,11 @@ fn to_python(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
     };
     let kwargs = PyDict::new(py);
     kwargs.set_item("code", err.code())?;
-    match err {
-        Error::Tariff { path, .. } => kwargs.set_item("param", path)?,
-        Error::Invalid { field, .. } => kwargs.set_item("param", field.as_ref())?,
-        Error::StaleLease { token, .. } => kwargs.set_item("token", token)?,
-        _ => {}
+    if let Some(param) = err.param() {
+        kwargs.set_item("param", param)?;
+    }
+    if let Error::StaleLease { token, .. } = err {
+        kwargs.set_item("token", token)?;
     }
     let instance = errors_module(py)?
         .getattr(class)?

@@ -56,6 +56,18 @@ impl Error {
         }
     }
 
+    /// The input at fault, where one is: a tariff's JSON path, an argument's name, or for
+    /// money errors `currency` (unknown currency) or `amount` (everything else).
+    pub fn param(&self) -> Option<&str> {
+        match self {
+            Error::Tariff { path, .. } => Some(path),
+            Error::Invalid { field, .. } => Some(field),
+            Error::Money { code, .. } if code == "unknown_currency" => Some("currency"),
+            Error::Money { .. } => Some("amount"),
+            _ => None,
+        }
+    }
+
     pub fn signature(code: &'static str, message: impl Into<String>) -> Self {
         Error::Signature {
             code: Cow::Borrowed(code),
@@ -104,6 +116,21 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn param_names_the_bad_input() {
+        assert_eq!(
+            Error::money("unknown_currency", "m").param(),
+            Some("currency")
+        );
+        assert_eq!(
+            Error::money("excess_precision", "m").param(),
+            Some("amount")
+        );
+        assert_eq!(Error::tariff("$.bands[1]", "m").param(), Some("$.bands[1]"));
+        assert_eq!(Error::invalid("ttl", "m").param(), Some("ttl"));
+        assert_eq!(Error::queue("terminal_busy", "m").param(), None);
+    }
 
     #[test]
     fn codes_are_stable() {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from typing import Any
 
 import orjson
@@ -16,12 +17,23 @@ SELECT = f"SELECT {COLUMNS} FROM payments"
 _NAMES = tuple(name.strip() for name in COLUMNS.split(","))
 
 
+def _sortable_hex() -> str:
+    """24 hex digits: milliseconds since the epoch (11), then 52 random bits (13).
+
+    Ids made later sort later, so the indexes keyed by a payment id (the payments'
+    unique id, the status history, the audit trail's subject) grow at their right
+    edge: a random id dirtied a random page of each for every new payment, which
+    made checkouts slow down as the database outgrew SQLite's page cache.
+    """
+    return f"{time.time_ns() // 1_000_000:011x}{secrets.randbits(52):013x}"
+
+
 def new_payment_id() -> str:
-    return "pay_" + secrets.token_hex(12)
+    return "pay_" + _sortable_hex()
 
 
 def new_refund_id() -> str:
-    return "re_" + secrets.token_hex(12)
+    return "re_" + _sortable_hex()
 
 
 def from_row(row: tuple[Any, ...]) -> dict[str, Any]:

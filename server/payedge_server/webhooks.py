@@ -14,6 +14,7 @@ every configured secret. sandbox: `payedge.verify_standard`. Then:
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -45,7 +46,18 @@ SANDBOX_EFFECTS = {
     "payment.failed": "failed",
     "payment.canceled": "canceled",
 }
-Parsed = tuple[str, str, str | None, str | None, GatewayResult | None]
+
+
+@dataclass(frozen=True, slots=True)
+class RefundedAtGateway:
+    """A Stripe `charge.refunded`: the charge's cumulative refunded amount (a dashboard
+    refund, or one payedge made); the payment catches up with it."""
+
+    amount_refunded: int
+    refund_ref: str | None
+
+
+Parsed = tuple[str, str, str | None, str | None, GatewayResult | RefundedAtGateway | None]
 """event id, event type, provider object id, payedge payment id hint, effect."""
 
 # A first delivery, classified by whether its payment is known (by the provider's
@@ -141,6 +153,8 @@ class WebhookIngest:
         except payedge.PayedgeError as exc:
             self._metrics["stripe"].inc("invalid")
             raise ApiError(400, "invalid_payload", f"the event could not be parsed: {exc}") from None
+        if event.type == "charge.refunded":
+            return _charge_refunded(event)
         status = STRIPE_EFFECTS.get(event.type)
         effect = None
         if status is not None and event.object_id:
@@ -196,7 +210,7 @@ class WebhookIngest:
         event_type: str,
         object_id: str | None,
         hint: str | None,
-        effect: GatewayResult | None,
+        effect: GatewayResult | RefundedAtGateway | None,
     ) -> str:
         """Record the event (durable dedupe) and apply its effect; returns the outcome.
 
@@ -223,9 +237,13 @@ class WebhookIngest:
             payment = self.payments.load_in_tx(tx, pid)
         assert payment is not None  # the INSERT found it in this transaction
         before = payment["version"]
-        after = self.payments.apply_gateway_status_in_tx(
-            tx, payment, effect, source=f"webhook:{provider}:{event_id}"
-        )
+        source = f"webhook:{provider}:{event_id}"
+        if isinstance(effect, RefundedAtGateway):
+            after = self.payments.sync_refunded_in_tx(
+                tx, payment, effect.amount_refunded, effect.refund_ref, source=source
+            )
+        else:
+            after = self.payments.apply_gateway_status_in_tx(tx, payment, effect, source=source)
         if after["version"] == before:
             tx.execute(
                 "UPDATE webhook_events SET outcome = 'ignored' WHERE provider = ? AND event_id = ?",
@@ -233,3 +251,23 @@ class WebhookIngest:
             )
             return "ignored"
         return "applied"
+
+
+def _charge_refunded(event: payedge.StripeEvent) -> Parsed:
+    """`charge.refunded`: the object is a Charge; its payment is found by `payment_intent`.
+
+    Read from the raw event only for this rare type (the native parser's fields
+    are those of a PaymentIntent). A charge without a payment intent or a
+    cumulative `amount_refunded` is recorded and acknowledged, not acted on.
+    """
+    try:
+        charge = orjson.loads(event.raw)["data"]["object"]
+        pi = charge.get("payment_intent")
+        refunded = charge.get("amount_refunded")
+        refunds = (charge.get("refunds") or {}).get("data") or []
+        ref = refunds[0].get("id") if refunds and isinstance(refunds[0], dict) else None
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+        return event.id, event.type, event.object_id, None, None
+    if not isinstance(pi, str) or not isinstance(refunded, int) or isinstance(refunded, bool) or refunded < 0:
+        return event.id, event.type, event.object_id, None, None
+    return event.id, event.type, pi, None, RefundedAtGateway(refunded, ref if isinstance(ref, str) else None)

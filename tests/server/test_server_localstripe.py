@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import orjson
 import pytest
 import stripe
 
@@ -131,6 +133,77 @@ async def test_api_confirmed_payment_refunds_and_late_failure(
     assert status == 200 and r2["payment"]["status"] == "refunded"
     stripe_refunds = await asyncio.to_thread(sdk.v1.refunds.list, {"payment_intent": p["gateway_ref"]})
     assert sorted(r.amount for r in stripe_refunds.data) == [400, 600]
+
+
+def charge_refunded(intent_id: str, charge_id: str, amount: int, refunded: int, refund_id: str) -> bytes:
+    """A `charge.refunded` event as Stripe sends it (localstripe does not send this type)."""
+    charge = {
+        "id": charge_id,
+        "object": "charge",
+        "amount": amount,
+        "amount_captured": amount,
+        "amount_refunded": refunded,
+        "currency": "eur",
+        "payment_intent": intent_id,
+        "refunded": refunded >= amount,
+        "refunds": {"object": "list", "data": [{"id": refund_id, "object": "refund"}]},
+        "status": "succeeded",
+    }
+    event = {
+        "id": f"evt_{uuid.uuid4().hex[:24]}",
+        "object": "event",
+        "type": "charge.refunded",
+        "created": int(time.time()),
+        "livemode": False,
+        "data": {"object": charge},
+    }
+    return orjson.dumps(event)
+
+
+async def test_refunds_made_at_stripe_reach_the_payment_once(
+    stripe_server: Server, sdk: stripe.StripeClient, http: aiohttp.ClientSession
+) -> None:
+    """A refund made outside payedge (the Stripe dashboard) shows on the payment; the
+    `charge.refunded` of a refund payedge made itself, or a redelivery, is not counted twice."""
+    p = await stripe_payment(http, stripe_server, sdk, amount=1000, currency="EUR")
+    status, done = await call(http, stripe_server, "POST", f"/v1/payments/{p['id']}/confirm")
+    assert status == 200 and done["status"] == "succeeded", done
+    intent_id = p["gateway_ref"]
+    intent = await asyncio.to_thread(sdk.v1.payment_intents.retrieve, intent_id)
+    charge_id = str(
+        intent.latest_charge if isinstance(intent.latest_charge, str) else intent.latest_charge.id
+    )
+
+    async def deliver(body: bytes) -> dict[str, Any]:
+        async with http.post(
+            stripe_server.url + "/v1/webhooks/stripe", data=body, headers=stripe_headers(body)
+        ) as resp:
+            assert resp.status == 200, await resp.text()
+            answer: dict[str, Any] = await resp.json()
+            return answer
+
+    # 1. 300 refunded in the dashboard (at Stripe, not through payedge).
+    outside = await asyncio.to_thread(sdk.v1.refunds.create, {"payment_intent": intent_id, "amount": 300})
+    event = charge_refunded(intent_id, charge_id, 1000, 300, outside.id)
+    assert await deliver(event) == {"received": True, "duplicate": False}
+    _, after = await call(http, stripe_server, "GET", f"/v1/payments/{p['id']}")
+    assert (after["status"], after["amount_refunded"]) == ("partially_refunded", 300)
+    assert await deliver(event) == {"received": True, "duplicate": True}
+
+    # 2. 400 through payedge; Stripe then reports 700 in all: nothing more to add.
+    status, mine = await call(http, stripe_server, "POST", f"/v1/payments/{p['id']}/refunds", {"amount": 400})
+    assert status == 200, mine
+    await deliver(charge_refunded(intent_id, charge_id, 1000, 700, mine["gateway_ref"]))
+    _, after = await call(http, stripe_server, "GET", f"/v1/payments/{p['id']}")
+    assert (after["status"], after["amount_refunded"]) == ("partially_refunded", 700)
+
+    # 3. Only 300 are left: payedge refuses more, the dashboard refunds the rest.
+    status, err = await call(http, stripe_server, "POST", f"/v1/payments/{p['id']}/refunds", {"amount": 301})
+    assert status == 400 and err["error"]["code"] == "refund_exceeds_captured"
+    rest = await asyncio.to_thread(sdk.v1.refunds.create, {"payment_intent": intent_id, "amount": 300})
+    await deliver(charge_refunded(intent_id, charge_id, 1000, 1000, rest.id))
+    _, after = await call(http, stripe_server, "GET", f"/v1/payments/{p['id']}")
+    assert (after["status"], after["amount_refunded"]) == ("refunded", 1000)
 
 
 async def test_cancel_through_stripe(

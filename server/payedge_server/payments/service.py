@@ -249,6 +249,39 @@ class PaymentService:
         self._publish_after(tx, updated)
         return updated
 
+    def sync_refunded_in_tx(
+        self, tx: Tx, p: dict[str, Any], gateway_refunded: int, gateway_ref: str | None, *, source: str
+    ) -> dict[str, Any]:
+        """A refund made at the gateway itself (e.g. in the Stripe dashboard); returns the payment.
+
+        `gateway_refunded` is the gateway's cumulative refunded amount for the
+        payment. Refunds payedge knows (succeeded, and pending ones it is making
+        through the API right now) are already counted, so only the difference is
+        recorded, as a `succeeded` refund row: a redelivery, or the webhook about a
+        refund made through payedge, changes nothing. Never beyond the captured
+        amount, never downwards.
+        """
+        if p["status"] not in states.REFUNDABLE:
+            return p
+        row = tx.fetchone(
+            "SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE payment_id = ? "
+            "AND status IN ('pending', 'succeeded')",
+            (p["id"],),
+        )
+        known = int(row[0]) if row else 0
+        delta = min(gateway_refunded, p["amount_captured"]) - known
+        if delta <= 0:
+            return p
+        tx.execute(
+            "INSERT INTO refunds (id, payment_id, amount, status, gateway_ref, created_at) "
+            "VALUES (?, ?, ?, 'succeeded', ?, ?)",
+            (records.new_refund_id(), p["id"], delta, gateway_ref, now_ms()),
+        )
+        refunded = p["amount_refunded"] + delta
+        status = "refunded" if refunded >= p["amount_captured"] else "partially_refunded"
+        updated = self.transition_in_tx(tx, p, status, source=source, changes={"amount_refunded": refunded})
+        return updated or p
+
     def apply_gateway_status_in_tx(
         self,
         tx: Tx,

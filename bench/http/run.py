@@ -375,21 +375,33 @@ class Bench:
                 threads=threads,
                 connections=connections,
             )
-        rounds = []
-        for round_no in range(self.args.rounds):
-            self.settle()
-            cpu_before = group_cpu_seconds(pgid)
-            data = run_wrk(
+        return [
+            self.measured_round(
                 port,
+                pgid,
                 "webhook.lua",
                 [str(self.round_events(round_no)), WEBHOOK_PATH, str(threads)],
-                duration=self.duration,
-                threads=threads,
-                connections=connections,
+                connections,
             )
-            data["server_cpu_s"] = group_cpu_seconds(pgid) - cpu_before
-            rounds.append(data)
-        return rounds
+            for round_no in range(self.args.rounds)
+        ]
+
+    def measured_round(
+        self, port: int, pgid: int, script: str, script_args: list[str], connections: int
+    ) -> dict[str, Any]:
+        """One measured wrk run once the disk has settled, with the server's CPU time over it."""
+        self.settle()
+        cpu_before = group_cpu_seconds(pgid)
+        data = run_wrk(
+            port,
+            script,
+            script_args,
+            duration=self.duration,
+            threads=self.args.threads,
+            connections=connections,
+        )
+        data["server_cpu_s"] = group_cpu_seconds(pgid) - cpu_before
+        return data
 
     def measure(
         self,
@@ -483,19 +495,16 @@ class Bench:
                         threads=self.args.threads,
                         connections=self.args.connections,
                     )
-                for _ in range(self.args.rounds):
-                    self.settle()
-                    cpu_before = group_cpu_seconds(proc.pid)
-                    data = run_wrk(
+                result.rounds = [
+                    self.measured_round(
                         port,
+                        proc.pid,
                         "checkout.lua",
                         [API_KEY, keys, f"run{os.urandom(6).hex()}"],
-                        duration=self.duration,
-                        threads=self.args.threads,
-                        connections=self.args.connections,
+                        self.args.connections,
                     )
-                    data["server_cpu_s"] = group_cpu_seconds(proc.pid) - cpu_before
-                    result.rounds.append(data)
+                    for _ in range(self.args.rounds)
+                ]
         except (RuntimeError, TimeoutError, FileNotFoundError, subprocess.CalledProcessError) as exc:
             result.available = False
             result.note = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)

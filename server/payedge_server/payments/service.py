@@ -249,6 +249,24 @@ class PaymentService:
         self._publish_after(tx, updated)
         return updated
 
+    @staticmethod
+    def refunds_counted_in_tx(tx: Tx, payment_id: str) -> int:
+        """What is refunded or being refunded (`succeeded` and `pending` refund rows)."""
+        row = tx.fetchone(
+            "SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE payment_id = ? "
+            "AND status IN ('pending', 'succeeded')",
+            (payment_id,),
+        )
+        return int(row[0]) if row else 0
+
+    def add_refunded_in_tx(
+        self, tx: Tx, p: dict[str, Any], amount: int, *, source: str
+    ) -> dict[str, Any] | None:
+        """`amount` more refunded: `partially_refunded`, or `refunded` once it reaches the captured amount."""
+        refunded = p["amount_refunded"] + amount
+        status = "refunded" if refunded >= p["amount_captured"] else "partially_refunded"
+        return self.transition_in_tx(tx, p, status, source=source, changes={"amount_refunded": refunded})
+
     def sync_refunded_in_tx(
         self, tx: Tx, p: dict[str, Any], gateway_refunded: int, gateway_ref: str | None, *, source: str
     ) -> dict[str, Any]:
@@ -263,13 +281,7 @@ class PaymentService:
         """
         if p["status"] not in states.REFUNDABLE:
             return p
-        row = tx.fetchone(
-            "SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE payment_id = ? "
-            "AND status IN ('pending', 'succeeded')",
-            (p["id"],),
-        )
-        known = int(row[0]) if row else 0
-        delta = min(gateway_refunded, p["amount_captured"]) - known
+        delta = min(gateway_refunded, p["amount_captured"]) - self.refunds_counted_in_tx(tx, p["id"])
         if delta <= 0:
             return p
         tx.execute(
@@ -277,10 +289,7 @@ class PaymentService:
             "VALUES (?, ?, ?, 'succeeded', ?, ?)",
             (records.new_refund_id(), p["id"], delta, gateway_ref, now_ms()),
         )
-        refunded = p["amount_refunded"] + delta
-        status = "refunded" if refunded >= p["amount_captured"] else "partially_refunded"
-        updated = self.transition_in_tx(tx, p, status, source=source, changes={"amount_refunded": refunded})
-        return updated or p
+        return self.add_refunded_in_tx(tx, p, delta, source=source) or p
 
     def apply_gateway_status_in_tx(
         self,
@@ -624,12 +633,7 @@ class PaymentService:
                     f"cannot refund a payment in status {p['status']}",
                     "status",
                 )
-            row = tx.fetchone(
-                "SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE payment_id = ? "
-                "AND status IN ('pending', 'succeeded')",
-                (payment_id,),
-            )
-            available = p["amount_captured"] - (int(row[0]) if row else 0)
+            available = p["amount_captured"] - self.refunds_counted_in_tx(tx, payment_id)
             want = available if amount is None else amount
             if want <= 0 or want > available:
                 raise ApiError(
@@ -671,11 +675,7 @@ class PaymentService:
             )
             cur = self.load_in_tx(tx, payment_id)
             assert cur is not None
-            refunded = cur["amount_refunded"] + want
-            status = "refunded" if refunded >= cur["amount_captured"] else "partially_refunded"
-            updated = self.transition_in_tx(
-                tx, cur, status, source="api:refund", changes={"amount_refunded": refunded}
-            )
+            updated = self.add_refunded_in_tx(tx, cur, want, source="api:refund")
             view = {
                 "id": refund_id,
                 "object": "refund",

@@ -12,8 +12,9 @@ from aiohttp import web
 from payedge_server import health, metrics, middleware, openapi, quotes, terminals
 from payedge_server.auth import ApiKeys
 from payedge_server.config import Config
-from payedge_server.gateways.base import Gateway
-from payedge_server.gateways.sandbox import SandboxGateway, new_webhook_secret
+from payedge_server.gateways.base import Gateway, WebhookParser
+from payedge_server.gateways.sandbox import SandboxGateway, SandboxWebhooks, new_webhook_secret
+from payedge_server.gateways.stripe import StripeWebhooks
 from payedge_server.idempotency import Idempotency
 from payedge_server.keys import (
     CONFIG,
@@ -27,12 +28,13 @@ from payedge_server.keys import (
 )
 from payedge_server.live import setup_live
 from payedge_server.live_feed import setup_live_feed
+from payedge_server.openapi import paths
 from payedge_server.parking import setup_parking
 from payedge_server.payments import routes as payment_routes
 from payedge_server.payments.service import PaymentService
 from payedge_server.quotes import TARIFF, load_tariff
-from payedge_server.store import open_store, schema
-from payedge_server.webhooks import WebhookIngest
+from payedge_server.store import migrations, open_store
+from payedge_server.webhooks.ingest import WebhookIngest
 
 log = logging.getLogger("payedge.server")
 
@@ -58,7 +60,7 @@ def build_gateways(config: Config) -> dict[str, Gateway]:
         )
     }
     if config.stripe_api_key:
-        from payedge_server.gateways.stripe_gateway import StripeGateway
+        from payedge_server.gateways.stripe import StripeGateway
 
         gateways["stripe"] = StripeGateway(config.stripe_api_key, config.stripe_api_base)
     return gateways
@@ -67,7 +69,7 @@ def build_gateways(config: Config) -> dict[str, Gateway]:
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     store = app[STORE]
     await store.open()  # type: ignore[attr-defined]
-    await store.ensure_schema(schema.STATEMENTS)
+    await migrations.upgrade(store)
     # Parts that were set up in the factory (live) are known now.
     app[PAYMENTS].live = app.get(LIVE)
     config = app[CONFIG]
@@ -128,11 +130,11 @@ def create_app(config: Config) -> web.Application:
     app[PAYMENTS] = payments
     sandbox = gateways["sandbox"]
     assert isinstance(sandbox, SandboxGateway)
-    app[WEBHOOKS] = WebhookIngest(
-        payments,
-        stripe_secrets=config.stripe_webhook_secrets,
-        sandbox_secret=sandbox.webhook_secret,
-    )
+    parsers: dict[str, WebhookParser] = {
+        "stripe": StripeWebhooks(config.stripe_webhook_secrets),
+        "sandbox": SandboxWebhooks(sandbox.webhook_secret),
+    }
+    app[WEBHOOKS] = WebhookIngest(payments, parsers)
 
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_gateways_ctx)
@@ -145,16 +147,18 @@ def create_app(config: Config) -> web.Application:
     health.add_routes(app)
     app.router.add_get("/metrics", metrics.handler(store))
     app.router.add_get("/openapi.json", openapi.handle_openapi)
-    openapi.register(app, openapi.CORE_PATHS)
+    openapi.register(app, paths.PAYMENTS)
+    openapi.register(app, paths.WEBHOOKS)
+    openapi.register(app, paths.SERVICE)
 
     app[TARIFF] = load_tariff(config.tariff)
     quotes.add_routes(app)
     terminals.setup_terminals(app, config)
-    openapi.register(app, openapi.QUOTE_AND_TERMINAL_PATHS)
+    openapi.register(app, paths.QUOTES_AND_TERMINALS)
 
     hub = setup_live(app, payments.status_lookup, recheck_interval=1.0 if config.workers > 1 else None)
     if config.workers > 1:
         setup_live_feed(app, store, hub)
-    openapi.register(app, openapi.LIVE_PATHS)
+    openapi.register(app, paths.LIVE)
     setup_parking(app)
     return app

@@ -36,7 +36,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from payedge_server import keys
 from payedge_server.contracts import StatusLookup
-from payedge_server.errors import ApiError, json_response
+from payedge_server.errors import NotFoundError, RequestError, json_response, to_response
 
 log = logging.getLogger("payedge.live")
 
@@ -428,16 +428,16 @@ async def status_handler(request: web.Request) -> web.Response:
     payment_id = request.match_info["id"]
     wait = _parse_number(request.query.get("wait"), 0.0, 0.0, MAX_WAIT_SECONDS)
     if wait is None:
-        return ApiError(
-            400, "parameter_invalid", "wait must be a number of seconds from 0 to 60", "wait"
-        ).response()
+        return to_response(
+            RequestError("parameter_invalid", "wait must be a number of seconds from 0 to 60", "wait")
+        )
     raw_since = request.query.get("since")
     since = -1
     if raw_since not in (None, ""):
         if not raw_since.isascii() or not raw_since.isdigit() or len(raw_since) > 18:
-            return ApiError(
-                400, "parameter_invalid", "since must be a non-negative integer version", "since"
-            ).response()
+            return to_response(
+                RequestError("parameter_invalid", "since must be a non-negative integer version", "since")
+            )
         since = int(raw_since)
     hub = _hub(request)
     lookup = request.app[LOOKUP]
@@ -447,7 +447,7 @@ async def status_handler(request: web.Request) -> web.Response:
     try:
         current = await lookup(payment_id)
         if current is None:
-            return ApiError(404, "payment_not_found", f"no payment {payment_id!r}", "id").response()
+            return to_response(NotFoundError("payment_not_found", f"no payment {payment_id!r}", "id"))
         if (_version_of(current) or 0) > since or wait <= 0:
             return json_response(current)
         loop = asyncio.get_running_loop()

@@ -109,7 +109,7 @@ def handler(store: Store) -> Callable[[web.Request], Awaitable[web.Response]]:
     """GET /metrics; payments by status are counted in the store at scrape time."""
 
     async def handle_metrics(request: web.Request) -> web.Response:
-        from payedge_server.payments.states import STATUSES
+        from payedge_server.payments.model import STATUSES
 
         counts = dict(await store.read(_count_by_status))
         for status in STATUSES:

@@ -14,9 +14,8 @@ import payedge
 import pytest
 from payedge_server.contracts import Tx
 from payedge_server.mqtt_relay import MqttRelay
-from payedge_server.parking import schema as parking_schema
 from payedge_server.parking.service import ParkingService
-from payedge_server.store import open_store, schema
+from payedge_server.store import migrations, open_store
 from payedge_server.store.records import enqueue_outbox
 from payedge_server.store.sqlite import SqliteStore
 
@@ -29,7 +28,7 @@ pytestmark = pytest.mark.timeout(60)
 async def store_at(path: Path) -> AsyncIterator[SqliteStore]:
     store = open_store(f"sqlite:///{path}")
     await store.open()
-    await store.ensure_schema(schema.STATEMENTS)
+    await migrations.upgrade(store)
     try:
         yield store
     finally:
@@ -117,7 +116,6 @@ async def test_a_failed_handler_is_not_acknowledged_and_is_redelivered(tmp_path:
 
 async def test_processed_message_ids_are_forgotten_after_thirty_days(tmp_path: Path) -> None:
     async with store_at(tmp_path / "purge.sqlite3") as store:
-        await store.ensure_schema(parking_schema.STATEMENTS)
         tariff = payedge.Tariff(TARIFF_RULES)
 
         def no_payments(tx: Tx, amount: int, currency: str, metadata: dict[str, Any]) -> dict[str, Any]:

@@ -80,7 +80,7 @@ def _deliveries(data: Path, payment_id: str) -> list[tuple[Any, ...]]:
 def _events(data: Path, payment_id: str) -> list[tuple[Any, ...]]:
     return _rows(
         data,
-        "SELECT event_id, outcome FROM webhook_events WHERE provider = 'sandbox' AND object_id = ?",
+        "SELECT event_id, outcome FROM webhook_events WHERE provider = 'sandbox' AND hint = ?",
         (payment_id,),
     )
 

@@ -58,7 +58,7 @@ async def test_queue_allocate_complete(site: Server, http: aiohttp.ClientSession
     status, bad = await call(http, site, "POST", "/v1/terminals/leases/abc/complete")
     assert status == 400 and bad["error"]["param"] == "token"
     status, unknown = await call(http, site, "POST", "/v1/terminals/T9/allocate")
-    assert status == 409 and unknown["error"]["code"] == "unknown_terminal"
+    assert status == 404 and unknown["error"]["code"] == "unknown_terminal"
     _, cancel = await call(http, site, "POST", "/v1/terminals/queue/p2/cancel")
     assert cancel["canceled"] is True
     status, missing = await call(http, site, "POST", "/v1/terminals/queue", {"payment_id": "p9"})

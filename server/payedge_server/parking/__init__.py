@@ -25,8 +25,8 @@ from payedge_server.mqtt_relay import MqttRelay, MqttTarget
 from payedge_server.parking import http
 from payedge_server.parking.http import PARKING
 from payedge_server.parking.messages import INBOUND_TOPICS
-from payedge_server.parking.schema import STATEMENTS
 from payedge_server.parking.service import ParkingService
+from payedge_server.payments.service import NewPayment
 from payedge_server.quotes import TARIFF
 
 log = logging.getLogger("payedge.parking")
@@ -67,11 +67,11 @@ def setup_parking(app: web.Application) -> None:
     payments = app[keys.PAYMENTS]
 
     def create_payment(tx: Tx, amount: int, currency: str, metadata: dict[str, Any]) -> dict[str, Any]:
-        return payments.create_in_tx(tx, amount=amount, currency=currency, metadata=metadata)
+        return payments.create_in_tx(tx, NewPayment(amount, currency, metadata=metadata)).view()
 
     service = ParkingService(app[keys.STORE], tariff, create_payment, app.get(keys.LIVE))
     app[PARKING] = service
-    payments.add_transition_hook(service.on_payment_transition)
+    payments.add_hook(service.on_payment_change)
     http.add_routes(app)
     openapi.register(app, http.PATHS)
     mqtt_url = config.mqtt_url
@@ -80,7 +80,6 @@ def setup_parking(app: web.Application) -> None:
     lock_path = _lock_path(app[keys.STORE], config.database_url)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        await service.store.ensure_schema(STATEMENTS)
         relay = MqttRelay(
             mqtt_url,
             service.store,

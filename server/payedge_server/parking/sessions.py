@@ -84,8 +84,15 @@ PAYMENT_STATES = {
 }
 
 
+def ms(seconds: float) -> int:
+    """Stored times are UNIX milliseconds; the API shows UNIX seconds."""
+    return int(seconds * 1000)
+
+
 def row_to_session(row: tuple[Any, ...]) -> dict[str, Any]:
     session = dict(zip(_KEYS, row, strict=True))
+    session["created_at"] //= 1000
+    session["updated_at"] //= 1000
     for key in ("quote", "request", "authorisation"):
         session[key] = loads(session[key]) if session[key] else None
     session["payment_state"] = PAYMENT_STATES.get(session["payment_status"] or "")
@@ -124,12 +131,12 @@ def _update(tx: Tx, session: dict[str, Any], now: float, **changes: Any) -> None
     sets = ", ".join(f"{key} = ?" for key in changes)
     tx.execute(
         f"UPDATE parking_sessions SET {sets}, updated_at = ?, version = version + 1 WHERE id = ?",
-        (*changes.values(), now, session["id"]),
+        (*changes.values(), ms(now), session["id"]),
     )
     for key in ("quote", "request", "authorisation"):
         if key in changes and isinstance(changes[key], str):
             changes[key] = loads(changes[key])
-    session.update(changes, updated_at=now, version=session["version"] + 1)
+    session.update(changes, updated_at=int(now), version=session["version"] + 1)
     if "payment_status" in changes:
         session["payment_state"] = PAYMENT_STATES.get(changes["payment_status"] or "")
 
@@ -153,7 +160,18 @@ def _open(
     tx.execute(
         "INSERT INTO parking_sessions (id, plate, badge, identity, state, entry_ts, exit_detected_ts,"
         " flag_reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (session_id, msg.plate, msg.badge, identity, state, msg.ts, exit_detected, flag_reason, now, now),
+        (
+            session_id,
+            msg.plate,
+            msg.badge,
+            identity,
+            state,
+            msg.ts,
+            exit_detected,
+            flag_reason,
+            ms(now),
+            ms(now),
+        ),
     )
     audit(
         tx,
@@ -173,8 +191,8 @@ def _open(
         entry_ts=msg.ts,
         exit_detected_ts=exit_detected,
         flag_reason=flag_reason,
-        created_at=now,
-        updated_at=now,
+        created_at=int(now),
+        updated_at=int(now),
         version=1,
         payment_state=None,
     )
@@ -190,7 +208,7 @@ def _mark(tx: Tx, msg: Inbound, outcome: Outcome, now: float) -> Outcome:
     tx.execute(
         "INSERT INTO processed_messages (msg_id, topic, session_id, outcome, processed_at)"
         " VALUES (?, ?, ?, ?, ?)",
-        (msg.msg_id, msg.topic, outcome.session_id, outcome.outcome, now),
+        (msg.msg_id, msg.topic, outcome.session_id, outcome.outcome, ms(now)),
     )
     return outcome
 
@@ -203,7 +221,7 @@ def record_rejected(tx: Tx, topic: str, msg_id: str | None, *, param: str, error
         tx.execute(
             "INSERT INTO processed_messages (msg_id, topic, session_id, outcome, processed_at)"
             " VALUES (?, ?, NULL, 'rejected', ?)",
-            (msg_id, topic, now),
+            (msg_id, topic, ms(now)),
         )
     audit(
         tx,

@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from payedge_server.contracts import Store, Tx
-from payedge_server.errors import ApiError
-from payedge_server.payments import records, states, validation
+from payedge_server.errors import RequestError
+from payedge_server.payments import repository, validation
+from payedge_server.payments.model import STATUSES
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 10
@@ -38,7 +39,7 @@ def parse(query: Mapping[str, str]) -> tuple[list[str], list[Any], int, str | No
     for name in _EQUALS:
         if name in query:
             value = query[name]
-            if name == "status" and value not in states.STATUSES:
+            if name == "status" and value not in STATUSES:
                 raise validation.bad("status", f"unknown status {value[:64]!r}")
             if name == "currency":
                 value = value.upper()
@@ -73,8 +74,7 @@ async def list_payments(store: Store, query: Mapping[str, str]) -> dict[str, Any
         if cursor is not None:
             row = tx.fetchone("SELECT seq FROM payments WHERE id = ?", (cursor,))
             if row is None:
-                raise ApiError(
-                    400,
+                raise RequestError(
                     "invalid_cursor",
                     f"no payment {cursor}",
                     "starting_after" if after else "ending_before",
@@ -83,13 +83,13 @@ async def list_payments(store: Store, query: Mapping[str, str]) -> dict[str, Any
             args.append(row[0])
             if before:
                 order = "ASC"
-        sql = f"{records.SELECT}"
+        sql = repository.SELECT
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
         sql += f" ORDER BY seq {order} LIMIT ?"
         rows = tx.fetchall(sql, (*args, limit + 1))
         has_more = len(rows) > limit
-        items = [records.public(records.from_row(r)) for r in rows[:limit]]
+        items = [repository.from_row(r).view() for r in rows[:limit]]
         if order == "ASC":
             items.reverse()
         return {"object": "list", "data": items, "has_more": has_more}

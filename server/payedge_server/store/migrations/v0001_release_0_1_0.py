@@ -1,13 +1,13 @@
-"""The server's own tables (payments, webhooks, idempotency, audit, outbox, sandbox deliveries).
+"""Version 1: the schema of release 0.1.0, as its parts created it (store, parking, live feed).
 
-Idempotent DDL applied at start-up through `Store.ensure_schema`; other parts
-(parking) add theirs the same way. No card data is stored anywhere: a payment
-keeps only the gateway's payment-method id.
+A database without `schema_migrations` was written by 0.1.0 (or is new): these
+statements are idempotent, so they complete it, and the later versions upgrade it.
+Never edit a released migration: add a new one.
 """
 
 from __future__ import annotations
 
-STATEMENTS: tuple[str, ...] = (
+SQLITE: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS payments (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         id TEXT NOT NULL UNIQUE,
@@ -76,7 +76,6 @@ STATEMENTS: tuple[str, ...] = (
         data TEXT NOT NULL DEFAULT '{}'
     )""",
     "CREATE INDEX IF NOT EXISTS audit_subject ON audit_log (subject, id)",
-    # Append-only: the audit log refuses updates and deletes.
     """CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
         BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END""",
     """CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
@@ -89,8 +88,6 @@ STATEMENTS: tuple[str, ...] = (
         sent_at INTEGER
     )""",
     "CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (id) WHERE sent_at IS NULL",
-    # The sandbox's async webhooks still owed (gateways/sandbox.py): written in the write that
-    # moves the payment to `processing`, marked delivered once the server answered 2xx.
     """CREATE TABLE IF NOT EXISTS sandbox_deliveries (
         event_id TEXT PRIMARY KEY,
         payment_id TEXT NOT NULL,
@@ -104,4 +101,59 @@ STATEMENTS: tuple[str, ...] = (
     ) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS sandbox_deliveries_pending ON sandbox_deliveries (due_at) "
     "WHERE delivered_at IS NULL",
+    """CREATE TABLE IF NOT EXISTS parking_sessions (
+        id TEXT PRIMARY KEY,
+        plate TEXT,
+        badge TEXT,
+        identity TEXT NOT NULL,
+        state TEXT NOT NULL,
+        entry_ts INTEGER NOT NULL,
+        exit_detected_ts INTEGER,
+        exit_ts INTEGER,
+        payment_id TEXT,
+        payment_status TEXT,
+        amount INTEGER,
+        currency TEXT,
+        quote TEXT,
+        request TEXT,
+        authorisation TEXT,
+        authorised_by TEXT,
+        flag_reason TEXT,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        version INTEGER NOT NULL DEFAULT 1
+    )""",
+    "CREATE INDEX IF NOT EXISTS parking_sessions_plate ON parking_sessions (plate, state)",
+    "CREATE INDEX IF NOT EXISTS parking_sessions_badge ON parking_sessions (badge, state)",
+    "CREATE INDEX IF NOT EXISTS parking_sessions_payment ON parking_sessions (payment_id)",
+    """CREATE TABLE IF NOT EXISTS processed_messages (
+        msg_id TEXT PRIMARY KEY,
+        topic TEXT NOT NULL,
+        session_id TEXT,
+        outcome TEXT NOT NULL,
+        processed_at REAL NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS processed_messages_at ON processed_messages (processed_at)",
+    """CREATE TABLE IF NOT EXISTS parking_trusted (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('badge', 'pin')),
+        badge TEXT UNIQUE,
+        pin_hash TEXT,
+        label TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at REAL NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS parking_settings (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at REAL NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS live_feed (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        origin TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        event BLOB NOT NULL,
+        at REAL NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS live_feed_at ON live_feed (at)",
 )

@@ -363,7 +363,7 @@ def read_event(event_id: str, body: bytes) -> InboundEvent:
         return InboundEvent(event_id, event_type)
     if not isinstance(payment_id, str):
         return InboundEvent(event_id, event_type, problem="a sandbox event without data.payment_id")
-    created = event.get("created")
+    created, amount = event.get("created"), data.get("amount")
     error = (
         LastError("card_declined", "the card was declined", "card_declined")
         if status is PaymentStatus.FAILED
@@ -372,7 +372,7 @@ def read_event(event_id: str, body: bytes) -> InboundEvent:
     effect = GatewayResult(
         status,
         "sb_" + payment_id,
-        amount_captured=data.get("amount") if isinstance(data.get("amount"), int) else None,
+        amount_captured=amount if status is PaymentStatus.SUCCEEDED and isinstance(amount, int) else None,
         error=error,
         occurred_at=created if isinstance(created, int) else None,
     )

@@ -294,8 +294,10 @@ class StripeWebhooks:
         except payedge.PayedgeError as exc:
             if exc.code != "invalid_payload":
                 raise WebhookRejectedError("invalid_signature", str(exc), "Stripe-Signature") from None
-            # The signature held (the core verifies before it parses): the payload is genuine.
-            return _lenient(body)
+            if not self._signed(body, header):
+                # Not a payload the signature can even be checked over (not UTF-8): say so.
+                raise WebhookRejectedError("invalid_payload", str(exc)) from None
+            return _lenient(body)  # signed by Stripe, but not an event payedge can read
         malformed = tuple(getattr(event, "malformed", ()) or ())
         fields = _Fields(
             event.id,
@@ -309,6 +311,14 @@ class StripeWebhooks:
             malformed,
         )
         return to_inbound(fields, event.raw)
+
+
+    def _signed(self, body: bytes, header: str) -> bool:
+        try:
+            payedge.verify_stripe(body, header, self.secrets)
+        except payedge.PayedgeError:
+            return False
+        return True
 
 
 def _lenient(body: bytes) -> InboundEvent:

@@ -55,7 +55,7 @@ PAYMENTS: dict[str, dict[str, Any]] = {
                 query_param("currency", CURRENCY),
                 *(query_param(f"created[{o}]", _INT) for o in ("gte", "lte", "gt", "lt")),
             ],
-            errors=("parameter_unknown", "parameter_invalid", "invalid_id", "invalid_cursor"),
+            errors=("parameter_unknown", "parameter_invalid", "invalid_id", "invalid_cursor", "currency_invalid"),
         ),
     },
     "/v1/payments/{id}": {
@@ -142,7 +142,7 @@ WEBHOOKS: dict[str, dict[str, Any]] = {
                 },
             ],
             body=OBJECT,
-            errors=("unknown_provider", "invalid_signature", "webhook_not_configured"),
+            errors=("unknown_provider", "invalid_signature", "invalid_payload", "webhook_not_configured"),
             public=True,
         )
     },
@@ -192,7 +192,7 @@ LIVE: dict[str, dict[str, Any]] = {
             params=[
                 *_ID,
                 query_param("wait", {"type": "number", "minimum": 0, "maximum": 60}),
-                query_param("since", {"type": "integer", "minimum": 0}),
+                query_param("since", {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}),
                 query_param("token", {"type": "string"}),
             ],
             errors=("parameter_invalid", "payment_not_found"),
@@ -204,7 +204,7 @@ LIVE: dict[str, dict[str, Any]] = {
             "security": [],
             "parameters": [path_param("name", {"type": "string", "enum": ["payedge.js", "status.html"]})],
             "responses": {
-                "200": {"description": "the file", "content": {"text/javascript": {}, "text/html": {}}},
+                "200": {"description": "the file", "content": {"application/javascript": {}, "text/html": {}}},
                 "404": {"description": "no such file", "content": {"application/json": {"schema": OBJECT}}},
             },
         }
@@ -231,7 +231,7 @@ QUOTES_AND_TERMINALS: dict[str, dict[str, Any]] = {
                 },
             },
             body_required=True,
-            errors=("tariff_not_configured", "parameter_missing", "parameter_invalid", "invalid_argument"),
+            errors=("tariff_not_configured", "parameter_missing", "parameter_invalid", "invalid_argument", "invalid_tariff"),
             idempotent=True,
             example={"entry": 1764000000, "exit": 1764007200},
         )

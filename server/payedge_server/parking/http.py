@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -31,14 +32,13 @@ MAX_TEXT = 500
 PARKING = web.AppKey("parking", ParkingService)
 
 
-def _text(body: dict[str, Any], key: str) -> str:
-    value = body.get(key)
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
-        raise RequestError(
-            "parameter_invalid",
-            f"{key} is required: a non-empty string of at most {MAX_TEXT} characters",
-            key,
-        )
+def _text(values: Mapping[str, Any], key: str) -> str:
+    """A required text field of a body or a query: not blank, at most MAX_TEXT characters."""
+    value = values.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise RequestError("parameter_missing", f"{key} is required", key)
+    if not isinstance(value, str) or len(value) > MAX_TEXT:
+        raise RequestError("parameter_invalid", f"{key} must be a string of at most {MAX_TEXT} characters", key)
     return value.strip()
 
 
@@ -81,7 +81,7 @@ async def list_sessions(request: web.Request) -> web.Response:
         if value:
             filters.append((name, value))
     state = request.query.get("state")
-    if state and state not in s.STATES:
+    if state is not None and state not in s.STATES:
         raise RequestError("parameter_invalid", f"state must be one of {', '.join(s.STATES)}", "state")
     raw_limit = request.query.get("limit", "20")
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
@@ -92,9 +92,7 @@ async def list_sessions(request: web.Request) -> web.Response:
 
 async def get_audit(request: web.Request) -> web.Response:
     service = _service(request)
-    session_id = request.query.get("session_id")
-    if not session_id:
-        raise RequestError("parameter_missing", "session_id is required", "session_id")
+    session_id = _text(request.query, "session_id")
     trail = await service.store.read(lambda tx: _trail(tx, session_id))
     return json_response({"session_id": session_id, "data": trail})
 
@@ -163,10 +161,8 @@ async def trusted_add(request: web.Request) -> web.Response:
 async def trusted_remove(request: web.Request) -> web.Response:
     service = _service(request)
     entry_id = request.match_info["entry_id"]
-    who = request.query.get("who", "")
-    if not who.strip():
-        raise RequestError("parameter_missing", "who is required (query parameter)", "who")
-    removed = await service.store.write(lambda tx: t.remove_trusted(tx, entry_id, who.strip(), time.time()))
+    who = _text(request.query, "who")
+    removed = await service.store.write(lambda tx: t.remove_trusted(tx, entry_id, who, time.time()))
     if not removed:
         raise NotFoundError("trusted_not_found", f"no trusted entry {entry_id!r}", "entry_id")
     return json_response({"id": entry_id, "deleted": True})
@@ -185,7 +181,7 @@ def add_routes(app: web.Application) -> None:
 
 
 _OBJECT: dict[str, Any] = {"type": "object"}
-_TEXT: dict[str, Any] = {"type": "string", "maxLength": MAX_TEXT}
+_TEXT: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT, "pattern": "\\S"}
 PATHS: dict[str, dict[str, Any]] = {
     "/v1/parking/sessions": {
         "get": op(
@@ -212,7 +208,7 @@ PATHS: dict[str, dict[str, Any]] = {
         "post": op(
             "Operator override: authorise the exit without payment (audited)",
             schema=_OBJECT,
-            errors=("parameter_invalid", "session_not_found", "session_closed"),
+            errors=("parameter_missing", "parameter_invalid", "session_not_found", "session_closed"),
             example={"operator": "alice", "reason": "barrier stuck"},
             params=[path_param("session_id")],
             body={
@@ -227,8 +223,8 @@ PATHS: dict[str, dict[str, Any]] = {
         "get": op(
             "The audit trail of a parking session",
             schema=_OBJECT,
-            errors=("parameter_missing",),
-            params=[query_param("session_id", {"type": "string"}, required=True)],
+            errors=("parameter_missing", "parameter_invalid"),
+            params=[query_param("session_id", _TEXT, required=True)],
         )
     },
     "/v1/admin/fallback-mode": {
@@ -236,7 +232,7 @@ PATHS: dict[str, dict[str, Any]] = {
         "post": op(
             "Switch the fallback (degraded) mode on or off (audited, pushed live on `system`)",
             schema=_OBJECT,
-            errors=("parameter_invalid",),
+            errors=("parameter_missing", "parameter_invalid"),
             example={"enabled": False, "who": "alice", "why": "back to normal"},
             body={
                 "type": "object",
@@ -252,7 +248,7 @@ PATHS: dict[str, dict[str, Any]] = {
             "Add a trusted badge or exit PIN (PINs stored hashed)",
             ok=201,
             schema=_OBJECT,
-            errors=("parameter_invalid", "badge_in_use", "pin_in_use"),
+            errors=("parameter_missing", "parameter_invalid", "badge_in_use", "pin_in_use"),
             example={"kind": "badge", "badge": "B-example", "label": "staff", "who": "alice"},
             body={
                 "type": "object",
@@ -272,8 +268,8 @@ PATHS: dict[str, dict[str, Any]] = {
         "delete": op(
             "Remove a trusted badge or PIN (audited)",
             schema=_OBJECT,
-            errors=("parameter_missing", "trusted_not_found"),
-            params=[path_param("entry_id"), query_param("who", {"type": "string"}, required=True)],
+            errors=("parameter_missing", "parameter_invalid", "trusted_not_found"),
+            params=[path_param("entry_id"), query_param("who", _TEXT, required=True)],
         )
     },
 }

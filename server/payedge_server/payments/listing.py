@@ -42,7 +42,7 @@ def parse(query: Mapping[str, str]) -> tuple[list[str], list[Any], int, str | No
             if name == "status" and value not in STATUSES:
                 raise validation.bad("status", f"unknown status {value[:64]!r}")
             if name == "currency":
-                value = value.upper()
+                value = validation.currency(value)
             where.append(f"{name} = ?")
             params.append(value)
     for op, sql in _RANGES.items():

@@ -312,7 +312,6 @@ class StripeWebhooks:
         )
         return to_inbound(fields, event.raw)
 
-
     def _signed(self, body: bytes, header: str) -> bool:
         try:
             payedge.verify_stripe(body, header, self.secrets)

@@ -55,7 +55,13 @@ PAYMENTS: dict[str, dict[str, Any]] = {
                 query_param("currency", CURRENCY),
                 *(query_param(f"created[{o}]", _INT) for o in ("gte", "lte", "gt", "lt")),
             ],
-            errors=("parameter_unknown", "parameter_invalid", "invalid_id", "invalid_cursor", "currency_invalid"),
+            errors=(
+                "parameter_unknown",
+                "parameter_invalid",
+                "invalid_id",
+                "invalid_cursor",
+                "currency_invalid",
+            ),
         ),
     },
     "/v1/payments/{id}": {
@@ -204,7 +210,10 @@ LIVE: dict[str, dict[str, Any]] = {
             "security": [],
             "parameters": [path_param("name", {"type": "string", "enum": ["payedge.js", "status.html"]})],
             "responses": {
-                "200": {"description": "the file", "content": {"application/javascript": {}, "text/html": {}}},
+                "200": {
+                    "description": "the file",
+                    "content": {"application/javascript": {}, "text/html": {}},
+                },
                 "404": {"description": "no such file", "content": {"application/json": {"schema": OBJECT}}},
             },
         }
@@ -231,7 +240,13 @@ QUOTES_AND_TERMINALS: dict[str, dict[str, Any]] = {
                 },
             },
             body_required=True,
-            errors=("tariff_not_configured", "parameter_missing", "parameter_invalid", "invalid_argument", "invalid_tariff"),
+            errors=(
+                "tariff_not_configured",
+                "parameter_missing",
+                "parameter_invalid",
+                "invalid_argument",
+                "invalid_tariff",
+            ),
             idempotent=True,
             example={"entry": 1764000000, "exit": 1764007200},
         )

@@ -38,7 +38,9 @@ def _text(values: Mapping[str, Any], key: str) -> str:
     if value is None or (isinstance(value, str) and not value.strip()):
         raise RequestError("parameter_missing", f"{key} is required", key)
     if not isinstance(value, str) or len(value) > MAX_TEXT:
-        raise RequestError("parameter_invalid", f"{key} must be a string of at most {MAX_TEXT} characters", key)
+        raise RequestError(
+            "parameter_invalid", f"{key} must be a string of at most {MAX_TEXT} characters", key
+        )
     return value.strip()
 
 

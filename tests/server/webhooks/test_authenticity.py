@@ -73,4 +73,3 @@ async def test_a_valid_stripe_signature_over_anything_is_acknowledged(
     header = payedge.sign_stripe(body, SECRET, int(time.time()))
     resp = await client.post("/v1/webhooks/stripe", data=body, headers={"Stripe-Signature": header})
     assert resp.status == 200, await resp.text()
-

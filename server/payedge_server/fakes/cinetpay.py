@@ -195,7 +195,7 @@ def _payment_from(body: JSON) -> Payment:
         raise _required("missing: " + ", ".join(missing))
     _check_credentials(body)
     currency = body.get("currency")
-    if currency not in LIMITS:
+    if not isinstance(currency, str) or currency not in LIMITS:
         raise _required("currency must be one of " + ", ".join(LIMITS))
     transaction_id, description = body.get("transaction_id"), body.get("description")
     if not isinstance(transaction_id, str | int) or not isinstance(description, str):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 import socket
 import sys
@@ -128,7 +129,7 @@ async def serve(settings: Settings, port_base: int) -> int:
         for (_name, create), sock in zip(PROVIDERS, sockets, strict=True):
             base_url = f"http://{public_host(settings.host)}:{sock.getsockname()[1]}"
             fake, app = create(settings, base_url)
-            runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=2.0)
+            runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
             await runner.setup()
             await web.SockSite(runner, sock).start()
             fakes.append(fake)
@@ -167,4 +168,5 @@ async def _until_signalled() -> None:
 
 def main(argv: Sequence[str]) -> int:
     settings, port_base = settings_from(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return asyncio.run(serve(settings, port_base))

@@ -352,12 +352,14 @@ class PayPal:
         if len(request_id) > 108:
             raise Reject(error(400, "INVALID_STRING_LENGTH", field="PayPal-Request-Id", location="header"))
         key = (request.path, request_id)
+        stored = self.state.replies.get(key)
+        if stored is not None:  # done, even if its first answer is still on its way (or lost)
+            return key, json_response(stored.body, status=200)
         if key in self.state.in_flight:
             raise Reject(
                 error(409, "PREVIOUS_REQUEST_IN_PROGRESS", location="header", field="PayPal-Request-Id")
             )
-        stored = self.state.replies.get(key)
-        return key, (json_response(stored.body, status=200) if stored is not None else None)
+        return key, None
 
     @contextlib.contextmanager
     def running(self, key: tuple[str, str] | None) -> Iterator[None]:

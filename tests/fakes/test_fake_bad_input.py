@@ -231,13 +231,50 @@ def test_any_field_replaced_by_any_json_gets_a_provider_error(
     check(*call("POST", url, json.dumps(body).encode(), sent), shape)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.data(), raw=st.binary(max_size=64))
+def oauth_shape(body: Any) -> bool:
+    return isinstance(body, dict) and ("error" in body or "access_token" in body or "code" in body)
+
+
+def token_endpoints(fakes: Fakes) -> list[tuple[str, str, dict[str, Any], dict[str, str], Shape]]:
+    env = fakes.env
+    paypal = basic(env["PAYEDGE_PAYPAL_CLIENT_ID"], env["PAYEDGE_PAYPAL_CLIENT_SECRET"])
+    orange = basic(env["PAYEDGE_ORANGE_MONEY_CLIENT_ID"], env["PAYEDGE_ORANGE_MONEY_CLIENT_SECRET"])
+    momo = basic(env["PAYEDGE_MTN_MOMO_API_USER"], env["PAYEDGE_MTN_MOMO_API_KEY"])
+    momo_key = env["PAYEDGE_MTN_MOMO_SUBSCRIPTION_KEY"]
+    return [
+        ("paypal", f"{fakes.paypal}/v1/oauth2/token", {}, {"Authorization": paypal}, oauth_shape),
+        ("orange", f"{fakes.orange}/oauth/v3/token", {}, {"Authorization": orange}, oauth_shape),
+        (
+            "momo",
+            f"{fakes.momo}/collection/token/",
+            {},
+            {"Authorization": momo, "Ocp-Apim-Subscription-Key": momo_key},
+            oauth_shape,
+        ),
+    ]
+
+
+CONTENT_TYPES = st.sampled_from(
+    [
+        "application/json",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "multipart/form-data",
+        "text/plain",
+    ]
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), raw=st.binary(max_size=64) | st.text(max_size=40).map(str.encode))
 def test_arbitrary_bytes_get_a_provider_error(
-    targets: list[tuple[str, str, dict[str, Any], dict[str, str], Shape]], data: st.DataObject, raw: bytes
+    targets: list[tuple[str, str, dict[str, Any], dict[str, str], Shape]],
+    fakes: Fakes,
+    data: st.DataObject,
+    raw: bytes,
 ) -> None:
-    provider, url, _, headers, shape = data.draw(st.sampled_from(targets))
-    sent = {**headers, "Content-Type": "application/json"}
+    provider, url, _, headers, shape = data.draw(st.sampled_from(targets + token_endpoints(fakes)))
+    sent = {**headers, "Content-Type": data.draw(CONTENT_TYPES)}
     if provider == "momo":
         sent["X-Reference-Id"] = str(uuid.uuid4())
     check(*call("POST", url, raw, sent), shape)

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from payedge_server.fakes.cli import settings_from
+from payedge_server.fakes.magic import magic_table
 
 from tests.fakes.support import READY, parse_announcement, payedge_exe, running_fakes, wait_ready
 from tests.support import services
@@ -127,3 +128,18 @@ def test_bad_flags_are_usage_errors(flags: list[str], capsys: pytest.CaptureFixt
 def test_parse_announcement_stops_at_the_ready_line() -> None:
     text = "# comment\nPAYEDGE_A=1\nPAYEDGE_B=x=y\n" + READY + "\nlater noise\n"
     assert parse_announcement(text) == {"PAYEDGE_A": "1", "PAYEDGE_B": "x=y"}
+
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "gateways.md"
+
+
+def test_the_docs_show_the_printed_settings_and_every_magic_code() -> None:
+    text = DOC.read_text()
+    shown = text[
+        text.index("$ cat fakes.env") : text.index(READY, text.index("$ cat fakes.env")) + len(READY)
+    ]
+    assert set(parse_announcement(shown.split("\n", 1)[1])) == EXPECTED_KEYS
+    for row in magic_table():
+        code = f"{int(str(row['amount'])) % 100:02d}"
+        assert f"| `{code}` |" in text, code
+    assert all(f"| {digit}xx |" in text for digit in ("91", "92", "93"))

@@ -166,6 +166,17 @@ async def read_json(request: web.Request, bad: Callable[[str], web.Response]) ->
     return body
 
 
+async def read_form_field(request: web.Request, name: str, bad: Callable[[str], web.Response]) -> str | None:
+    """One field of a form body (urlencoded or multipart), or Reject with the provider's bad-request body."""
+    try:
+        form = await request.post()
+    except (ValueError, AssertionError, web.HTTPException, UnicodeDecodeError) as exc:
+        # aiohttp's form parsers raise these on malformed bodies (bad escapes, broken multipart).
+        raise Reject(bad(f"the form body cannot be read: {type(exc).__name__}")) from None
+    value = form.get(name)
+    return value if isinstance(value, str) else None
+
+
 def json_response(body: object, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(
         body=json.dumps(body).encode(), status=status, content_type="application/json", headers=headers

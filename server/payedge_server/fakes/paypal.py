@@ -33,6 +33,7 @@ from payedge_server.fakes.base import (
     json_response,
     make_app,
     new_id,
+    read_form_field,
     read_json,
 )
 from payedge_server.fakes.callbacks import Delivery
@@ -383,8 +384,12 @@ class PayPal:
             return json_response(
                 {"error": "invalid_client", "error_description": "Client Authentication failed"}, 401
             )
-        form = await request.post()
-        if form.get("grant_type") != "client_credentials":
+        grant_type = await read_form_field(
+            request,
+            "grant_type",
+            lambda why: json_response({"error": "invalid_request", "error_description": why}, 400),
+        )
+        if grant_type != "client_credentials":
             return json_response(
                 {
                     "error": "unsupported_grant_type",

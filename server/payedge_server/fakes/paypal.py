@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import datetime
 import json
 import secrets
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from decimal import Decimal
 
 from aiohttp import web
@@ -38,7 +37,18 @@ from payedge_server.fakes.base import (
 )
 from payedge_server.fakes.callbacks import Delivery
 from payedge_server.fakes.magic import Fault, Operation, Phase
-from payedge_server.fakes.paypal_money import Money, MoneyIssue, format_value, parse_money
+from payedge_server.fakes.paypal_errors import error
+from payedge_server.fakes.paypal_money import Money
+from payedge_server.fakes.paypal_orders import (
+    Capture,
+    Order,
+    Refund,
+    State,
+    Stored,
+    order_from,
+    refund_amount,
+    timestamp,
+)
 from payedge_server.fakes.paypal_signing import AUTH_ALGO, Signer, signed_string
 
 CLIENT_ID = "fake-paypal-client-id"
@@ -52,146 +62,6 @@ PAYER: JSON = {
     "payer_id": PAYER_ID,
     "address": {"country_code": "US"},
 }
-
-_ERROR_NAMES = {
-    400: ("INVALID_REQUEST", "Request is not well-formed, syntactically incorrect, or violates schema."),
-    401: (
-        "AUTHENTICATION_FAILURE",
-        "Authentication failed due to missing authorization header, or invalid authentication credentials.",
-    ),
-    404: ("RESOURCE_NOT_FOUND", "The specified resource does not exist."),
-    405: ("METHOD_NOT_SUPPORTED", "The server does not implement the requested HTTP method."),
-    409: ("RESOURCE_CONFLICT", "The server has detected a conflict while processing this request."),
-    415: ("UNSUPPORTED_MEDIA_TYPE", "The server does not support the request payload's media type."),
-    422: (
-        "UNPROCESSABLE_ENTITY",
-        "The requested action could not be performed, semantically incorrect, or failed business validation.",
-    ),
-    500: ("INTERNAL_SERVER_ERROR", "An internal server error occurred."),
-}
-_ISSUES = {
-    "MALFORMED_REQUEST_JSON": "The request JSON is not well formed.",
-    "MISSING_REQUIRED_PARAMETER": "A required field / parameter is missing.",
-    "INVALID_PARAMETER_SYNTAX": "The value of a field does not conform to the expected format.",
-    "INVALID_PARAMETER_VALUE": "A parameter value is not valid.",
-    "INVALID_STRING_LENGTH": "The value of a field is either too short or too long.",
-    "NOT_SUPPORTED": "This field is not currently supported.",
-    "INVALID_RESOURCE_ID": "Specified resource ID does not exist. Please check the resource ID and try "
-    "again.",
-    "INVALID_CURRENCY_CODE": "Currency code is invalid or is not currently supported.",
-    "DECIMALS_NOT_SUPPORTED": "Currency does not support decimals.",
-    "DECIMAL_PRECISION": "If the currency supports decimals, only two decimal place precision is supported.",
-    "CANNOT_BE_ZERO_OR_NEGATIVE": "Must be greater than zero. If the currency supports decimals, only two "
-    "decimal place precision is supported.",
-    "MAX_VALUE_EXCEEDED": "Should be less than or equal to 999999999999999.99.",
-    "ORDER_NOT_APPROVED": "Payer has not yet approved the Order for payment. Please redirect the payer to "
-    "the 'rel':'approve' url returned as part of the HATEOAS links within the Create Order call or provide "
-    "a valid payment_source in the request.",
-    "ORDER_ALREADY_CAPTURED": "Order already captured.If 'intent=CAPTURE' only one capture per order is "
-    "allowed.",
-    "INSTRUMENT_DECLINED": "The instrument presented  was either declined by the processor or bank, or it "
-    "can't be used for this payment.",
-    "PAYEE_ACCOUNT_RESTRICTED": "The merchant account is restricted.",
-    "REFUND_CAPTURE_CURRENCY_MISMATCH": "Refund must be in the same currency as the capture.",
-    "REFUND_AMOUNT_EXCEEDED": "The refund amount must be less than or equal to the capture amount that has "
-    "not yet been refunded.",
-    "CAPTURE_FULLY_REFUNDED": "The capture has already been fully refunded.",
-    "REFUND_FAILED_INSUFFICIENT_FUNDS": "Capture could not be refunded due to insufficient funds.",
-    "PREVIOUS_REQUEST_IN_PROGRESS": "A previous request on this resource is currently in progress. Please "
-    "wait for sometime and try again.",
-}
-
-
-def error(
-    status: int, issue: str | None = None, *, field: str = "", value: str = "", location: str = "body"
-) -> web.Response:
-    """A PayPal error body; `issue` adds one `details` entry."""
-    name, message = _ERROR_NAMES.get(status, _ERROR_NAMES[500])
-    body: JSON = {"name": name, "message": message, "debug_id": secrets.token_hex(7)}
-    if issue is not None:
-        detail = {"issue": issue, "description": _ISSUES.get(issue, issue), "location": location}
-        detail.update({k: v for k, v in (("field", field), ("value", value)) if v})
-        body["details"] = [detail]
-    body["links"] = [
-        {
-            "href": f"https://developer.paypal.com/api/rest/reference/orders/v2/errors/#{issue or name}",
-            "rel": "information_link",
-            "method": "GET",
-        }
-    ]
-    return json_response(body, status=status)
-
-
-def _money_error(problem: MoneyIssue) -> Reject:
-    return Reject(error(problem.status, problem.issue, field=problem.field, value=problem.value))
-
-
-def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-# ----------------------------------------------------------------------------- state
-
-
-@dataclass(frozen=True)
-class Order:
-    id: str
-    status: str  # CREATED, APPROVED, COMPLETED
-    amount: Money
-    reference_id: str
-    custom_id: str | None
-    invoice_id: str | None
-    return_url: str | None
-    cancel_url: str | None
-    create_time: str
-    update_time: str
-    capture_id: str | None = None
-
-
-@dataclass(frozen=True)
-class Capture:
-    id: str
-    order_id: str
-    status: str  # COMPLETED, PARTIALLY_REFUNDED, REFUNDED
-    amount: Money
-    refunded: Decimal
-    custom_id: str | None
-    invoice_id: str | None
-    create_time: str
-    update_time: str
-
-
-@dataclass(frozen=True)
-class Refund:
-    id: str
-    capture_id: str
-    status: str
-    amount: Money
-    note_to_payer: str | None
-    create_time: str
-
-
-@dataclass(frozen=True)
-class Stored:
-    """A 2xx answer kept for replay under its (path, PayPal-Request-Id)."""
-
-    body: JSON
-
-
-@dataclass
-class State:
-    orders: dict[str, Order] = field(default_factory=dict)
-    captures: dict[str, Capture] = field(default_factory=dict)
-    refunds: dict[str, Refund] = field(default_factory=dict)
-    tokens: dict[str, float] = field(default_factory=dict)
-    replies: dict[tuple[str, str], Stored] = field(default_factory=dict)
-    in_flight: set[tuple[str, str]] = field(default_factory=set)
-    transmissions: dict[str, bytes] = field(default_factory=dict)
-
-    def clear(self) -> None:
-        for holder in (self.orders, self.captures, self.refunds, self.replies, self.transmissions):
-            holder.clear()
-        self.in_flight.clear()
 
 
 class PayPal:
@@ -298,7 +168,7 @@ class PayPal:
         event = {
             "id": event_id,
             "event_version": "1.0",
-            "create_time": _now(),
+            "create_time": timestamp(),
             "resource_type": resource_type,
             "resource_version": "2.0",
             "event_type": event_type,
@@ -313,7 +183,7 @@ class PayPal:
             ],
         }
         body = json.dumps(event).encode()
-        transmission_id, transmission_time = str(uuid.uuid4()), _now()
+        transmission_id, transmission_time = str(uuid.uuid4()), timestamp()
         self.state.transmissions[transmission_id] = body
         headers = (
             ("Content-Type", "application/json"),
@@ -406,7 +276,7 @@ class PayPal:
                 "token_type": "Bearer",
                 "app_id": "APP-80W284485P519543T",
                 "expires_in": TOKEN_LIFETIME,
-                "nonce": f"{_now()}{secrets.token_urlsafe(16)}",
+                "nonce": f"{timestamp()}{secrets.token_urlsafe(16)}",
             }
         )
 
@@ -417,7 +287,7 @@ class PayPal:
             return replayed
         with self.running(key):
             body = await read_json(request, lambda _: error(400, "MALFORMED_REQUEST_JSON"))
-            order = _order_from(body)
+            order = order_from(body)
             injection = self.fake.faults.pick(Operation.CREATE, order.amount.amount)
             await self.fake.strike(injection, Phase.BEFORE)
             if injection is not None and injection.fault is Fault.DECLINE:
@@ -463,7 +333,7 @@ class PayPal:
             await self.fake.strike(injection, Phase.BEFORE)
             if injection is not None and injection.fault is Fault.DECLINE:
                 # PayPal sends the payer back to choose another funding source: approve again.
-                self.state.orders[order.id] = replace(order, status="CREATED", update_time=_now())
+                self.state.orders[order.id] = replace(order, status="CREATED", update_time=timestamp())
                 raise Reject(error(422, "INSTRUMENT_DECLINED"))
             answer = self.apply_capture(order)
             self.remember(key, answer)
@@ -471,7 +341,7 @@ class PayPal:
             return json_response(answer, status=201)
 
     def apply_capture(self, order: Order) -> JSON:
-        now = _now()
+        now = timestamp()
         capture = Capture(
             new_id(17),
             order.id,
@@ -511,7 +381,7 @@ class PayPal:
         with self.running(key):
             body = await _optional_json(request)
             capture = self.capture_or_404(request.match_info["capture_id"])
-            amount = _refund_amount(body, capture)
+            amount = refund_amount(body, capture)
             injection = self.fake.faults.pick(Operation.REFUND, capture.amount.amount)
             await self.fake.strike(injection, Phase.BEFORE)
             if injection is not None and injection.fault is Fault.DECLINE:
@@ -523,7 +393,7 @@ class PayPal:
             return json_response(answer, status=201)
 
     def apply_refund(self, capture: Capture, amount: Money, note: str | None) -> JSON:
-        now = _now()
+        now = timestamp()
         refund = Refund(new_id(17), capture.id, "COMPLETED", amount, note, now)
         self.state.refunds[refund.id] = refund
         refunded = capture.refunded + amount.amount
@@ -591,7 +461,7 @@ class PayPal:
     def approve(self, order: Order) -> Order:
         if order.status != "CREATED":
             return order
-        approved = replace(order, status="APPROVED", update_time=_now())
+        approved = replace(order, status="APPROVED", update_time=timestamp())
         self.state.orders[order.id] = approved
         self.emit("CHECKOUT.ORDER.APPROVED", "checkout-order", self.order_json(approved), order.id)
         return approved
@@ -633,92 +503,6 @@ async def _optional_json(request: web.Request) -> JSON:
     if request.content_type != "application/json":
         raise Reject(error(415))
     return await read_json(request, lambda _: error(400, "MALFORMED_REQUEST_JSON"))
-
-
-def _text(body: JSON, name: str, pointer: str, limit: int = 127) -> str | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise Reject(error(400, "INVALID_PARAMETER_SYNTAX", field=pointer, value=str(value)))
-    if not 1 <= len(value) <= limit:
-        raise Reject(error(400, "INVALID_STRING_LENGTH", field=pointer, value=value))
-    return value
-
-
-def _urls(body: JSON) -> tuple[str | None, str | None]:
-    """return_url / cancel_url from payment_source.paypal.experience_context or application_context."""
-    source = body.get("payment_source")
-    paypal = source.get("paypal") if isinstance(source, dict) else None
-    context = paypal.get("experience_context") if isinstance(paypal, dict) else None
-    if not isinstance(context, dict):
-        context = body.get("application_context")
-    if not isinstance(context, dict):
-        return None, None
-    found = (context.get("return_url"), context.get("cancel_url"))
-    return tuple(u if isinstance(u, str) and u.startswith(("http://", "https://")) else None for u in found)  # type: ignore[return-value]
-
-
-def _purchase_unit(body: JSON) -> JSON:
-    intent = body.get("intent")
-    if intent is None:
-        raise Reject(error(400, "MISSING_REQUIRED_PARAMETER", field="/intent"))
-    if intent != "CAPTURE":
-        # AUTHORIZE exists at PayPal; the fake (and payedge) only captures.
-        raise Reject(
-            error(
-                400,
-                "NOT_SUPPORTED" if intent == "AUTHORIZE" else "INVALID_PARAMETER_VALUE",
-                field="/intent",
-                value=str(intent),
-            )
-        )
-    units = body.get("purchase_units")
-    if not isinstance(units, list) or not units:
-        raise Reject(error(400, "MISSING_REQUIRED_PARAMETER", field="/purchase_units"))
-    if len(units) > 1:
-        raise Reject(
-            error(400, "NOT_SUPPORTED", field="/purchase_units", value=f"{len(units)} purchase units")
-        )
-    unit = units[0]
-    if not isinstance(unit, dict):
-        raise Reject(error(400, "INVALID_PARAMETER_SYNTAX", field="/purchase_units/0"))
-    return unit
-
-
-def _order_from(body: JSON) -> Order:
-    unit = _purchase_unit(body)
-    reference_id = _text(unit, "reference_id", "/purchase_units/0/reference_id", 256) or "default"
-    money = parse_money(unit.get("amount"), f"/purchase_units/@reference_id=='{reference_id}'/amount")
-    if isinstance(money, MoneyIssue):
-        raise _money_error(money)
-    custom_id = _text(unit, "custom_id", "/purchase_units/0/custom_id")
-    invoice_id = _text(unit, "invoice_id", "/purchase_units/0/invoice_id")
-    return_url, cancel_url = _urls(body)
-    now = _now()
-    return Order(
-        new_id(17), "CREATED", money, reference_id, custom_id, invoice_id, return_url, cancel_url, now, now
-    )
-
-
-def _refund_amount(body: JSON, capture: Capture) -> Money:
-    remaining = capture.amount.amount - capture.refunded
-    if remaining <= 0:
-        raise Reject(error(422, "CAPTURE_FULLY_REFUNDED"))
-    if body.get("amount") is None:
-        return Money(capture.amount.currency, format_value(remaining, capture.amount.currency))
-    money = parse_money(body.get("amount"), "/amount")
-    if isinstance(money, MoneyIssue):
-        raise _money_error(money)
-    if money.currency != capture.amount.currency:
-        raise Reject(
-            error(
-                422, "REFUND_CAPTURE_CURRENCY_MISMATCH", field="/amount/currency_code", value=money.currency
-            )
-        )
-    if money.amount > remaining:
-        raise Reject(error(422, "REFUND_AMOUNT_EXCEEDED", field="/amount/value", value=money.value))
-    return money
 
 
 def _with_query(url: str, **params: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import signal
 import subprocess
 import tempfile
@@ -14,7 +15,14 @@ import pytest
 from payedge_server.fakes.cli import settings_from
 from payedge_server.fakes.magic import magic_table
 
-from tests.fakes.support import READY, parse_announcement, payedge_exe, running_fakes, wait_ready
+from tests.fakes.support import (
+    READY,
+    four_free_ports,
+    parse_announcement,
+    payedge_exe,
+    running_fakes,
+    wait_ready,
+)
 from tests.support import services
 
 EXPECTED_KEYS = {
@@ -91,8 +99,8 @@ def test_port_base_gives_consecutive_ports_in_provider_order() -> None:
 
 
 def test_a_taken_port_and_bad_flags_fail_clearly() -> None:
-    port = services.free_port()
-    with services.running([payedge_exe(), "fakes", "--port-base", str(port)], port) as proc:
+    port = four_free_ports()
+    with services.running([payedge_exe(), "fakes", "--port-base", str(port)], port + 3) as proc:
         assert proc.poll() is None
         taken = subprocess.run(
             [payedge_exe(), "fakes", "--port-base", str(port)],
@@ -143,3 +151,16 @@ def test_the_docs_show_the_printed_settings_and_every_magic_code() -> None:
         code = f"{int(str(row['amount'])) % 100:02d}"
         assert f"| `{code}` |" in text, code
     assert all(f"| {digit}xx |" in text for digit in ("91", "92", "93"))
+
+
+def test_the_fakes_import_nothing_else_from_the_server() -> None:
+    package = Path(__file__).resolve().parents[2] / "server" / "payedge_server" / "fakes"
+    for module in package.glob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            for name in names:
+                assert not name.startswith(("payedge_server", "payedge.")) or name.startswith(
+                    "payedge_server.fakes"
+                ), f"{module.name} imports {name}"

@@ -319,6 +319,20 @@ async def test_webhooks_are_signed_and_verifiable(
     assert body == {"verification_status": "FAILURE"}
 
 
+async def test_refunds_send_capture_refunded_events(paypal: PayPalClient, listener: Receiver) -> None:
+    capture = capture_of(await paypal.captured_order("9.00"))
+    path = f"/v2/payments/captures/{capture['id']}/refund"
+    status, refund = await paypal.call("POST", path, {"amount": {"currency_code": "USD", "value": "4.00"}})
+    assert status == 201
+    events = [json.loads(r.body) for r in await listener.wait_for(3)]
+    assert [e["event_type"] for e in events] == [
+        "CHECKOUT.ORDER.APPROVED",
+        "PAYMENT.CAPTURE.COMPLETED",
+        "PAYMENT.CAPTURE.REFUNDED",
+    ]
+    assert events[2]["resource"]["id"] == refund["id"] and events[2]["resource"]["amount"]["value"] == "4.00"
+
+
 async def test_webhook_replay_duplicates_and_reorders(
     paypal: PayPalClient, http: aiohttp.ClientSession, fakes: Fakes, listener: Receiver
 ) -> None:

@@ -185,6 +185,16 @@ async def test_amounts_are_checked_as_paypal_does(paypal: PayPalClient) -> None:
             assert answer["name"] == ("INVALID_REQUEST" if status == 400 else "UNPROCESSABLE_ENTITY")
 
 
+async def test_amounts_come_back_in_paypals_format(paypal: PayPalClient) -> None:
+    for sent, currency, shown in (("10", "USD", "10.00"), ("10.5", "EUR", "10.50"), ("1500", "JPY", "1500")):
+        body = {
+            "intent": "CAPTURE",
+            "purchase_units": [{"amount": {"currency_code": currency, "value": sent}}],
+        }
+        _, order = await paypal.call("POST", "/v2/checkout/orders", body, Prefer="return=representation")
+        assert order["purchase_units"][0]["amount"] == {"currency_code": currency, "value": shown}
+
+
 async def test_refund_amounts_follow_the_same_rules(paypal: PayPalClient) -> None:
     capture = capture_of(await paypal.captured_order("1500", "JPY"))
     path = f"/v2/payments/captures/{capture['id']}/refund"

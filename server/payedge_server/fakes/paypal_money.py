@@ -87,4 +87,4 @@ def _check_value(currency: str, value: str, pointer: str) -> Money | MoneyIssue:
         return MoneyIssue(422, "CANNOT_BE_ZERO_OR_NEGATIVE", where, value)
     if amount > MAX_VALUE:
         return MoneyIssue(422, "MAX_VALUE_EXCEEDED", where, value)
-    return Money(currency, value)
+    return Money(currency, format_value(amount, currency))  # PayPal answers "10" as "10.00"

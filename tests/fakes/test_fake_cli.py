@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import signal
 import subprocess
 import tempfile
@@ -17,6 +18,7 @@ from payedge_server.fakes.magic import magic_table
 
 from tests.fakes.support import (
     READY,
+    basic,
     four_free_ports,
     parse_announcement,
     payedge_exe,
@@ -60,12 +62,35 @@ def get_json(url: str) -> bytes:
         return body
 
 
+def paypal_webhook_urls(env: dict[str, str]) -> list[str]:
+    """Approve an order at the PayPal fake; where did its webhook go?"""
+    base = env["PAYEDGE_PAYPAL_API_BASE"]
+    auth = basic(env["PAYEDGE_PAYPAL_CLIENT_ID"], env["PAYEDGE_PAYPAL_CLIENT_SECRET"])
+    login = urllib.request.Request(
+        f"{base}/v1/oauth2/token", data=b"grant_type=client_credentials", headers={"Authorization": auth}
+    )
+    with urllib.request.urlopen(login, timeout=5) as response:
+        token = json.loads(response.read())["access_token"]
+    order = json.dumps(
+        {"intent": "CAPTURE", "purchase_units": [{"amount": {"currency_code": "EUR", "value": "2"}}]}
+    )
+    create = urllib.request.Request(
+        f"{base}/v2/checkout/orders",
+        data=order.encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(create, timeout=5) as response:
+        order_id = json.loads(response.read())["id"]
+    get_json(f"{base}/checkoutnow?token={order_id}")
+    return [c["url"] for c in json.loads(get_json(f"{base}/_fake/callbacks"))["callbacks"]]
+
+
 def test_free_ports_printed_settings_and_clean_stop() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "out.log"
         with log.open("wb") as out:
             proc = subprocess.Popen(
-                [payedge_exe(), "fakes", "--latency-ms", "150"],
+                [payedge_exe(), "fakes", "--latency-ms", "150", "--callback-url", "http://127.0.0.1:9/hook"],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -84,6 +109,7 @@ def test_free_ports_printed_settings_and_clean_stop() -> None:
             started = time.monotonic()
             assert get_json(env["PAYEDGE_PAYPAL_CERT_URL"]).startswith(b"-----BEGIN CERTIFICATE-----")
             assert time.monotonic() - started >= 0.15
+            assert paypal_webhook_urls(env) == ["http://127.0.0.1:9/hook"]
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=10) == 0
         finally:

@@ -278,3 +278,14 @@ def test_arbitrary_bytes_get_a_provider_error(
     if provider == "momo":
         sent["X-Reference-Id"] = str(uuid.uuid4())
     check(*call("POST", url, raw, sent), shape)
+
+
+def test_an_oversized_body_gets_a_provider_error(
+    targets: list[tuple[str, str, dict[str, Any], dict[str, str], Shape]],
+) -> None:
+    huge = b"{" + b" " * (2 * 1024 * 1024) + b"}"
+    for provider, url, _, headers, shape in targets:
+        sent = {**headers, "Content-Type": "application/json", "X-Reference-Id": str(uuid.uuid4())}
+        status, body, content_type = call("POST", url, huge, sent)
+        assert status == 413 and content_type.startswith("application/json"), (provider, url, body)
+        assert shape(json.loads(body)), (provider, body)

@@ -87,7 +87,7 @@ async def test_init_pay_on_the_hosted_page_then_check(
     async with http.post(page_url + "/pay") as r:
         back = await r.text()
     assert "http://127.0.0.1:9/return" in back and token in back  # POSTed back to return_url
-    for key in ({"transaction_id": "order-1"}, {"token": token}):
+    for key in ({"transaction_id": "order-1"}, {"token": token}, {"payment_token": token}):
         status, body = await cinetpay.check(**key)
         assert (status, body["code"], body["message"]) == (200, "00", "SUCCES")
         assert body["data"]["status"] == "ACCEPTED" and body["data"]["amount"] == "2500"

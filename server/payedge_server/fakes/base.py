@@ -65,6 +65,8 @@ class ErrorShapes:
     not_found: Callable[[], web.Response]
     method_not_allowed: Callable[[], web.Response]
     server_error: Callable[[], web.Response]
+    #: Any other 4xx aiohttp raises itself (a body over 1 MiB: 413), with its reason.
+    client_error: Callable[[int, str], web.Response]
 
 
 class PayerSide(Protocol):
@@ -202,6 +204,8 @@ async def edge(request: web.Request, handler: Callable[[web.Request], Awaitable[
         return fake.errors.not_found()
     except web.HTTPMethodNotAllowed:
         return fake.errors.method_not_allowed()
+    except web.HTTPClientError as exc:
+        return fake.errors.client_error(exc.status, exc.reason)
     except web.HTTPException:
         raise
     except Exception:

@@ -254,7 +254,8 @@ class CinetPay:
     async def check(self, request: web.Request) -> web.Response:
         body = await read_json(request, lambda why: _required(why).response)
         _check_credentials(body)
-        key = body.get("transaction_id") or body.get("token")
+        # The check takes transaction_id, or the token (named "token" or "payment_token" in CinetPay's docs).
+        key = body.get("transaction_id") or body.get("token") or body.get("payment_token")
         if not isinstance(key, str | int):
             raise _required("transaction_id or token is required")
         payment = self.state.find(str(key))
@@ -417,6 +418,9 @@ def _shapes() -> ErrorShapes:
         method_not_allowed=lambda: answer("405", "METHOD_NOT_ALLOWED", "use POST", status=405),
         server_error=lambda: answer(
             "603", "SERVICE_UNAVAILABLE", "service unavailable, try again", status=500
+        ),
+        client_error=lambda status, why: answer(
+            str(status), why.upper().replace(" ", "_"), why, status=status
         ),
     )
 

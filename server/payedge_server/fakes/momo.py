@@ -481,6 +481,7 @@ def _shapes() -> ErrorShapes:
         server_error=lambda: reason(
             "INTERNAL_PROCESSING_ERROR", "An internal error occurred while processing.", 500
         ),
+        client_error=lambda status, why: json_response({"statusCode": status, "message": why}, status=status),
     )
 
 

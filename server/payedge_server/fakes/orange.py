@@ -387,6 +387,7 @@ def _shapes() -> ErrorShapes:
             405, 61, "Method not allowed", "The requested method is not allowed."
         ),
         server_error=lambda: error(503, 5, "Service unavailable", "The service is temporarily unavailable."),
+        client_error=lambda status, why: error(status, 20, why, "The request cannot be processed."),
     )
 
 

@@ -555,6 +555,7 @@ def _shapes() -> ErrorShapes:
         not_found=lambda: error(404, "INVALID_RESOURCE_ID", location="path"),
         method_not_allowed=lambda: error(405),
         server_error=lambda: error(500),
+        client_error=lambda status, _: error(status),
     )
 
 

@@ -68,7 +68,7 @@ def error(
     status: int, issue: str | None = None, *, field: str = "", value: str = "", location: str = "body"
 ) -> web.Response:
     """A PayPal error body; `issue` adds one `details` entry."""
-    name, message = _ERROR_NAMES.get(status, _ERROR_NAMES[500])
+    name, message = _ERROR_NAMES.get(status) or _ERROR_NAMES[400 if status < 500 else 500]
     body: JSON = {"name": name, "message": message, "debug_id": secrets.token_hex(7)}
     if issue is not None:
         detail = {"issue": issue, "description": _ISSUES.get(issue, issue), "location": location}

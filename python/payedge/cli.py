@@ -1,4 +1,4 @@
-"""The ``payedge`` command line: ``payedge serve``, ``payedge quote`` (see ``payedge.tariffs``)."""
+"""The ``payedge`` command line: ``serve``, ``fakes``, ``quote`` (see ``payedge.tariffs``), ``version``."""
 
 from __future__ import annotations
 
@@ -20,16 +20,31 @@ def _serve(argv: Sequence[str]) -> int:
     return serve_main(list(argv))
 
 
+def _fakes(argv: Sequence[str]) -> int:
+    try:
+        from payedge_server.fakes.cli import main as fakes_main
+    except ImportError:
+        print(
+            "payedge fakes: the provider fakes ship with the edge server (server/, package payedge_server); "
+            "run `make setup` from a checkout, or `pip install ./server`.",
+            file=sys.stderr,
+        )
+        return 2
+    return fakes_main(list(argv))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="payedge", description="payedge: the payment edge")
-    parser.add_argument("command", choices=["serve", "quote", "version"], help="what to run")
+    parser.add_argument("command", choices=["serve", "fakes", "quote", "version"], help="what to run")
     if not args or args[0] in {"-h", "--help"}:
         parser.print_help()
         return 0 if args else 2
     command, rest = args[0], args[1:]
     if command == "serve":
         return _serve(rest)
+    if command == "fakes":
+        return _fakes(rest)
     if command == "quote":
         from payedge.tariffs import quote_main
 

@@ -46,9 +46,9 @@ def _newer(p: Payment, fact: GatewayResult) -> bool:
     """Whether a pre-capture state reported at `fact.occurred_at` is newer than the payment's."""
     if fact.occurred_at is None:
         return True
-    at = fact.occurred_at * 1000
-    if at != p.provider_at:
-        return at > p.provider_at
+    at, current = fact.occurred_at * 1000, p.provider_at or 0
+    if at != current:
+        return at > current
     return _WITHIN_SECOND.get(fact.status, -1) > _pre_capture_rank(p)
 
 
@@ -72,7 +72,7 @@ def merge(p: Payment, fact: GatewayResult, *, now_ms: int) -> Payment | None:
     elif _newer(p, fact):
         # Whole seconds: providers date their events to the second (a synchronous answer is "now").
         at = fact.occurred_at * 1000 if fact.occurred_at is not None else now_ms // 1000 * 1000
-        merged = p.replace(status=fact.status, last_error=fact.error, provider_at=max(at, p.provider_at))
+        merged = p.replace(status=fact.status, last_error=fact.error, provider_at=max(at, p.provider_at or 0))
     else:
         merged = None
     if merged is not None and fact.gateway_ref and not merged.gateway_ref:

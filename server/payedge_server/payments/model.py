@@ -125,8 +125,8 @@ class Payment:
     amount_refunded: int = 0
     last_error: LastError | None = None
     # The provider's time of the newest not-final state applied (SPEC 3.1: an older one is not
-    # applied over it); 0 when none.
-    provider_at: int = 0
+    # applied over it), UNIX ms; None when none was.
+    provider_at: int | None = None
     # A gateway call in progress holds the payment until then (UNIX ms); None when free.
     locked_until: int | None = None
 

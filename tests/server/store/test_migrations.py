@@ -110,3 +110,22 @@ def test_a_database_from_a_newer_release_is_refused(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(migrations.SchemaTooNewError):
         asyncio.run(_upgrade(db))
+
+
+def test_every_stored_time_is_unix_milliseconds(tmp_path: Path) -> None:
+    """One clock policy: every `*_at`/`*_until` column holds UNIX ms (a device's `*_ts` is its seconds)."""
+    db = _copy(tmp_path)
+    asyncio.run(_upgrade(db))
+    tables = [t for (t,) in _rows(db, "SELECT name FROM sqlite_master WHERE type = 'table'")]
+    checked = 0
+    for table in tables:
+        for column in [c[1] for c in _rows(db, f'PRAGMA table_info("{table}")')]:
+            if column == "at" or column.endswith(("_at", "_until")):
+                values = [v for (v,) in _rows(db, f'SELECT "{column}" FROM "{table}"') if v is not None]
+                assert all(isinstance(v, int) and 10**12 < v < 10**14 for v in values), (
+                    table,
+                    column,
+                    values[:3],
+                )
+                checked += len(values)
+    assert checked > 50

@@ -27,7 +27,7 @@ def _to_ms(table: str, column: str, *, not_null: bool, indexes: tuple[str, ...] 
 
 SQLITE: tuple[str, ...] = (
     "ALTER TABLE payments ADD COLUMN last_error_gateway_code TEXT",
-    "ALTER TABLE payments ADD COLUMN provider_at INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE payments ADD COLUMN provider_at INTEGER",
     *_to_ms("payments", "locked_until", not_null=False),
     """CREATE TABLE payment_attempts (
         id INTEGER PRIMARY KEY,

@@ -1,4 +1,4 @@
-"""The ``payedge`` command line: ``payedge serve``, ``payedge quote`` (see ``payedge.tariffs``)."""
+"""The ``payedge`` command line: ``payedge serve``, ``payedge config check``, ``payedge quote``."""
 
 from __future__ import annotations
 
@@ -7,29 +7,43 @@ import sys
 from collections.abc import Sequence
 
 
+def _server_missing(command: str) -> int:
+    print(
+        f"payedge {command}: the edge server (server/, package payedge_server) is not installed; "
+        "run `make serve` from a checkout, or `pip install ./server`.",
+        file=sys.stderr,
+    )
+    return 2
+
+
 def _serve(argv: Sequence[str]) -> int:
     try:
         from payedge_server.cli import main as serve_main
     except ImportError:
-        print(
-            "payedge serve: the edge server (server/, package payedge_server) is not installed; "
-            "run `make serve` from a checkout, or `pip install ./server`.",
-            file=sys.stderr,
-        )
-        return 2
+        return _server_missing("serve")
     return serve_main(list(argv))
+
+
+def _config(argv: Sequence[str]) -> int:
+    try:
+        from payedge_server.config.check import main as config_main
+    except ImportError:
+        return _server_missing("config")
+    return config_main(list(argv))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="payedge", description="payedge: the payment edge")
-    parser.add_argument("command", choices=["serve", "quote", "version"], help="what to run")
+    parser.add_argument("command", choices=["serve", "config", "quote", "version"], help="what to run")
     if not args or args[0] in {"-h", "--help"}:
         parser.print_help()
         return 0 if args else 2
     command, rest = args[0], args[1:]
     if command == "serve":
         return _serve(rest)
+    if command == "config":
+        return _config(rest)
     if command == "quote":
         from payedge.tariffs import quote_main
 

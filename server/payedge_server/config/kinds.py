@@ -112,12 +112,12 @@ class Kind(Generic[T]):
         """Checks that need the final value (a path once rebased): raise Invalid."""
         return value
 
-    def carries_credential(self, value: T) -> bool:
+    def carries_credential(self, value: object) -> bool:
         """True when a literal value in the file holds a credential (a URL's password)."""
         return False
 
     def show(self, value: T) -> str:
-        return json.dumps(value) if isinstance(value, str) else str(value)
+        return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else str(value)
 
 
 @dataclass(frozen=True)
@@ -233,7 +233,7 @@ class FilePath(Kind[Path]):
         return _run_check(self.check, value)
 
     def show(self, value: Path) -> str:
-        return json.dumps(str(value))
+        return json.dumps(str(value), ensure_ascii=False)
 
 
 @dataclass(frozen=True)
@@ -255,13 +255,21 @@ class Url(Kind[str]):
             raise Invalid(f"is not a valid URL ({exc})") from None
         if parts.scheme not in self.schemes:
             raise Invalid(f"expected {self.name}, got scheme {parts.scheme or '(none)'!r}")
-        return _run_check(self.check, text)
+        try:
+            return _run_check(self.check, text)
+        except Invalid as exc:  # a check's message may quote the URL: not its password
+            password = parts.password
+            message = str(exc).replace(text, mask_url_password(text))
+            raise Invalid(message.replace(password, "…(masked)") if password else message) from None
 
-    def carries_credential(self, value: str) -> bool:
-        return urlsplit(value).password is not None
+    def carries_credential(self, value: object) -> bool:
+        try:
+            return isinstance(value, str) and urlsplit(value).password is not None
+        except ValueError:
+            return False
 
     def show(self, value: str) -> str:
-        return json.dumps(mask_url_password(value))
+        return json.dumps(mask_url_password(value), ensure_ascii=False)
 
 
 @dataclass(frozen=True)

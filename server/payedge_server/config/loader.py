@@ -217,16 +217,15 @@ def _parse(spec: Spec, candidate: Candidate) -> tuple[object, list[Problem]]:
 
 def _parse_one(spec: Spec, kind: Kind[Any], given: Given) -> object:
     secret = spec.setting.secret
+    if given.literal_in_file and kind.carries_credential(given.native):
+        raise Invalid("holds a password: write it in the config file as an env:NAME reference (SPEC 9)")
     if given.text is not None:
         value = kind.parse_text(given.text, secret=secret)
     else:
         value = kind.parse_toml(given.native, secret=secret)
     if given.base is not None:
         value = kind.rebase(value, given.base)
-    value = kind.finish(value)
-    if given.literal_in_file and kind.carries_credential(value):
-        raise Invalid("holds a password: write it in the config file as an env:NAME reference (SPEC 9)")
-    return value
+    return kind.finish(value)
 
 
 def _list_problems(spec: Spec, candidate: Candidate, parsed: list[object]) -> Iterable[Problem]:

@@ -38,7 +38,7 @@ def _default(spec: Spec) -> str:
 def _secret(spec: Spec) -> str:
     if spec.setting.secret:
         return "yes"
-    return "its password" if isinstance(spec.scalar, Url) else "no"
+    return "URL password" if isinstance(spec.scalar, Url) else "no"
 
 
 def _code(text: str | None) -> str:

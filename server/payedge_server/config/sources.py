@@ -73,10 +73,19 @@ def build_parser(prog: str, root: type[Any], *, file_argument: bool = False) -> 
             dest=spec.path,
             action="append" if repeat else "store",
             default=None,
-            metavar=spec.keys[-1].upper(),
+            metavar=_metavar(flag, spec),
             help=f"{spec.setting.help} [{where}]" + (" (repeatable)" if repeat else ""),
         )
     return p
+
+
+def _metavar(flag: str, spec: Spec) -> str:
+    word = flag.rsplit("-", 1)[-1].upper()
+    return (
+        f"{word[:-1] if word.endswith('S') else word}1,..."
+        if spec.items and not spec.items.repeat_flag
+        else word
+    )
 
 
 def from_flags(ns: argparse.Namespace, root: type[Any]) -> dict[str, Candidate]:

@@ -10,6 +10,7 @@ invisible format character anywhere, or nothing at all is refused instead of tri
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 import re
@@ -36,7 +37,20 @@ _NAMES = {
 }
 _INT = re.compile(r"[+-]?[0-9]+")
 _FLOAT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_HOSTLESS = frozenset({"sqlite", "unix"})  # URL schemes naming a file, not a host
+_HOST = re.compile(
+    r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+)
 _TOML_TYPES = {bool: "a boolean", int: "an integer", float: "a float", str: "a string", list: "an array"}
+
+
+def host(text: str) -> None:
+    """A bind address: an IP address or a host name (RFC 1123)."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        if not _HOST.fullmatch(text):
+            raise Invalid(f"expected an IP address or a host name, got {text!r}") from None
 
 
 class Invalid(ValueError):
@@ -255,6 +269,8 @@ class Url(Kind[str]):
             raise Invalid(f"is not a valid URL ({exc})") from None
         if parts.scheme not in self.schemes:
             raise Invalid(f"expected {self.name}, got scheme {parts.scheme or '(none)'!r}")
+        if parts.scheme not in _HOSTLESS and not parts.hostname:
+            raise Invalid(f"expected {self.name} with a host")
         try:
             return _run_check(self.check, text)
         except Invalid as exc:  # a check's message may quote the URL: not its password

@@ -90,8 +90,8 @@ def load(
     """Parse, validate and resolve; argparse usage errors exit 2 as usual."""
     ns = build_parser(prog, root, file_argument=file_argument).parse_args(list(argv))
     state = _State()
-    file = _config_file(getattr(ns, "file", None), ns.config, environ, state)
-    in_file = _file_values(file, root, environ, state)
+    file, named_by = _config_file(getattr(ns, "file", None), ns.config, environ, state)
+    in_file = _file_values(file, named_by, root, environ, state)
     _collect(state, [from_flags(ns, root), from_env(environ, root), in_file])
     refs = (g.ref for c in in_file.values() for g in c.values if g.ref)
     state.warnings.extend(unknown_env(environ, root, refs))
@@ -119,24 +119,25 @@ def load(
 
 def _config_file(
     positional: str | None, flag: str | None, environ: Mapping[str, str], state: _State
-) -> Path | None:
+) -> tuple[Path | None, str]:
+    """The config file: the FILE argument (config check), else --config, else PAYEDGE_CONFIG."""
     for text, named_by in ((positional, "FILE"), (flag, "--config"), (environ.get(CONFIG_ENV), CONFIG_ENV)):
         if text is None:
             continue
         problem = text_problem(text)
         if problem is not None:
             state.problems.append(Problem(named_by, problem))
-            return None
-        return Path(text)
-    return None
+            return None, named_by
+        return Path(text), named_by
+    return None, ""
 
 
 def _file_values(
-    file: Path | None, root: type[Any], environ: Mapping[str, str], state: _State
+    file: Path | None, named_by: str, root: type[Any], environ: Mapping[str, str], state: _State
 ) -> dict[str, Candidate]:
     if file is None:
         return {}
-    doc, problems = read_file(file, "--config")
+    doc, problems = read_file(file, named_by)
     state.problems.extend(problems)
     if doc is None:
         return {}

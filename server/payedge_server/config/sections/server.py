@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from payedge_server.config.fallbacks import Derived
-from payedge_server.config.kinds import Choice, FilePath, Int, Text, Url
+from payedge_server.config.kinds import Choice, FilePath, Int, Text, Url, host
 from payedge_server.config.schema import Lookup, setting
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -24,7 +24,13 @@ def _beside_database(lookup: Lookup) -> Path | None:
 
 @dataclass(frozen=True)
 class ServerConfig:
-    host: str = setting(Text(), "127.0.0.1", help="bind address", flag="--host", env="PAYEDGE_HOST")
+    host: str = setting(
+        Text(check=host),
+        "127.0.0.1",
+        help="bind address (IP or host name)",
+        flag="--host",
+        env="PAYEDGE_HOST",
+    )
     port: int = setting(Int(1, 65535), 8080, help="TCP port", flag="--port", env="PAYEDGE_PORT")
     workers: int = setting(
         Int(1, 256),

@@ -49,7 +49,7 @@ class Entry:
     """One resolved setting: its value, the source that gave it and the sources it beat."""
 
     spec: Spec
-    value: object
+    value: object = field(repr=False)  # may be a secret: never in a repr
     source: Source
     overridden: tuple[Source, ...] = ()
     note: str = ""  # e.g. why a value given was not used

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import typing
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -63,14 +63,14 @@ class PendingFile:
     """A generated secret that `payedge serve` writes (0600) into the data dir before starting."""
 
     path: Path
-    text: str
+    text: str = field(repr=False)  # a secret
 
 
 @dataclass(frozen=True)
 class Fallen:
     """A value found by a fallback (derived from another setting, or kept in the data dir)."""
 
-    value: object
+    value: object = field(repr=False)  # may be a secret
     source: Source
     pending: PendingFile | None = None
 

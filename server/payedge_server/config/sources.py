@@ -13,7 +13,7 @@ import difflib
 import re
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +31,8 @@ class Given:
     """One value as a source gave it: text (flag, variable, env: reference) or a TOML value."""
 
     where: str
-    text: str | None = None
-    native: object = None
+    text: str | None = field(default=None, repr=False)  # may be a secret
+    native: object = field(default=None, repr=False)
     base: Path | None = None  # the config file's directory, for values from the file
     literal_in_file: bool = False
     ref: str | None = None  # NAME of an env:NAME reference in the file

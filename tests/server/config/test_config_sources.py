@@ -252,6 +252,15 @@ def test_a_config_prints_no_secret() -> None:
     assert secret_values(config) == ["pek_SECRETVALUE"]
 
 
+def test_a_load_result_prints_no_secret(tmp_path: Path) -> None:
+    loaded = Sources(
+        tmp_path, argv=["--api-key", "pek_SECRETVALUE"], env={"PAYEDGE_STRIPE_API_KEY": "sk_test_HIDDEN"}
+    ).load()
+    assert loaded.pending  # the sandbox's secret, generated, to be written
+    text = repr(loaded)
+    assert "SECRETVALUE" not in text and "HIDDEN" not in text and "whsec_" not in text
+
+
 def test_secret_values_include_url_passwords(tmp_path: Path) -> None:
     loaded = load(["--redis-url", "redis://:p%40ss@127.0.0.1:1/0", "--data-dir", str(tmp_path)], {})
     assert loaded.config is not None

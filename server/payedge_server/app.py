@@ -12,6 +12,7 @@ from aiohttp import web
 from payedge_server import health, metrics, middleware, openapi, quotes, terminals
 from payedge_server.auth import ApiKeys
 from payedge_server.config import Config
+from payedge_server.config.kinds import mask_url_password
 from payedge_server.gateways.base import Gateway, WebhookParser
 from payedge_server.gateways.sandbox import SandboxGateway, SandboxWebhooks, new_webhook_secret
 from payedge_server.gateways.stripe import StripeWebhooks
@@ -32,7 +33,7 @@ from payedge_server.openapi import paths
 from payedge_server.parking import setup_parking
 from payedge_server.payments import routes as payment_routes
 from payedge_server.payments.service import PaymentService
-from payedge_server.quotes import TARIFF, load_tariff
+from payedge_server.quotes import TARIFF
 from payedge_server.store import migrations, open_store
 from payedge_server.webhooks.ingest import WebhookIngest
 
@@ -41,28 +42,29 @@ log = logging.getLogger("payedge.server")
 
 def self_url(config: Config) -> str:
     """Where the server reaches itself (the sandbox's async webhooks)."""
-    if config.self_url:
-        return config.self_url.rstrip("/")
-    host = config.host
+    if config.server.self_url:
+        return config.server.self_url.rstrip("/")
+    host = config.server.host
     if host in ("0.0.0.0", "::", ""):
         host = "127.0.0.1"
     if ":" in host:
         host = f"[{host}]"
-    return f"http://{host}:{config.port}"
+    return f"http://{host}:{config.server.port}"
 
 
 def build_gateways(config: Config) -> dict[str, Gateway]:
     gateways: dict[str, Gateway] = {
         "sandbox": SandboxGateway(
             self_url(config) + "/v1/webhooks/sandbox",
-            config.sandbox_webhook_secret or new_webhook_secret(),
-            async_delay=config.sandbox_async_delay,
+            config.gateways.sandbox.webhook_secret or new_webhook_secret(),
+            async_delay=config.gateways.sandbox.async_delay,
         )
     }
-    if config.stripe_api_key:
+    stripe = config.gateways.stripe
+    if stripe.api_key:
         from payedge_server.gateways.stripe import StripeGateway
 
-        gateways["stripe"] = StripeGateway(config.stripe_api_key, config.stripe_api_base)
+        gateways["stripe"] = StripeGateway(stripe.api_key, stripe.api_base)
     return gateways
 
 
@@ -76,10 +78,10 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     gateways: dict[str, Gateway] = app[GATEWAYS]
     log.info(
         "started: store %s, gateways %s, %d API key(s), %d stripe webhook secret(s)",
-        config.database_url,
+        mask_url_password(config.store.database_url),
         ",".join(sorted(gateways)),
-        len(config.api_keys),
-        len(config.stripe_webhook_secrets),
+        len(config.auth.api_keys),
+        len(config.gateways.stripe.webhook_secrets),
     )
     yield
     await store.close()  # type: ignore[attr-defined]
@@ -113,12 +115,12 @@ async def _sandbox_deliveries_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(config: Config) -> web.Application:
-    store = open_store(config.database_url)
+    store = open_store(config.store.database_url)
     idempotency = Idempotency(store)
     public_prefixes: list[str] = []
     app = web.Application(
         client_max_size=middleware.MAX_BODY,
-        middlewares=[middleware.build(ApiKeys(config.api_keys), idempotency, public_prefixes)],
+        middlewares=[middleware.build(ApiKeys(config.auth.api_keys), idempotency, public_prefixes)],
     )
     app[CONFIG] = config
     app[STORE] = store
@@ -131,7 +133,7 @@ def create_app(config: Config) -> web.Application:
     sandbox = gateways["sandbox"]
     assert isinstance(sandbox, SandboxGateway)
     parsers: dict[str, WebhookParser] = {
-        "stripe": StripeWebhooks(config.stripe_webhook_secrets),
+        "stripe": StripeWebhooks(config.gateways.stripe.webhook_secrets),
         "sandbox": SandboxWebhooks(sandbox.webhook_secret),
     }
     app[WEBHOOKS] = WebhookIngest(payments, parsers)
@@ -151,13 +153,13 @@ def create_app(config: Config) -> web.Application:
     openapi.register(app, paths.WEBHOOKS)
     openapi.register(app, paths.SERVICE)
 
-    app[TARIFF] = load_tariff(config.tariff)
+    app[TARIFF] = config.tariff.compile()
     quotes.add_routes(app)
     terminals.setup_terminals(app, config)
     openapi.register(app, paths.QUOTES_AND_TERMINALS)
 
-    hub = setup_live(app, payments.status_lookup, recheck_interval=1.0 if config.workers > 1 else None)
-    if config.workers > 1:
+    hub = setup_live(app, payments.status_lookup, recheck_interval=1.0 if config.server.workers > 1 else None)
+    if config.server.workers > 1:
         setup_live_feed(app, store, hub)
     openapi.register(app, paths.LIVE)
     setup_parking(app)

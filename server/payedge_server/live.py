@@ -388,13 +388,13 @@ def key_matches(presented: str | None, api_keys: Iterable[str]) -> bool:
 
 
 def is_authorised(request: web.Request) -> bool:
-    """True when the request carries one of the configured API keys (`Config.api_keys`).
+    """True when the request carries one of the configured API keys (`config.auth.api_keys`).
 
     The server's auth middleware may call this for `/v1` routes: it accepts the
     bearer header everywhere and `?token=` on the live routes.
     """
     config = request.app.get(keys.CONFIG)
-    api_keys: tuple[str, ...] = config.api_keys if config is not None else ()
+    api_keys: tuple[str, ...] = config.auth.api_keys if config is not None else ()
     return key_matches(request_api_key(request), api_keys)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import payedge
@@ -12,24 +11,9 @@ from payedge_server.errors import DomainError, RequestError, json_response, read
 from payedge_server.payments.validation import check_unknown
 
 TARIFF: web.AppKey[payedge.Tariff | None] = web.AppKey("tariff")
-"""The compiled `payedge.Tariff` of `--tariff`, or None when none is configured."""
+"""The compiled `payedge.Tariff` of `--tariff` / `[tariff]` (validated at start by the config), or None."""
 
 FIELDS = frozenset({"entry", "exit", "lost_ticket", "subscription"})
-
-
-class TariffFileError(ValueError):
-    pass
-
-
-def load_tariff(path: Path | None) -> payedge.Tariff | None:
-    """Compile the tariff file (`payedge.load_tariff`), or raise naming the file and JSON path."""
-    if path is None:
-        return None
-    try:
-        return payedge.load_tariff(path)
-    except payedge.PayedgeError as exc:
-        where = f" (at {exc.param})" if exc.param and exc.param != "$" else ""
-        raise TariffFileError(f"--tariff: {exc}{where}") from None
 
 
 def _seconds(body: dict[str, Any], name: str) -> int:

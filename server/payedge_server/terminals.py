@@ -84,21 +84,22 @@ LOCK_TTL = 180.0
 def setup_terminals(app: web.Application, config: Config) -> None:
     """The queue (in-process, or in Redis with --redis-url) and its routes."""
     app[QUEUE] = None
-    if config.terminals:
-        if config.redis_url:
+    terminals, redis_url = config.terminals.ids, config.redis.url
+    if terminals:
+        if redis_url:
 
             async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
                 import redis.asyncio
                 from payedge.redis import AsyncRedisTerminalQueue
 
-                client = redis.asyncio.from_url(config.redis_url or "")
-                app[QUEUE] = AsyncRedisTerminalQueue(client, "payedge:terminals", config.terminals, LOCK_TTL)
+                client = redis.asyncio.from_url(redis_url)
+                app[QUEUE] = AsyncRedisTerminalQueue(client, "payedge:terminals", terminals, LOCK_TTL)
                 yield
                 await client.aclose()
 
             app.cleanup_ctx.append(redis_ctx)
         else:
-            app[QUEUE] = LocalQueue(config.terminals, LOCK_TTL)
+            app[QUEUE] = LocalQueue(terminals, LOCK_TTL)
     add_routes(app)
 
 

@@ -12,6 +12,7 @@ from aiohttp import ClientWebSocketResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 from payedge_server import keys
 from payedge_server.config import Config
+from payedge_server.config.sections.auth import AuthConfig
 from payedge_server.live import LiveHub, is_authorised, payment_event, setup_live
 
 API_KEY = "sk_test_live_key"
@@ -57,7 +58,7 @@ async def bearer_auth(
 
 def make_app(payments: Payments, **live_options: Any) -> tuple[web.Application, LiveHub]:
     app = web.Application(middlewares=[bearer_auth])
-    app[keys.CONFIG] = Config(api_keys=(API_KEY,))
+    app[keys.CONFIG] = Config(auth=AuthConfig(api_keys=(API_KEY,)))
     hub = setup_live(app, payments.lookup, **live_options)
     return app, hub
 

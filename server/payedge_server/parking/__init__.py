@@ -1,6 +1,6 @@
 """Parking exit over MQTT (SPEC 4): sessions, priced payment requests, authorisations.
 
-`setup_parking(app)` wires it into the edge server when `Config.mqtt_url` is set.
+`setup_parking(app)` wires it into the edge server when `config.mqtt.url` is set.
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ from typing import Any
 from aiohttp import web
 
 from payedge_server import keys, openapi
-from payedge_server.config import Config
 from payedge_server.contracts import Tx
-from payedge_server.mqtt_relay import MqttRelay, MqttTarget
+from payedge_server.mqtt_relay import MqttRelay
 from payedge_server.parking import http
 from payedge_server.parking.http import PARKING
 from payedge_server.parking.messages import INBOUND_TOPICS
@@ -43,23 +42,10 @@ TARIFF_REQUIRED = (
 )
 
 
-def config_problem(config: Config) -> str | None:
-    """What is wrong with the parking configuration (the tariff file itself is checked by the server)."""
-    if not config.mqtt_url:
-        return None
-    if config.tariff is None:
-        return TARIFF_REQUIRED
-    try:
-        MqttTarget.parse(config.mqtt_url)
-    except ValueError as exc:
-        return str(exc)
-    return None
-
-
 def setup_parking(app: web.Application) -> None:
     """Enable parking when `mqtt_url` is configured; the site tariff is then required."""
     config = app[keys.CONFIG]
-    if not config.mqtt_url:
+    if not config.mqtt.url:
         return
     tariff = app.get(TARIFF)  # compiled once by the app factory (POST /v1/quotes uses it too)
     if tariff is None:
@@ -74,10 +60,10 @@ def setup_parking(app: web.Application) -> None:
     payments.add_hook(service.on_payment_change)
     http.add_routes(app)
     openapi.register(app, http.PATHS)
-    mqtt_url = config.mqtt_url
+    mqtt_url = config.mqtt.url
 
-    several = config.workers > 1 or os.environ.get("PAYEDGE_WORKER") == "1"
-    lock_path = _lock_path(app[keys.STORE], config.database_url)
+    several = config.server.workers > 1 or os.environ.get("PAYEDGE_WORKER") == "1"
+    lock_path = _lock_path(app[keys.STORE], config.store.database_url)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         relay = MqttRelay(

@@ -21,6 +21,9 @@ import requests
 from aiohttp import web
 from payedge_server.app import create_app
 from payedge_server.config import Config
+from payedge_server.config.sections.auth import AuthConfig
+from payedge_server.config.sections.server import ServerConfig
+from payedge_server.config.sections.terminals import TerminalsConfig
 
 from tests.server.support import API_KEY, Server
 
@@ -28,7 +31,12 @@ pytestmark = pytest.mark.timeout(120)
 
 
 def _post_routes() -> list[str]:
-    app = create_app(Config(api_keys=("k",), terminals=("T1",), data_dir=Path("/nonexistent")))
+    config = Config(
+        auth=AuthConfig(api_keys=("k",)),
+        terminals=TerminalsConfig(ids=("T1",)),
+        server=ServerConfig(data_dir=Path("/nonexistent")),
+    )
+    app = create_app(config)
     routes = set()
     for route in app.router.routes():
         resource = route.resource

@@ -19,6 +19,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from payedge_server.app import create_app
 from payedge_server.config import Config
+from payedge_server.config.sections.auth import AuthConfig
+from payedge_server.config.sections.gateways import GatewaysConfig
+from payedge_server.config.sections.sandbox import SandboxConfig
+from payedge_server.config.sections.server import ServerConfig
+from payedge_server.config.sections.store import StoreConfig
+from payedge_server.config.sections.stripe import StripeConfig
 
 SECRET = "whsec_authenticity"
 SANDBOX_SECRET = "whsec_" + "c2FuZGJveHNlY3JldHNhbmRib3hzZWNyZXQ="
@@ -35,11 +41,13 @@ def _utf8(data: bytes) -> bool:
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
     config = Config(
-        api_keys=("k",),
-        database_url=f"sqlite:///{tmp_path}/db.sqlite3",
-        data_dir=tmp_path,
-        stripe_webhook_secrets=(SECRET,),
-        sandbox_webhook_secret=SANDBOX_SECRET,
+        auth=AuthConfig(api_keys=("k",)),
+        store=StoreConfig(database_url=f"sqlite:///{tmp_path}/db.sqlite3"),
+        server=ServerConfig(data_dir=tmp_path),
+        gateways=GatewaysConfig(
+            stripe=StripeConfig(webhook_secrets=(SECRET,)),
+            sandbox=SandboxConfig(webhook_secret=SANDBOX_SECRET),
+        ),
     )
     async with TestClient(TestServer(create_app(config))) as c:
         yield c

@@ -148,7 +148,7 @@ async def test_two_workers_deliver_each_webhook_once(tmp_path: Path) -> None:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
         with running_server(data, "--workers", "2") as srv:
             await asyncio.sleep(0.5)  # both workers listening
-            confirmed = []
+            confirmed: list[dict[str, Any]] = []
             # A fresh connection per payment: the kernel spreads them over both workers
             # (SO_REUSEPORT hashes each connection), so both soon own rows. Bounded.
             while len(confirmed) < 24 or (_rows(data, owners_sql) != [(2,)] and len(confirmed) < 200):

@@ -126,9 +126,13 @@ def test_sandbox_payment_converges_with_duplicates(
         "created": int(time.time()),
         "data": {"payment_id": p["id"], "amount": 1234},
     }
-    sends = [(event_id, event)] * copies
+    sends: list[tuple[str, dict[str, Any]]] = [(event_id, event)] * copies
     if unrelated:  # a type payedge does not act on, before and after
-        other = {"id": event_id + "_x", "type": "payment.noted", "data": {"payment_id": p["id"]}}
+        other: dict[str, Any] = {
+            "id": event_id + "_x",
+            "type": "payment.noted",
+            "data": {"payment_id": p["id"]},
+        }
         sends = [(event_id + "_x", other), *sends, (event_id + "_x", other)]
     for sent_id, sent in sends:
         _post_sandbox(srv, http, sent_id, sent)

@@ -212,3 +212,24 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise RequestError("invalid_json", "the request body must be a JSON object")
     return data
+
+
+def reference() -> str:
+    """docs/errors.md: the catalogue as a Markdown table (kept equal to the file by a test)."""
+    lines = [
+        "# Error codes",
+        "",
+        "Every error the edge server answers with is `{\"error\": {\"code\", \"message\", \"param\"?, ...}}`",
+        "with one of these codes. The table is generated from the one catalogue",
+        "(`server/payedge_server/errors.py`): `python -m payedge_server.errors > docs/errors.md`.",
+        "",
+        "| code | HTTP status | meaning |",
+        "| --- | --- | --- |",
+    ]
+    for code, spec in CATALOGUE.items():
+        lines.append(f"| `{code}` | {spec.status} | {spec.meaning} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(reference(), end="")

@@ -219,7 +219,7 @@ def reference() -> str:
     lines = [
         "# Error codes",
         "",
-        "Every error the edge server answers with is `{\"error\": {\"code\", \"message\", \"param\"?, ...}}`",
+        'Every error the edge server answers with is `{"error": {"code", "message", "param"?, ...}}`',
         "with one of these codes. The table is generated from the one catalogue",
         "(`server/payedge_server/errors.py`): `python -m payedge_server.errors > docs/errors.md`.",
         "",

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from payedge_server import health, metrics, middleware, openapi, quotes, terminals
+from payedge_server import health, housekeeping, metrics, middleware, openapi, quotes, terminals
 from payedge_server.auth import ApiKeys
 from payedge_server.config import Config
 from payedge_server.config.kinds import mask_url_password
@@ -95,7 +95,10 @@ async def _gateways_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _housekeeping_ctx(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.get_running_loop().create_task(app[IDEMPOTENCY].purge_forever())
+    """Rows that grow with traffic are purged by age (housekeeping.py), in small batches."""
+    retention = app[CONFIG].retention
+    plan = housekeeping.purges(retention)
+    task = asyncio.get_running_loop().create_task(housekeeping.run_forever(app[STORE], plan, retention.every))
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -136,7 +139,7 @@ def create_app(config: Config) -> web.Application:
         "stripe": StripeWebhooks(config.gateways.stripe.webhook_secrets),
         "sandbox": SandboxWebhooks(sandbox.webhook_secret),
     }
-    app[WEBHOOKS] = WebhookIngest(payments, parsers)
+    app[WEBHOOKS] = WebhookIngest(payments, parsers, retention=config.retention.webhook_events)
 
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_gateways_ctx)

@@ -17,7 +17,6 @@ created it commit together: a crash can never leave one without the other.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -258,13 +257,3 @@ class Idempotency:
                 return response
         self.cache.complete(ctx.key, response.status, data)
         return response
-
-    def _purge(self, tx: Tx) -> int:
-        return tx.execute("DELETE FROM idempotency_keys WHERE created_at < ?", (_now_ms() - TTL_MS,))
-
-    async def purge_forever(self, every: float = 3600.0) -> None:
-        """Delete expired saved responses, hourly."""
-        while True:
-            with contextlib.suppress(Exception):
-                await self.store.write(self._purge)
-            await asyncio.sleep(every)

@@ -6,7 +6,7 @@ from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -97,6 +97,8 @@ STORE_BATCH = Histogram(
     "Writes committed together by one group commit",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048),
 )
+
+PURGED = Counter("payedge_purged_rows", "Rows deleted by the housekeeping, past their retention", ["table"])
 
 PAYMENTS = Gauge("payedge_payments", "Payments in the store by current status", ["status"])
 

@@ -12,6 +12,8 @@ from typing import Any
 import orjson
 import payedge
 import pytest
+from payedge_server import housekeeping
+from payedge_server.config.sections.retention import RetentionConfig
 from payedge_server.contracts import Tx
 from payedge_server.mqtt_relay import MqttRelay
 from payedge_server.parking.service import ParkingService
@@ -124,5 +126,7 @@ async def test_processed_message_ids_are_forgotten_after_thirty_days(tmp_path: P
         service = ParkingService(store, tariff, no_payments)
         entry = orjson.dumps({"msg_id": "e1", "ts": 1_700_000_000, "src": "lane", "plate": "P-1"})
         assert await service.handle_message("parking/entry", entry) == 0
-        assert await service.purge_processed() == 0
-        assert await service.purge_processed(now=time.time() + 31 * 24 * 3600) == 1
+        plan = [p for p in housekeeping.purges(RetentionConfig()) if p.table == "processed_messages"]
+        assert await housekeeping.purge_once(store, plan) == {"processed_messages": 0}
+        later = int((time.time() + 31 * 24 * 3600) * 1000)
+        assert await housekeeping.purge_once(store, plan, now_ms=later) == {"processed_messages": 1}

@@ -76,14 +76,12 @@ def setup_parking(app: web.Application) -> None:
         service.relay = relay
         # One MQTT session per site: with several workers, the one holding the lock runs the relay.
         leader = asyncio.create_task(_lead(lock_path, relay), name="mqtt-leader")
-        purge = asyncio.create_task(_purge_forever(service), name="parking-purge")
         try:
             yield
         finally:
-            for task in (leader, purge):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            leader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await leader
             await relay.stop()
 
     app.cleanup_ctx.append(lifecycle)
@@ -96,16 +94,6 @@ def _lock_path(store: object, database_url: str) -> Path:
         return path.with_name(path.name + ".mqtt-relay.lock")
     digest = hashlib.sha256(database_url.encode()).hexdigest()[:16]
     return Path(tempfile.gettempdir()) / f"payedge-mqtt-relay-{digest}.lock"
-
-
-async def _purge_forever(service: ParkingService, every: float = 3600.0) -> None:
-    """Forget processed msg_ids after PROCESSED_KEEP (far beyond any broker redelivery)."""
-    while True:
-        try:
-            await service.purge_processed()
-        except Exception:
-            log.exception("purging processed MQTT message ids failed")
-        await asyncio.sleep(every)
 
 
 async def _lead(lock_path: Path, relay: MqttRelay) -> None:

@@ -38,6 +38,8 @@ from payedge_server.webhooks import pending
 
 log = logging.getLogger("payedge.webhooks")
 
+DEDUPE_TTL = 259_200.0  # 72 h: Stripe retries a delivery for up to 3 days
+DEDUPE_MAX = 2_000_000
 _FIRST = b'{"received":true,"duplicate":false}'
 _DUPLICATE = b'{"received":true,"duplicate":true}'
 
@@ -65,14 +67,15 @@ class WebhookIngest:
         payments: PaymentService,
         parsers: Mapping[str, WebhookParser],
         *,
+        retention: float = DEDUPE_TTL,
         deduper: Any | None = None,
     ) -> None:
         self.payments = payments
         self.store = payments.store
         self.parsers = dict(parsers)
-        self.deduper = (
-            deduper if deduper is not None else payedge.Deduper(ttl=259200.0, max_entries=2_000_000)
-        )
+        # The hot-path dedupe never remembers an event longer than the store keeps its record.
+        ttl = min(DEDUPE_TTL, retention)
+        self.deduper = deduper if deduper is not None else payedge.Deduper(ttl=ttl, max_entries=DEDUPE_MAX)
         payments.add_hook(self._on_payment_change)
 
     async def handle(self, request: web.Request) -> web.Response:

@@ -55,6 +55,9 @@ def samples(tmp: Path) -> dict[str, tuple[str, str, str]]:
         "tariff.file": (tariffs[0], tariffs[1], tariffs[2]),
         "tariff.rules": (rules, rules.replace('"increment_minutes": 5', '"increment_minutes": 10'), rules),
         "terminals.ids": ("T1", "T-2", "till.3"),
+        "retention.webhook_events": ("60", "86400", "2592000"),
+        "retention.outbox": ("60", "3600", "604800"),
+        "retention.every": ("1", "30", "3600"),
     }
 
 

@@ -357,6 +357,7 @@ def test_dataclass_fields_are_settings_or_sections() -> None:
         "gateways",
         "tariff",
         "terminals",
+        "retention",
     }
 
 

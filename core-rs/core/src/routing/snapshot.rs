@@ -69,6 +69,14 @@ impl Serialize for HealthView {
     }
 }
 
+impl HealthView {
+    /// The view as a JSON object keyed by gateway, in the router's order.
+    pub fn to_json(&self) -> String {
+        // Strings, integers and finite floats only: serialisation cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
 /// What one instance shares with its peers (format `version` 1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -157,17 +157,6 @@ impl PyRouter {
         let currency = str_arg(currency, "currency")?;
         let country = opt_str(&country, "country")?;
         let method = opt_str(&payment_method_type, "payment_method_type")?;
-        let objects = self.metadata_values(metadata.as_ref())?;
-        let mut values: Vec<Option<&str>> = Vec::with_capacity(objects.len());
-        for (text, key) in objects.iter().zip(&self.metadata_keys) {
-            values.push(match text {
-                Some(t) => Some(t.to_str().map_err(|_| Error::Invalid {
-                    field: format!("metadata.{}", key.bind(py)).into(),
-                    message: "not valid Unicode (lone surrogate)".to_owned(),
-                })?),
-                None => None,
-            });
-        }
         let now = now_arg(py, now)?;
         let payment = Payment {
             id,
@@ -175,11 +164,36 @@ impl PyRouter {
             currency,
             country,
             payment_method_type: method,
-            metadata: &values,
+            metadata: &[],
         };
-        Ok(PyDecision {
-            inner: self.inner.decide(&payment, now)?,
-        })
+        // Metadata values on the stack for the usual handful of keys.
+        let n = self.metadata_keys.len();
+        let decision = if n <= INLINE_KEYS {
+            let mut objects: [Option<Bound<'_, PyString>>; INLINE_KEYS] = Default::default();
+            let mut values: [Option<&str>; INLINE_KEYS] = [None; INLINE_KEYS];
+            self.metadata_values(metadata.as_ref(), &mut objects[..n])?;
+            self.metadata_strs(py, &objects[..n], &mut values[..n])?;
+            self.inner.decide(
+                &Payment {
+                    metadata: &values[..n],
+                    ..payment
+                },
+                now,
+            )?
+        } else {
+            let mut objects = vec![None; n];
+            let mut values = vec![None; n];
+            self.metadata_values(metadata.as_ref(), &mut objects)?;
+            self.metadata_strs(py, &objects, &mut values)?;
+            self.inner.decide(
+                &Payment {
+                    metadata: &values,
+                    ..payment
+                },
+                now,
+            )?
+        };
+        Ok(PyDecision { inner: decision })
     }
 
     #[pyo3(signature = (gateway, ok, *, failure_class = None, currency = None, payment_method_type = None, latency_ms = None, now = None))]
@@ -280,16 +294,19 @@ impl PyRouter {
     }
 }
 
+/// Metadata keys read into stack arrays by `decide` (more spill to the heap).
+const INLINE_KEYS: usize = 8;
+
 impl PyRouter {
-    /// The value of each metadata key the rules read (`None` when absent or None).
-    /// A value that is not a `str` is an error naming `metadata.<key>`.
+    /// The value of each metadata key the rules read into `out` (`None` when absent
+    /// or None). A value that is not a `str` is an error naming `metadata.<key>`.
     fn metadata_values<'py>(
         &self,
         metadata: Option<&Bound<'py, PyAny>>,
-    ) -> BindResult<Vec<Option<Bound<'py, PyString>>>> {
-        let n = self.metadata_keys.len();
+        out: &mut [Option<Bound<'py, PyString>>],
+    ) -> BindResult<()> {
         let Some(metadata) = metadata.filter(|m| !m.is_none()) else {
-            return Ok(vec![None; n]);
+            return Ok(());
         };
         let dict = metadata.cast::<PyDict>().ok();
         if dict.is_none() && metadata.cast::<PyMapping>().is_err() {
@@ -303,8 +320,7 @@ impl PyRouter {
             .into());
         }
         let py = metadata.py();
-        let mut out = Vec::with_capacity(n);
-        for key in &self.metadata_keys {
+        for (slot, key) in out.iter_mut().zip(&self.metadata_keys) {
             let key = key.bind(py);
             let value = match dict {
                 Some(d) => d.get_item(key)?,
@@ -314,7 +330,7 @@ impl PyRouter {
                     Err(e) => return Err(e.into()),
                 },
             };
-            out.push(match value {
+            *slot = match value {
                 None => None,
                 Some(v) if v.is_none() => None,
                 Some(v) => Some(v.cast_into::<PyString>().map_err(|e| {
@@ -324,9 +340,27 @@ impl PyRouter {
                         message: format!("expected a str, got {got}"),
                     }
                 })?),
-            });
+            };
         }
-        Ok(out)
+        Ok(())
+    }
+
+    /// The UTF-8 of each value (borrowed from the Python strings in `objects`).
+    fn metadata_strs<'a>(
+        &self,
+        py: Python<'_>,
+        objects: &'a [Option<Bound<'_, PyString>>],
+        out: &mut [Option<&'a str>],
+    ) -> BindResult<()> {
+        for ((slot, text), key) in out.iter_mut().zip(objects).zip(&self.metadata_keys) {
+            if let Some(t) = text {
+                *slot = Some(t.to_str().map_err(|_| Error::Invalid {
+                    field: format!("metadata.{}", key.bind(py)).into(),
+                    message: "not valid Unicode (lone surrogate)".to_owned(),
+                })?);
+            }
+        }
+        Ok(())
     }
 }
 

@@ -7,10 +7,94 @@
 //!   folding, no trimming); lists are non-empty.
 //! - A missing text field (None, or an absent metadata key) makes a condition
 //!   false, except `ne` and `not_in`, which are true. `amount` is never missing.
+//!
+//! Every text value the rules compare with is interned as a [`Sym`] when the rules
+//! compile; a decision looks each payment field up once (lazily, on the first
+//! condition that reads it) and then compares integers, not strings.
+use std::cell::Cell;
+use std::collections::HashMap;
+
 use super::rules::{err, Members};
 use super::Payment;
 use crate::error::Result;
 use crate::tariff::json::{Node, Path};
+
+/// An interned text value of the rules.
+pub(crate) type Sym = u32;
+/// The payment has no value for the field.
+const MISSING: Sym = u32::MAX;
+/// The payment's value is none of the rules' values.
+const UNKNOWN: Sym = u32::MAX - 1;
+/// Not looked up yet (the lazy cache's empty slot).
+const UNSET: Sym = u32::MAX - 2;
+/// Metadata keys whose looked-up symbol is cached per decision.
+const CACHED_KEYS: usize = 8;
+
+/// The text values the rules compare with, each with its symbol.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Symbols {
+    map: HashMap<Box<str>, Sym, ahash::RandomState>,
+}
+
+impl Symbols {
+    fn intern(&mut self, text: &str) -> Sym {
+        let next = Sym::try_from(self.map.len()).unwrap_or(UNSET - 1);
+        *self.map.entry(text.into()).or_insert(next)
+    }
+
+    fn get(&self, text: Option<&str>) -> Sym {
+        match text {
+            None => MISSING,
+            Some(t) => self.map.get(t).copied().unwrap_or(UNKNOWN),
+        }
+    }
+}
+
+/// One payment's text fields as symbols, looked up on first use.
+pub(crate) struct Fields<'a> {
+    p: &'a Payment<'a>,
+    symbols: &'a Symbols,
+    fixed: [Cell<Sym>; 3],
+    metadata: [Cell<Sym>; CACHED_KEYS],
+}
+
+impl<'a> Fields<'a> {
+    pub(crate) fn new(p: &'a Payment<'a>, symbols: &'a Symbols) -> Fields<'a> {
+        Fields {
+            p,
+            symbols,
+            fixed: [const { Cell::new(UNSET) }; 3],
+            metadata: [const { Cell::new(UNSET) }; CACHED_KEYS],
+        }
+    }
+
+    fn cached(&self, slot: Option<&Cell<Sym>>, text: impl FnOnce() -> Option<&'a str>) -> Sym {
+        match slot {
+            Some(cell) if cell.get() != UNSET => cell.get(),
+            Some(cell) => {
+                let sym = self.symbols.get(text());
+                cell.set(sym);
+                sym
+            }
+            None => self.symbols.get(text()),
+        }
+    }
+
+    #[inline]
+    fn sym(&self, field: TextField) -> Sym {
+        let p = self.p;
+        match field {
+            TextField::Currency => self.cached(Some(&self.fixed[0]), || Some(p.currency)),
+            TextField::Country => self.cached(Some(&self.fixed[1]), || p.country),
+            TextField::PaymentMethodType => {
+                self.cached(Some(&self.fixed[2]), || p.payment_method_type)
+            }
+            TextField::Metadata(i) => self.cached(self.metadata.get(i), || {
+                p.metadata.get(i).copied().flatten()
+            }),
+        }
+    }
+}
 
 /// A text field of the payment; metadata keys by their index in the router's key table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,11 +121,21 @@ pub(crate) enum AmountTest {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum TextTest {
-    Eq(Box<str>),
-    Ne(Box<str>),
-    /// Sorted and deduplicated, for binary search.
-    In(Box<[Box<str>]>),
-    NotIn(Box<[Box<str>]>),
+    Eq(Sym),
+    Ne(Sym),
+    /// Sorted and deduplicated.
+    In(Box<[Sym]>),
+    NotIn(Box<[Sym]>),
+}
+
+/// Whether sorted `set` holds `sym`: a scan for short lists, else a binary search.
+#[inline]
+fn contains(set: &[Sym], sym: Sym) -> bool {
+    if set.len() <= 16 {
+        set.contains(&sym)
+    } else {
+        set.binary_search(&sym).is_ok()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,12 +145,12 @@ pub(crate) enum Condition {
 }
 
 impl Condition {
-    /// Whether the condition holds for `p`.
+    /// Whether the condition holds for the payment behind `f`.
     #[inline]
-    pub(crate) fn holds(&self, p: &Payment<'_>) -> bool {
+    pub(crate) fn holds(&self, f: &Fields<'_>) -> bool {
         match self {
             Condition::Amount(test) => {
-                let a = p.amount;
+                let a = f.p.amount;
                 match test {
                     AmountTest::Eq(v) => a == *v,
                     AmountTest::Ne(v) => a != *v,
@@ -70,21 +164,16 @@ impl Condition {
                 }
             }
             Condition::Text(field, test) => {
-                let value = match field {
-                    TextField::Currency => Some(p.currency),
-                    TextField::Country => p.country,
-                    TextField::PaymentMethodType => p.payment_method_type,
-                    TextField::Metadata(i) => p.metadata.get(*i).copied().flatten(),
-                };
-                match (test, value) {
-                    (TextTest::Eq(v), Some(x)) => **v == *x,
-                    (TextTest::Ne(v), Some(x)) => **v != *x,
-                    (TextTest::In(vs), Some(x)) => vs.binary_search_by(|v| (**v).cmp(x)).is_ok(),
-                    (TextTest::NotIn(vs), Some(x)) => {
-                        vs.binary_search_by(|v| (**v).cmp(x)).is_err()
-                    }
-                    (TextTest::Eq(_) | TextTest::In(_), None) => false,
-                    (TextTest::Ne(_) | TextTest::NotIn(_), None) => true,
+                let x = f.sym(*field);
+                if x == MISSING {
+                    return matches!(test, TextTest::Ne(_) | TextTest::NotIn(_));
+                }
+                // UNKNOWN equals no symbol of the rules: `eq`/`in` false, `ne`/`not_in` true.
+                match test {
+                    TextTest::Eq(v) => x == *v,
+                    TextTest::Ne(v) => x != *v,
+                    TextTest::In(vs) => contains(vs, x),
+                    TextTest::NotIn(vs) => !contains(vs, x),
                 }
             }
         }
@@ -125,11 +214,13 @@ enum Field {
     Text(TextField),
 }
 
-/// Parse `{field, op, value}` at `path`; metadata keys are interned in `metadata_keys`.
+/// Parse `{field, op, value}` at `path`; metadata keys are interned in `metadata_keys`,
+/// text values in `symbols`.
 pub(crate) fn parse(
     node: &Node,
     path: Path,
     metadata_keys: &mut Vec<Box<str>>,
+    symbols: &mut Symbols,
 ) -> Result<Condition> {
     let m = Members::new(node, path, &CONDITION_FIELDS)?;
     let (field_node, field_path) = m.required("field")?;
@@ -187,10 +278,10 @@ pub(crate) fn parse(
         Field::Amount => Ok(Condition::Amount(amount_test(op, value, &value_path)?)),
         Field::Text(text) => {
             let test = match op {
-                Op::Eq => TextTest::Eq(text_value(value, &value_path)?.into()),
-                Op::Ne => TextTest::Ne(text_value(value, &value_path)?.into()),
-                Op::In => TextTest::In(text_list(value, &value_path)?),
-                Op::NotIn => TextTest::NotIn(text_list(value, &value_path)?),
+                Op::Eq => TextTest::Eq(symbols.intern(text_value(value, &value_path)?)),
+                Op::Ne => TextTest::Ne(symbols.intern(text_value(value, &value_path)?)),
+                Op::In => TextTest::In(text_list(value, &value_path, symbols)?),
+                Op::NotIn => TextTest::NotIn(text_list(value, &value_path, symbols)?),
                 Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Between => {
                     return Err(err(
                         &op_path,
@@ -313,13 +404,13 @@ fn amount_list(node: &Node, path: &Path) -> Result<Box<[i64]>> {
     Ok(out.into())
 }
 
-fn text_list(node: &Node, path: &Path) -> Result<Box<[Box<str>]>> {
+fn text_list(node: &Node, path: &Path, symbols: &mut Symbols) -> Result<Box<[Sym]>> {
     let items = list(node, path)?;
     let mut out = items
         .iter()
         .enumerate()
-        .map(|(i, item)| text_value(item, &path.index(i)).map(Box::from))
-        .collect::<Result<Vec<Box<str>>>>()?;
+        .map(|(i, item)| text_value(item, &path.index(i)).map(|t| symbols.intern(t)))
+        .collect::<Result<Vec<Sym>>>()?;
     out.sort_unstable();
     out.dedup();
     Ok(out.into())

@@ -67,6 +67,7 @@ pub use snapshot::{
 
 use crate::args::{check_id, check_now};
 use crate::error::{Error, Result};
+use condition::Fields;
 use health::{Cell, DimRef, HealthConfig};
 use rules::{Compiled, GatewayId, Then};
 
@@ -201,6 +202,36 @@ fn split_pick(members: &[(GatewayId, u8)], point: u64) -> usize {
     members.len().saturating_sub(1)
 }
 
+/// A rule's gateways in try order, before health: a list, or a split's pick
+/// followed by the other members in document order.
+enum Order<'a> {
+    List(&'a [GatewayId]),
+    Split(&'a [(GatewayId, u8)], usize),
+}
+
+impl Order<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Order::List(list) => list.len(),
+            Order::Split(members, _) => members.len(),
+        }
+    }
+
+    fn for_each(&self, mut f: impl FnMut(GatewayId)) {
+        match self {
+            Order::List(list) => list.iter().for_each(|g| f(*g)),
+            Order::Split(members, pick) => {
+                f(members[*pick].0);
+                members
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| i != pick)
+                    .for_each(|(_, (g, _))| f(*g));
+            }
+        }
+    }
+}
+
 enum Admission {
     Pass,
     Probe,
@@ -324,10 +355,11 @@ impl Router {
             ));
         }
         let c = &*self.compiled;
+        let fields = Fields::new(p, &c.symbols);
         let matched = c
             .rules
             .iter()
-            .position(|r| r.when.iter().all(|cond| cond.holds(p)));
+            .position(|r| r.when.iter().all(|cond| cond.holds(&fields)));
         let mut decision = Decision {
             compiled: Arc::clone(&self.compiled),
             gateways: Vec::new(),
@@ -337,25 +369,15 @@ impl Router {
             probe: None,
             hedged: false,
         };
-        let order: Vec<GatewayId> = match matched.map(|i| &c.rules[i].then) {
-            None => c.default.to_vec(),
+        let order = match matched.map(|i| &c.rules[i].then) {
+            None => Order::List(&c.default),
             Some(Then::Priority(list)) => {
                 decision.approach = Approach::Priority;
-                list.to_vec()
+                Order::List(list)
             }
             Some(Then::Split(members)) => {
                 decision.approach = Approach::Split;
-                let pick = split_pick(members, payment_hash(p.id)[0] % 100);
-                let mut order = Vec::with_capacity(members.len());
-                order.push(members[pick].0);
-                order.extend(
-                    members
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, _)| *i != pick)
-                        .map(|(_, (g, _))| *g),
-                );
-                order
+                Order::Split(members, split_pick(members, payment_hash(p.id)[0] % 100))
             }
             Some(Then::SuccessRate(list)) => {
                 decision.approach = Approach::SuccessRate;
@@ -363,18 +385,19 @@ impl Router {
                 return Ok(decision);
             }
         };
-        for &g in &order {
-            match self.admit(g, now, decision.probe.is_none(), None) {
+        decision.gateways.reserve_exact(order.len());
+        order.for_each(
+            |g| match self.admit(g, now, decision.probe.is_none(), None) {
                 Admission::Pass => decision.gateways.push(g),
                 Admission::Probe => {
                     decision.probe = Some(g);
                     decision.gateways.push(g);
                 }
                 Admission::Skip(why) => decision.skipped.push((g, why)),
-            }
-        }
+            },
+        );
         if decision.gateways.is_empty() {
-            decision.gateways = order;
+            order.for_each(|g| decision.gateways.push(g));
         }
         Ok(decision)
     }

@@ -12,7 +12,7 @@
 //! found in document order before the fields are checked one by one.
 use std::collections::HashSet;
 
-use super::condition::{self, Condition};
+use super::condition::{self, Condition, Symbols};
 use super::health::{BucketParams, HealthConfig};
 use crate::error::{Error, Result};
 use crate::tariff::json::{self, Node, Path};
@@ -51,6 +51,8 @@ pub(crate) struct Compiled {
     pub default: Box<[GatewayId]>,
     /// The metadata keys the conditions read (`metadata.<key>`), in order of first appearance.
     pub metadata_keys: Vec<Box<str>>,
+    /// The text values the conditions compare with.
+    pub symbols: Symbols,
     pub health: HealthConfig,
 }
 
@@ -145,6 +147,7 @@ pub(crate) fn compile(root: &Node) -> Result<Compiled> {
     let top = Members::new(root, Path::root(), &TOP_FIELDS)?;
     let mut gateways = Vec::new();
     let mut metadata_keys = Vec::new();
+    let mut symbols = Symbols::default();
 
     let mut rules = Vec::new();
     if let (Some(node), path) = top.optional("rules") {
@@ -201,7 +204,9 @@ pub(crate) fn compile(root: &Node) -> Result<Compiled> {
             let when = conds
                 .iter()
                 .enumerate()
-                .map(|(j, c)| condition::parse(c, when_path.index(j), &mut metadata_keys))
+                .map(|(j, c)| {
+                    condition::parse(c, when_path.index(j), &mut metadata_keys, &mut symbols)
+                })
                 .collect::<Result<Vec<_>>>()?;
 
             let (node, then_path) = m.required("then")?;
@@ -229,6 +234,7 @@ pub(crate) fn compile(root: &Node) -> Result<Compiled> {
         rules,
         default,
         metadata_keys,
+        symbols,
         health,
     })
 }

@@ -311,7 +311,8 @@ class Decision:
 
 @final
 class Router:
-    """Compiled routing rules plus live gateway health; thread-safe (SPEC 5).
+    """Compiled routing rules plus live gateway health; thread-safe (SPEC 5, after
+    Hyperswitch's static rules, volume split, success-rate and elimination routing).
 
     `rules` is the rules document as JSON text/bytes or a dict (the config file's
     `routing` table): `{"rules": [{name, when: [{field, op, value}], then}], "default":

@@ -60,6 +60,15 @@ def parser() -> argparse.ArgumentParser:
         help="seconds before the sandbox's webhook completes a pm_sandbox_async payment (default 0.2)",
     )
     p.add_argument("--log-level", default=None, help="DEBUG, INFO (default), WARNING, ERROR")
+    # Ledger (SPEC 6). Temporary flags until the config file (SPEC 9) has these sections.
+    p.add_argument(
+        "--ledger-settings",
+        default=None,
+        help="TOML/JSON file with [[commissions.rates]] and [invoices] (temporary: the config file will)",
+    )
+    p.add_argument(
+        "--ledger-postings", default=None, help="on (default) or off: whether payments post to the ledger"
+    )
     return p
 
 
@@ -130,6 +139,10 @@ def resolve(argv: Sequence[str]) -> tuple[Config, list[str]]:
         raise SystemExit("payedge serve: --sandbox-async-delay must be a number of seconds") from None
     if not 0 <= sandbox_async_delay <= 86400:
         raise SystemExit("payedge serve: --sandbox-async-delay must be between 0 and 86400 seconds")
+    postings = (pick("ledger-postings") or "on").lower()
+    if postings not in ("on", "off"):
+        raise SystemExit("payedge serve: --ledger-postings must be on or off")
+    ledger_settings = pick("ledger-settings")
     config = Config(
         host=host,
         port=port,
@@ -147,6 +160,8 @@ def resolve(argv: Sequence[str]) -> tuple[Config, list[str]]:
         sandbox_webhook_secret=sandbox_secret,
         sandbox_async_delay=sandbox_async_delay,
         data_dir=data_dir,
+        ledger_settings=Path(ledger_settings) if ledger_settings else None,
+        ledger_postings=postings == "on",
         extra={"log_level": (pick("log-level") or "INFO").upper()},
     )
     if config.terminals and config.workers > 1 and not config.redis_url:
@@ -223,12 +238,17 @@ def _supervise(argv: Sequence[str], workers: int) -> int:
 
 def main(argv: list[str]) -> int:
     config, notes = resolve(argv)
+    from payedge_server.ledger.settings import SettingsError, load_settings
     from payedge_server.quotes import TariffFileError, load_tariff
     from payedge_server.store import UnsupportedDatabaseError, open_store
 
     try:
         open_store(config.database_url)
         load_tariff(config.tariff)
+        load_settings(config.ledger_settings)
+    except SettingsError as exc:
+        print(f"payedge serve: --ledger-settings {exc}", file=sys.stderr)
+        return 2
     except (UnsupportedDatabaseError, TariffFileError) as exc:
         print(f"payedge serve: {exc}", file=sys.stderr)
         return 2

@@ -30,4 +30,9 @@ class Config:
     sandbox_async_delay: float = 0.2
     # Where generated state lives (API key, sandbox secret; SQLite by default).
     data_dir: Path = Path("payedge-data")
+    # Ledger (SPEC 6): commission rates and invoice details (`--ledger-settings FILE`, TOML or
+    # JSON; temporary until the config file carries [commissions] and [invoices]), and whether
+    # payments post to the ledger (`--ledger-postings off`: for comparisons in benchmarks).
+    ledger_settings: Path | None = None
+    ledger_postings: bool = True
     extra: dict[str, str] = field(default_factory=dict)

@@ -109,6 +109,8 @@ SCHEMAS: dict[str, Any] = {
             "last_error": {"type": ["object", "null"]},
             "created": {"type": "integer"},
             "updated": {"type": "integer"},
+            "payee": {"type": "string", "description": "wallet owner credited on success (SPEC 6)"},
+            "commission_type": {"type": ["string", "null"]},
         },
     },
     "PaymentCreate": {
@@ -123,6 +125,8 @@ SCHEMAS: dict[str, Any] = {
             "order_ref": {"type": "string", "maxLength": 255},
             "payment_method": {"type": "string", "maxLength": 255},
             "metadata": {"type": "object", "additionalProperties": {"type": "string", "maxLength": 500}},
+            "payee": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,64}$", "default": "default"},
+            "commission_type": {"type": "string", "description": "400 commission_type_unknown without a rate"},
         },
     },
     "PaymentList": {

@@ -11,10 +11,11 @@ import orjson
 COLUMNS = (
     "id, amount, currency, gateway, status, version, user_id, order_ref, payment_method, metadata, "
     "gateway_ref, amount_captured, amount_refunded, last_error_code, last_error_message, "
-    "created_at, updated_at, locked_until"
+    "created_at, updated_at, locked_until, payee, commission_type"
 )
 SELECT = f"SELECT {COLUMNS} FROM payments"
 _NAMES = tuple(name.strip() for name in COLUMNS.split(","))
+DEFAULT_PAYEE = "default"
 
 
 def _sortable_hex() -> str:
@@ -66,4 +67,7 @@ def public(p: dict[str, Any]) -> dict[str, Any]:
         "last_error": error,
         "created": p["created_at"] // 1000,
         "updated": p["updated_at"] // 1000,
+        # SPEC 6: the wallet owner credited on success, and the commission type (ledger/)
+        "payee": p.get("payee") or DEFAULT_PAYEE,
+        "commission_type": p.get("commission_type"),
     }

@@ -29,6 +29,8 @@ async def create_payment(request: web.Request) -> web.Response:
     order_ref = validation.optional_ref(body, "order_ref")
     payment_method = validation.payment_method(body.get("payment_method"))
     metadata = validation.metadata(body.get("metadata"))
+    payee = validation.ledger_id(body, "payee")
+    commission_type = validation.ledger_id(body, "commission_type")
     view = await request.app[PAYMENTS].create(
         amount=amount,
         currency=currency,
@@ -37,6 +39,8 @@ async def create_payment(request: web.Request) -> web.Response:
         order_ref=order_ref,
         payment_method=payment_method,
         metadata=metadata,
+        payee=payee,
+        commission_type=commission_type,
         idem=idempotency.context(request),
     )
     return json_response(view, status=201)

@@ -10,13 +10,20 @@ lock row field), calls the gateway, then writes the outcome.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import orjson
 
 from payedge_server import metrics
-from payedge_server.contracts import LivePublisher, PaymentTransitionHook, Store, Tx
+from payedge_server.contracts import (
+    LivePublisher,
+    PaymentCheck,
+    PaymentTransitionHook,
+    RefundHook,
+    Store,
+    Tx,
+)
 from payedge_server.errors import ApiError
 from payedge_server.gateways.base import (
     Gateway,
@@ -74,10 +81,42 @@ class PaymentService:
         }
         self.live = live
         self._hooks: list[PaymentTransitionHook] = []
+        self._create_checks: list[PaymentCheck] = []
+        self._refund_hooks: list[RefundHook] = []
 
     def add_transition_hook(self, hook: PaymentTransitionHook) -> None:
         """`hook(tx, payment, previous_status)` runs inside every status-changing write."""
         self._hooks.append(hook)
+
+    def add_create_check(self, check: PaymentCheck) -> None:
+        """`check(draft)` may refuse a payment before it is created (the ledger: commission types)."""
+        self._create_checks.append(check)
+
+    def add_refund_hook(self, hook: RefundHook) -> None:
+        """Hooks run inside an API refund's reserve / success / failure writes (the ledger's holds)."""
+        self._refund_hooks.append(hook)
+
+    def _each_refund_hook(self, step: Callable[[RefundHook], None]) -> None:
+        for hook in self._refund_hooks:
+            step(hook)
+
+    def _check_new(
+        self,
+        amount: int,
+        currency: str,
+        payee: str | None,
+        commission_type: str | None,
+        metadata: dict[str, str],
+    ) -> None:
+        draft = {
+            "amount": amount,
+            "currency": currency,
+            "payee": payee or records.DEFAULT_PAYEE,
+            "commission_type": commission_type,
+            "metadata": metadata,
+        }
+        for check in self._create_checks:
+            check(draft)
 
     def gateway(self, name: str) -> Gateway:
         gw = self.gateways.get(name)
@@ -130,6 +169,8 @@ class PaymentService:
         gateway_ref: str | None = None,
         status: str | None = None,
         source: str = "api",
+        payee: str | None = None,
+        commission_type: str | None = None,
     ) -> dict[str, Any]:
         """Create a payment inside the caller's transaction; returns its public dict.
 
@@ -142,14 +183,16 @@ class PaymentService:
         self.gateway(gateway)
         metadata = validation.metadata(metadata)
         payment_method = validation.payment_method(payment_method)
+        payee = payee or records.DEFAULT_PAYEE
+        self._check_new(amount, currency, payee, commission_type, metadata)
         pid = payment_id or records.new_payment_id()
         if status is None:
             status = "requires_confirmation" if payment_method else "requires_payment_method"
         now = now_ms()
         tx.execute(
             "INSERT INTO payments (id, amount, currency, gateway, status, version, user_id, order_ref, "
-            "payment_method, metadata, gateway_ref, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)",
+            "payment_method, metadata, gateway_ref, created_at, updated_at, payee, commission_type) "
+            "VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 pid,
                 amount,
@@ -163,6 +206,8 @@ class PaymentService:
                 gateway_ref,
                 now,
                 now,
+                payee,
+                commission_type,
             ),
         )
         _history(tx, pid, 1, status, source=source, at=now)
@@ -185,6 +230,8 @@ class PaymentService:
             "created_at": now,
             "updated_at": now,
             "locked_until": None,
+            "payee": payee,
+            "commission_type": commission_type,
         }
         self._publish_after(tx, p)
         return records.public(p)
@@ -361,8 +408,11 @@ class PaymentService:
         payment_method: str | None,
         metadata: dict[str, str],
         idem: RequestIdempotency | None = None,
+        payee: str | None = None,
+        commission_type: str | None = None,
     ) -> dict[str, Any]:
         gw = self.gateway(gateway)
+        self._check_new(amount, currency, payee, commission_type, metadata)
         if payment_method is not None:
             problem = gw.check_payment_method(payment_method)
             if problem:
@@ -395,6 +445,8 @@ class PaymentService:
                 payment_id=pid,
                 gateway_ref=result.gateway_ref,
                 status=result.status,
+                payee=payee,
+                commission_type=commission_type,
             )
             if idem:
                 idem.save_in_tx(tx, 201, view)
@@ -649,6 +701,7 @@ class PaymentService:
                 "VALUES (?, ?, ?, 'pending', ?, ?)",
                 (rid, payment_id, want, request_key, now_ms()),
             )
+            self._each_refund_hook(lambda hook: hook.reserve_in_tx(tx, records.public(p), rid, want))
             return p, rid, want
 
         p, refund_id, want = await self.store.write(reserve)
@@ -663,6 +716,7 @@ class PaymentService:
 
             def fail(tx: Tx) -> None:
                 tx.execute("UPDATE refunds SET status = 'failed' WHERE id = ?", (refund_id,))
+                self._each_refund_hook(lambda hook: hook.release_in_tx(tx, payment_id, refund_id))
 
             await self.store.write(fail)
             if isinstance(exc, GatewayRejectedError):
@@ -675,6 +729,8 @@ class PaymentService:
             )
             cur = self.load_in_tx(tx, payment_id)
             assert cur is not None
+            # Before the status change (and its transition hooks) that records the refund.
+            self._each_refund_hook(lambda hook: hook.settle_in_tx(tx, records.public(cur), refund_id))
             updated = self.add_refunded_in_tx(tx, cur, want, source="api:refund")
             view = {
                 "id": refund_id,

@@ -20,6 +20,9 @@ STATEMENTS: tuple[str, ...] = (
         order_ref TEXT,
         payment_method TEXT,
         metadata TEXT NOT NULL DEFAULT '{}',
+        -- SPEC 6: whose wallet the payment credits, and which commission applies (ledger/)
+        payee TEXT NOT NULL DEFAULT 'default',
+        commission_type TEXT,
         gateway_ref TEXT,
         amount_captured INTEGER NOT NULL DEFAULT 0,
         amount_refunded INTEGER NOT NULL DEFAULT 0,

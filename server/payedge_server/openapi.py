@@ -126,7 +126,10 @@ SCHEMAS: dict[str, Any] = {
             "payment_method": {"type": "string", "maxLength": 255},
             "metadata": {"type": "object", "additionalProperties": {"type": "string", "maxLength": 500}},
             "payee": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,64}$", "default": "default"},
-            "commission_type": {"type": "string", "description": "400 commission_type_unknown without a rate"},
+            "commission_type": {
+                "type": "string",
+                "description": "400 commission_type_unknown without a rate",
+            },
         },
     },
     "PaymentList": {

@@ -211,6 +211,8 @@ def get(tx: Tx, invoice_id: str) -> dict[str, Any] | None:
 
 def of_payment(tx: Tx, payment_id: str) -> list[dict[str, Any]]:
     rows = tx.fetchall(
-        "SELECT document FROM ledger_invoices WHERE payment_id = ? ORDER BY issued_at, id", (payment_id,)
+        "SELECT document FROM ledger_invoices WHERE payment_id = ? "
+        "ORDER BY issued_at, CASE WHEN kind = 'invoice' THEN 0 ELSE 1 END, number",
+        (payment_id,),
     )
     return [orjson.loads(r[0]) for r in rows]

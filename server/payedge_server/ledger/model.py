@@ -8,6 +8,7 @@ with the flags their kind implies.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from enum import IntFlag, StrEnum
@@ -76,8 +77,11 @@ def known_currency(code: str) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=65_536)
 def parse_account(code: str, param: str = "account") -> AccountCode:
-    """Parse an account code, or raise `account_code_invalid` / `account_not_found` (unknown kind)."""
+    """Parse an account code, or raise `account_code_invalid` / `account_not_found` (unknown kind).
+
+    Pure, and called for both accounts of every transfer: cached (a refusal is not)."""
     if not isinstance(code, str) or not ACCOUNT_CODE.fullmatch(code):
         raise LedgerError(
             Code.ACCOUNT_CODE_INVALID,

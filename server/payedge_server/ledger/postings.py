@@ -108,10 +108,9 @@ def capture(tx: Tx, p: PaymentFacts, settings: LedgerSettings, now_ms: int) -> P
         "VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?) ON CONFLICT (payment_id) DO NOTHING",
         (p.id, p.payee, p.gateway, p.currency, p.commission_type, c, k, now_ms),
     )
-    row = load(tx, p.id)
     if not inserted:
-        return row
-    assert row is not None
+        return load(tx, p.id)
+    row = PaymentPostings(p.id, p.payee, p.gateway, p.currency, p.commission_type, c, k, 0, 0, 0)
     transfers = []
     if c - k > 0:
         transfers.append(

@@ -89,6 +89,7 @@ STATEMENTS: tuple[str, ...] = (
         last_number BIGINT NOT NULL,
         PRIMARY KEY (series, year)
     )""",
+    # The id is `<series>-<year>-<number>`: its uniqueness is (series, year, number)'s.
     """CREATE TABLE IF NOT EXISTS ledger_invoices (
         id TEXT PRIMARY KEY,
         kind TEXT NOT NULL,
@@ -98,8 +99,7 @@ STATEMENTS: tuple[str, ...] = (
         payment_id TEXT NOT NULL,
         invoice_id TEXT,
         issued_at BIGINT NOT NULL,
-        document TEXT NOT NULL,
-        UNIQUE (series, year, number)
+        document TEXT NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS ledger_invoices_payment ON ledger_invoices (payment_id, issued_at)",
 )

@@ -5,7 +5,8 @@ transfers   One process, the real SqliteStore (WAL, synchronous=FULL: every ackn
             write is fsynced), the real engine. `--writers` coroutines each submit one
             transfer per `store.write` (the shape of an API request: the store group-commits
             them, many transfers per fsync); also batches of 100 transfers per write (the
-            operator batch API, a savepoint per transfer). Two account patterns:
+            operator batch API's path: one write, and a savepoint per chain only if one of
+            its transfers is refused). Two account patterns:
               spread: wallet i -> wallet j among 10,000 funded wallets (flag checked);
               hot:    every transfer debits the same wallet (flag checked on it each time).
             Checked after each round: the trial balance is equal and every acknowledged
@@ -37,6 +38,8 @@ from typing import Any
 from payedge_server.contracts import Tx
 from payedge_server.ledger import engine, schema
 from payedge_server.ledger.model import Transfer
+from payedge_server.ledger.service import LedgerService
+from payedge_server.ledger.settings import LedgerSettings
 from payedge_server.store import schema as store_schema
 from payedge_server.store.sqlite import SqliteStore
 
@@ -94,16 +97,21 @@ async def _round(
         d, c = next(pairs)
         engine.create_transfer(tx, Transfer(next(ids), d, c, 1 + rnd.randrange(500), "EUR"), _now())
 
-    def many(tx: Tx) -> None:
+    service = LedgerService(store, LedgerSettings())
+
+    async def many() -> None:
+        """The operator batch API's path (POST /v1/ledger/transfers), without HTTP."""
         batch = [Transfer(next(ids), *next(pairs), 1 + rnd.randrange(500), "EUR") for _ in range(per_write)]
-        results = engine.create_batch(tx, batch, _now())
-        assert results.count("ok") == per_write, results
+        answer = await service.transfers(batch)
+        assert all(r["result"] == "ok" for r in answer["results"]), answer
 
     async def writer() -> None:
         nonlocal done
-        fn = one if per_write == 1 else many
         while time.perf_counter() < deadline:
-            await store.write(fn)
+            if per_write == 1:
+                await store.write(one)
+            else:
+                await many()
             done += per_write
 
     started, cpu = time.perf_counter(), time.process_time()

@@ -497,25 +497,18 @@ def _run_chain(tx: Tx, chain: Sequence[Transfer], now_ms: int) -> list[str]:
     return outcomes
 
 
-def _run_all(tx: Tx, batch: Sequence[Transfer], now_ms: int) -> list[str] | None:
-    """The whole batch under one savepoint; None (all undone) if any transfer is refused.
+def create_all(tx: Tx, batch: Sequence[Transfer], now_ms: int) -> list[str] | None:
+    """A batch's happy path: every transfer in the caller's write, no savepoint; the first
+    refusal raises (the caller's write is rolled back: retry it with `create_batch`).
 
     Nearly every batch succeeds whole, and a savepoint per chain costs SQLite a copy of
-    every page the chain touches (its statement journal): 10x slower on a batch of 100.
-    When one is refused, the batch is undone and re-run chain by chain (the engine is a
-    function of the database's state, so the re-run sees what this run saw).
+    every page the chain touches (its statement journal): measured 42 against 54-70 us of
+    CPU per transfer on batches of 100. None: the batch ends with an open chain, which
+    fails whatever happens (use `create_batch`).
     """
     if batch and batch[-1].linked:
-        return None  # an open chain fails whatever happens
-    tx.execute("SAVEPOINT ledger_batch")
-    try:
-        results = [create_transfer(tx, t, now_ms).value for t in batch]
-    except LedgerError:
-        tx.execute("ROLLBACK TO ledger_batch")
-        tx.execute("RELEASE ledger_batch")
         return None
-    tx.execute("RELEASE ledger_batch")
-    return results
+    return [create_transfer(tx, t, now_ms).value for t in batch]
 
 
 def create_batch(tx: Tx, batch: Sequence[Transfer], now_ms: int) -> list[str]:
@@ -528,9 +521,6 @@ def create_batch(tx: Tx, batch: Sequence[Transfer], now_ms: int) -> list[str]:
     Unlike TigerBeetle, `exists` does not fail a chain: a retried chain answers
     `exists` for each transfer.
     """
-    whole = _run_all(tx, batch, now_ms)
-    if whole is not None:
-        return whole
     results: list[str] = []
     for start, end, closed in _chains(batch):
         chain = batch[start:end]

@@ -121,11 +121,26 @@ class LedgerService:
     async def transfers(
         self, batch: Sequence[Transfer], idem: IdempotencyContext | None = None
     ) -> dict[str, Any]:
-        def fn(tx: Tx) -> tuple[int, dict[str, Any]]:
-            results = engine.create_batch(tx, batch, self.clock())
+        """TigerBeetle's batch semantics. First the whole batch in one write with no savepoint (the
+        usual case: everything is accepted); if a transfer is refused, that write is rolled
+        back and the batch runs again chain by chain, each under its savepoint."""
+
+        def body(results: list[str]) -> tuple[int, dict[str, Any]]:
             return 200, {"results": [{"id": t.id, "result": r} for t, r in zip(batch, results, strict=True)]}
 
-        return (await self._write(idem, fn))[1]
+        def whole(tx: Tx) -> tuple[int, dict[str, Any]]:
+            results = engine.create_all(tx, batch, self.clock())
+            if results is None:
+                return chains(tx)
+            return body(results)
+
+        def chains(tx: Tx) -> tuple[int, dict[str, Any]]:
+            return body(engine.create_batch(tx, batch, self.clock()))
+
+        try:
+            return (await self._write(idem, whole))[1]
+        except LedgerError:
+            return (await self._write(idem, chains))[1]
 
     async def account(self, code: str) -> dict[str, Any]:
         found = await self.store.read(lambda tx: engine.get_account(tx, code))

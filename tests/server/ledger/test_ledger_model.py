@@ -339,7 +339,11 @@ class LedgerMachine(RuleBasedStateMachine):
         self._submit(batch)
 
     def _submit(self, batch: list[T]) -> None:
-        real, code = self.real(lambda tx: engine.create_batch(tx, [to_engine(t) for t in batch], self.now))
+        """As LedgerService.transfers: the whole batch in one write, chain by chain if refused."""
+        transfers = [to_engine(t) for t in batch]
+        real, code = self.real(lambda tx: engine.create_all(tx, transfers, self.now))
+        if code is not None or real is None:
+            real, code = self.real(lambda tx: engine.create_batch(tx, transfers, self.now))
         assert code is None
         expected = self.model.ledger.batch(batch, self.now)
         assert real == expected, (batch, real, expected)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the real components the tests start (Redis, Mosquitto, Chromium, wrk)
+# Install the real components the tests start (Redis, Mosquitto, Chromium, wrk) and the
+# tools they use (pdftoppm/pdftotext from poppler-utils: the invoice PDF test)
 # from Debian's packages, only when they are absent.
 set -euo pipefail
 declare -A pkg_for=(
@@ -7,6 +8,7 @@ declare -A pkg_for=(
   [mosquitto]=mosquitto
   [chromium]=chromium
   [wrk]=wrk
+  [pdftoppm]=poppler-utils
 )
 missing=()
 for bin in "${!pkg_for[@]}"; do

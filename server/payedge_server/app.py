@@ -27,6 +27,7 @@ from payedge_server.keys import (
     STORE,
     WEBHOOKS,
 )
+from payedge_server.ledger import setup_ledger
 from payedge_server.live import setup_live
 from payedge_server.live_feed import setup_live_feed
 from payedge_server.openapi import paths
@@ -142,6 +143,7 @@ def create_app(config: Config) -> web.Application:
     app[WEBHOOKS] = WebhookIngest(payments, parsers, retention=config.retention.webhook_events)
 
     app.cleanup_ctx.append(_store_ctx)
+    setup_ledger(app)  # SPEC 6: right after the store (its tables), before the parts that read payments
     app.cleanup_ctx.append(_gateways_ctx)
     app.cleanup_ctx.append(_housekeeping_ctx)
     # After the store and the gateways: stopped before the sandbox's session and the store close.

@@ -83,6 +83,9 @@ class Attempt:
         }
 
 
+DEFAULT_PAYEE = "default"  # SPEC 6: the wallet credited when a payment names no payee
+
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -129,6 +132,9 @@ class Payment:
     provider_at: int | None = None
     # A gateway call in progress holds the payment until then (UNIX ms); None when free.
     locked_until: int | None = None
+    # SPEC 6: the wallet owner credited on success, and the commission that applies.
+    payee: str = DEFAULT_PAYEE
+    commission_type: str | None = None
 
     def replace(self, **changes: Any) -> Payment:
         return dataclasses.replace(self, **changes)
@@ -153,6 +159,8 @@ class Payment:
             "last_error": self.last_error.view() if self.last_error else None,
             "created": self.created_at // 1000,
             "updated": self.updated_at // 1000,
+            "payee": self.payee,
+            "commission_type": self.commission_type,
         }
 
 

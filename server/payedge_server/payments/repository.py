@@ -16,14 +16,15 @@ from payedge_server.payments.model import Attempt, LastError, Payment, PaymentSt
 _COLUMNS = (
     "id, amount, currency, gateway, status, version, created_at, updated_at, user_id, order_ref, "
     "payment_method, metadata, gateway_ref, amount_captured, amount_refunded, last_error_code, "
-    "last_error_message, last_error_gateway_code, provider_at, locked_until"
+    "last_error_message, last_error_gateway_code, provider_at, locked_until, payee, commission_type"
 )
 SELECT = f"SELECT {_COLUMNS} FROM payments"
 
 
 def from_row(row: Sequence[Any]) -> Payment:
     (pid, amount, currency, gateway, status, version, created, updated, user_id, order_ref, pm, metadata,
-     ref, captured, refunded, err_code, err_message, err_gateway, provider_at, locked) = row  # fmt: skip
+     ref, captured, refunded, err_code, err_message, err_gateway, provider_at, locked, payee,
+     commission_type) = row  # fmt: skip
     return Payment(
         id=pid,
         amount=amount,
@@ -43,6 +44,8 @@ def from_row(row: Sequence[Any]) -> Payment:
         last_error=LastError(err_code, err_message, err_gateway) if err_code is not None else None,
         provider_at=provider_at,
         locked_until=locked,
+        payee=payee,
+        commission_type=commission_type,
     )
 
 
@@ -69,10 +72,12 @@ def _values(p: Payment) -> tuple[Any, ...]:
         error.gateway_code if error else None,
         p.provider_at,
         p.locked_until,
+        p.payee,
+        p.commission_type,
     )
 
 
-_INSERT = f"INSERT INTO payments ({_COLUMNS}) VALUES ({', '.join('?' * 20)})"
+_INSERT = f"INSERT INTO payments ({_COLUMNS}) VALUES ({', '.join('?' * 22)})"
 _UPDATE = (
     "UPDATE payments SET status = ?, version = ?, updated_at = ?, payment_method = ?, gateway_ref = ?, "
     "amount_captured = ?, amount_refunded = ?, last_error_code = ?, last_error_message = ?, "

@@ -36,6 +36,7 @@ from payedge_server.payments import routes as payment_routes
 from payedge_server.payments.service import PaymentService
 from payedge_server.quotes import TARIFF
 from payedge_server.store import migrations, open_store
+from payedge_server.webhooks import listing as webhook_listing
 from payedge_server.webhooks.ingest import WebhookIngest
 
 log = logging.getLogger("payedge.server")
@@ -151,6 +152,7 @@ def create_app(config: Config) -> web.Application:
 
     payment_routes.add_routes(app)
     app.router.add_post("/v1/webhooks/{provider}", app[WEBHOOKS].handle)
+    app.router.add_get("/v1/webhook-events", webhook_listing.list_events)
     health.add_routes(app)
     app.router.add_get("/metrics", metrics.handler(store))
     app.router.add_get("/openapi.json", openapi.handle_openapi)

@@ -50,34 +50,6 @@ class Store(Protocol):
     async def read(self, fn: Callable[[Tx], T]) -> T: ...
 
 
-class PaymentCheck(Protocol):
-    """Called before a payment is created (API or another part); raises `ApiError` to refuse it.
-
-    `draft` holds `amount`, `currency`, `payee`, `commission_type`, `metadata`. Added for
-    the ledger: a commission type without a rate is refused at creation (SPEC 6), not
-    discovered when the payment succeeds.
-    """
-
-    def __call__(self, draft: dict[str, Any]) -> None: ...
-
-
-class RefundHook(Protocol):
-    """Runs inside the writes of an API refund (`PaymentService.refund`).
-
-    Added for the ledger: the merchant's share of a refund is held in the write that
-    reserves the refund, before the gateway is called, so a refund the wallet cannot
-    cover is refused (raise `ApiError`) with nothing done; the hold is settled in the
-    write that records the refund's success (before the payment's status changes) and
-    released in the one that records its failure.
-    """
-
-    def reserve_in_tx(self, tx: Tx, payment: dict[str, Any], refund_id: str, amount: int) -> None: ...
-
-    def settle_in_tx(self, tx: Tx, payment: dict[str, Any], refund_id: str) -> None: ...
-
-    def release_in_tx(self, tx: Tx, payment_id: str, refund_id: str) -> None: ...
-
-
 class LivePublisher(Protocol):
     """Fan-out of live events to WebSocket and long-poll clients.
 

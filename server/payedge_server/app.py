@@ -34,6 +34,7 @@ from payedge_server.parking import setup_parking
 from payedge_server.payments import routes as payment_routes
 from payedge_server.payments.service import PaymentService
 from payedge_server.quotes import TARIFF
+from payedge_server.shared_redis import RedisDedupe, setup_redis
 from payedge_server.store import migrations, open_store
 from payedge_server.webhooks.ingest import WebhookIngest
 
@@ -114,6 +115,11 @@ async def _sandbox_deliveries_ctx(app: web.Application) -> AsyncIterator[None]:
     await sandbox.release_claims()
 
 
+def shares_state(config: Config, dialect: str) -> bool:
+    """Whether other processes may serve the same data: workers, or instances on one PostgreSQL."""
+    return config.server.workers > 1 or dialect == "postgresql"
+
+
 def create_app(config: Config) -> web.Application:
     store = open_store(config.store.database_url)
     idempotency = Idempotency(store)
@@ -126,6 +132,8 @@ def create_app(config: Config) -> web.Application:
     app[STORE] = store
     app[IDEMPOTENCY] = idempotency
     app[PUBLIC_PREFIXES] = public_prefixes
+    # Registered first: closed last, after every part that uses it has stopped.
+    shared = setup_redis(app, config.redis.url) if config.redis.url else None
     gateways = build_gateways(config)
     app[GATEWAYS] = gateways
     payments = PaymentService(store, gateways)
@@ -137,6 +145,8 @@ def create_app(config: Config) -> web.Application:
         "sandbox": SandboxWebhooks(sandbox.webhook_secret),
     }
     app[WEBHOOKS] = WebhookIngest(payments, parsers)
+    if shared is not None:
+        app[WEBHOOKS].shared_dedupe = RedisDedupe(shared)
 
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_gateways_ctx)
@@ -147,7 +157,7 @@ def create_app(config: Config) -> web.Application:
     payment_routes.add_routes(app)
     app.router.add_post("/v1/webhooks/{provider}", app[WEBHOOKS].handle)
     health.add_routes(app)
-    app.router.add_get("/metrics", metrics.handler(store))
+    app.router.add_get("/metrics", metrics.handler(store, metrics.instance_name(config.server.port)))
     app.router.add_get("/openapi.json", openapi.handle_openapi)
     openapi.register(app, paths.PAYMENTS)
     openapi.register(app, paths.WEBHOOKS)
@@ -158,9 +168,10 @@ def create_app(config: Config) -> web.Application:
     terminals.setup_terminals(app, config)
     openapi.register(app, paths.QUOTES_AND_TERMINALS)
 
-    hub = setup_live(app, payments.status_lookup, recheck_interval=1.0 if config.server.workers > 1 else None)
-    if config.server.workers > 1:
-        setup_live_feed(app, store, hub)
+    several = shares_state(config, store.dialect)
+    hub = setup_live(app, payments.status_lookup, recheck_interval=1.0 if several else None)
+    if several:
+        setup_live_feed(app, store, hub, shared)
     openapi.register(app, paths.LIVE)
     setup_parking(app)
     return app

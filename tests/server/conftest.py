@@ -9,6 +9,17 @@ import aiohttp
 import pytest
 
 from tests.server.support import Server, running_server
+from tests.support import stores
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    stores.generate(metafunc)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _every_store(store_backend: str) -> str:
+    """Every test here runs once per store (tests/support/stores.py)."""
+    return store_backend
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,109 @@
+"""Which store the store-backed tests run against: SQLite and PostgreSQL (SPEC 7).
+
+Every test under tests/server and tests/parking that starts a server or opens a
+store runs once per store: `pytest_generate_tests` parametrises the module-scoped
+`store_backend` fixture (the test id ends in `[sqlite]` or `[postgresql]`), and
+`running_server`, the parking harness and `store_url` ask `current()` which
+database to use. PostgreSQL is one throwaway cluster for the session
+(tests/support/postgres.py, durable settings); each server or store gets a new
+database in it. A module or test marked `sqlite_only` (it inspects the SQLite file
+itself, or touches no store) runs on SQLite alone. PAYEDGE_TEST_STORES=sqlite runs
+everything on SQLite only (a quick local loop).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.postgres import PostgresServer, postgres_server
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+@dataclass
+class Backend:
+    name: str
+    pg: PostgresServer | None = None
+
+    def database_url(self, directory: Path) -> str:
+        """A new, empty database for one server (SQLite: a file in `directory`)."""
+        if self.pg is None:
+            directory.mkdir(parents=True, exist_ok=True)
+            return f"sqlite:///{directory / 'payedge.sqlite3'}"
+        return self.pg.create_database()
+
+
+@dataclass
+class _State:
+    current: Backend
+    pg: PostgresServer | None = None
+    stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+
+
+_state = _State(Backend("sqlite"))
+
+
+def current() -> Backend:
+    return _state.current
+
+
+def shared_postgres() -> PostgresServer:
+    """The session's PostgreSQL cluster, started on first use (stopped at exit by `stop_shared`)."""
+    if _state.pg is None:
+        _state.pg = _state.stack.enter_context(postgres_server())
+    return _state.pg
+
+
+def stop_shared() -> None:
+    _state.stack.close()
+    _state.pg = None
+
+
+def selected() -> tuple[str, ...]:
+    wanted = os.environ.get("PAYEDGE_TEST_STORES")
+    if not wanted:
+        return BACKENDS
+    return tuple(name for name in BACKENDS if name in wanted.split(","))
+
+
+def generate(metafunc: pytest.Metafunc) -> None:
+    """`pytest_generate_tests` body for the store-backed test folders."""
+    if "store_backend" not in metafunc.fixturenames:
+        return
+    only_sqlite = metafunc.definition.get_closest_marker("sqlite_only") is not None
+    names = ("sqlite",) if only_sqlite else selected()
+    metafunc.parametrize("store_backend", names, indirect=True, scope="module")
+
+
+@contextlib.contextmanager
+def using(name: str) -> Iterator[Backend]:
+    previous = _state.current
+    _state.current = Backend(name, shared_postgres() if name == "postgresql" else None)
+    try:
+        yield _state.current
+    finally:
+        _state.current = previous
+
+
+def rows(database_url: str, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Run one query (`?` placeholders) on a database by URL, from outside the server."""
+    if database_url.startswith("sqlite:///"):
+        path = database_url[len("sqlite:///") :]
+        path = path if path.startswith("/") else "/" + path
+        conn = sqlite3.connect(path)
+        try:
+            return conn.execute(sql, tuple(params)).fetchall()
+        finally:
+            conn.close()
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        return [tuple(r) for r in conn.execute(sql.replace("?", "%s"), tuple(params)).fetchall()]

@@ -140,7 +140,7 @@ class _Labelled(Collector):
         for metric in self.registry.collect():
             labelled = Metric(metric.name, metric.documentation, metric.type, metric.unit)
             labelled.samples = [
-                s._replace(labels={**s.labels, "payedge_instance": self.instance}) for s in metric.samples
+                s._replace(labels={"payedge_instance": self.instance, **s.labels}) for s in metric.samples
             ]
             yield labelled
 

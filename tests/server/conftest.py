@@ -23,7 +23,7 @@ def _every_store(store_backend: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(store_backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One server per test module (tests create their own payments, so they don't collide)."""
     with running_server(tmp_path_factory.mktemp("payedge") / "data") as srv:
         yield srv

@@ -32,13 +32,16 @@ BACKENDS = ("sqlite", "postgresql")
 class Backend:
     name: str
     pg: PostgresServer | None = None
+    databases: dict[Path, str] = field(default_factory=dict)
 
     def database_url(self, directory: Path) -> str:
-        """A new, empty database for one server (SQLite: a file in `directory`)."""
+        """The database of the server whose data dir is `directory` (new the first time; a
+        restart on the same data dir finds its database again). SQLite: a file in it."""
         if self.pg is None:
-            directory.mkdir(parents=True, exist_ok=True)
             return f"sqlite:///{directory / 'payedge.sqlite3'}"
-        return self.pg.create_database()
+        if directory not in self.databases:
+            self.databases[directory] = self.pg.create_database()
+        return self.databases[directory]
 
 
 @dataclass
@@ -100,10 +103,17 @@ def rows(database_url: str, sql: str, params: Sequence[Any] = ()) -> list[tuple[
         path = path if path.startswith("/") else "/" + path
         conn = sqlite3.connect(path)
         try:
-            return conn.execute(sql, tuple(params)).fetchall()
+            with conn:
+                return conn.execute(sql, tuple(params)).fetchall()
         finally:
             conn.close()
     import psycopg
 
     with psycopg.connect(database_url, autocommit=True) as conn:
-        return [tuple(r) for r in conn.execute(sql.replace("?", "%s"), tuple(params)).fetchall()]
+        cur = conn.execute(sql.replace("?", "%s"), tuple(params))
+        return [tuple(r) for r in cur.fetchall()] if cur.description else []
+
+
+def rows_at(data_dir: Path, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """`rows` on the database of the server that ran (or runs) with `data_dir`."""
+    return rows(current().database_url(data_dir), sql, params)

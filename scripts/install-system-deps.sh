@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the real components the tests start (Redis, Mosquitto, Chromium, wrk)
+# Install the real components the tests start (Redis, Mosquitto, Chromium, wrk, PostgreSQL 15)
 # from Debian's packages, only when they are absent.
 set -euo pipefail
 declare -A pkg_for=(
@@ -9,6 +9,10 @@ declare -A pkg_for=(
   [wrk]=wrk
 )
 missing=()
+# PostgreSQL 15's server binaries live outside PATH (tests/support/postgres.py runs initdb there).
+if [[ ! -x /usr/lib/postgresql/15/bin/initdb ]]; then
+  missing+=(postgresql-15 postgresql-client-15)
+fi
 for bin in "${!pkg_for[@]}"; do
   if ! command -v "$bin" >/dev/null 2>&1 && [[ ! -x "/usr/sbin/$bin" ]]; then
     missing+=("${pkg_for[$bin]}")

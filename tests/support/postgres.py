@@ -104,6 +104,15 @@ class PostgresServer:
         )
         return out.stdout.strip()
 
+    def psql_file(self, path: Path, database: str) -> None:
+        """Run an SQL file (a `pg_dump`, COPY blocks included) into `database`."""
+        subprocess.run(
+            [pg_bin("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", self.url(database), "-f", str(path)],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+
     def create_database(self, name: str | None = None, template: str | None = None) -> str:
         """A new empty database (or a copy of `template`); returns its URL."""
         self.created += 1

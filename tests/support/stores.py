@@ -110,7 +110,7 @@ def rows(database_url: str, sql: str, params: Sequence[Any] = ()) -> list[tuple[
     import psycopg
 
     with psycopg.connect(database_url, autocommit=True) as conn:
-        cur = conn.execute(sql.replace("?", "%s"), tuple(params))
+        cur = conn.execute(sql.replace("%", "%%").replace("?", "%s"), tuple(params))
         return [tuple(r) for r in cur.fetchall()] if cur.description else []
 
 

@@ -49,6 +49,7 @@ from typing import Any, Final, TypeVar
 import asyncpg
 
 from payedge_server import metrics
+from payedge_server.errors import RequestError
 from payedge_server.store.bridge import await_, run_sync
 from payedge_server.store.errors import StoreUnavailableError
 from payedge_server.store.sql import rowcount, to_dollar
@@ -114,6 +115,10 @@ class PgTx:
         self._statements += 1
         if self._first_only and self._statements > 1:
             raise _NeedSnapshot
+        for value in params:
+            if isinstance(value, str) and "\x00" in value:
+                # PostgreSQL's text cannot hold U+0000 (SQLite's can): refuse it as bad input.
+                raise RequestError("parameter_invalid", "text may not contain the NUL character (U+0000)")
         try:
             return await_(call(to_dollar(sql), *params))
         except (*_LOST, *_CONFLICT) as exc:

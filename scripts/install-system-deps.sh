@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the real components the tests start (Redis, Mosquitto, Chromium, wrk) and the
+# Install the real components the tests start (Redis, Mosquitto, Chromium, wrk, PostgreSQL 15) and the
 # tools they use (pdftoppm/pdftotext from poppler-utils: the invoice PDF test)
 # from Debian's packages, only when they are absent.
 set -euo pipefail
@@ -11,6 +11,10 @@ declare -A pkg_for=(
   [pdftoppm]=poppler-utils
 )
 missing=()
+# PostgreSQL 15's server binaries live outside PATH (tests/support/postgres.py runs initdb there).
+if [[ ! -x /usr/lib/postgresql/15/bin/initdb ]]; then
+  missing+=(postgresql-15 postgresql-client-15)
+fi
 for bin in "${!pkg_for[@]}"; do
   if ! command -v "$bin" >/dev/null 2>&1 && [[ ! -x "/usr/sbin/$bin" ]]; then
     missing+=("${pkg_for[$bin]}")

@@ -160,7 +160,9 @@ def payedge_bin() -> str:
     return found
 
 
-def payedge_serve_cmd(port: int, api_key: str, webhook_secret: str, *, workers: int = 1) -> list[str]:
+def payedge_serve_cmd(
+    port: int, api_key: str, webhook_secret: str, *, workers: int = 1, database_url: str | None = None
+) -> list[str]:
     """`payedge serve` on its embedded defaults (SQLite under ./payedge-data of the cwd)."""
     command = [
         payedge_bin(),
@@ -176,6 +178,8 @@ def payedge_serve_cmd(port: int, api_key: str, webhook_secret: str, *, workers: 
     ]
     if workers > 1:
         command += ["--workers", str(workers)]
+    if database_url:
+        command += ["--database-url", database_url]
     return command
 
 
@@ -325,6 +329,9 @@ class Bench:
         self.signed_at = 0.0
         self.results: dict[str, Result] = {}
         self.checkout_warm: dict[str, Any] = {}
+        self.stack = contextlib.ExitStack()
+        self.pg: Any = None
+        self.rss_mb: float | None = None
 
     def log(self, message: str) -> None:
         print(message, flush=True)
@@ -410,6 +417,8 @@ class Bench:
         cmd: Callable[[int, Path], list[str]],
         stored: Callable[[Path], int | None],
         connections: int | None = None,
+        *,
+        rss: bool = False,
     ) -> Result:
         result = Result(name)
         self.results[name] = result
@@ -419,6 +428,8 @@ class Bench:
         try:
             with server(cmd(port, cwd), port, cwd) as proc:
                 result.rounds = self.webhook_rounds(port, proc.pid, connections or self.args.connections)
+                if rss:
+                    self.rss_mb = self.rss_after_load(port, proc.pid, connections or self.args.connections)
         except (RuntimeError, TimeoutError, FileNotFoundError, subprocess.CalledProcessError) as exc:
             result.available = False
             result.note = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
@@ -431,6 +442,24 @@ class Bench:
             f"socket errors {result.socket_errors}"
         )
         return result
+
+    def rss_after_load(self, port: int, pid: int, connections: int) -> float:
+        """The server's resident memory (MB) after `--rss-seconds` more at full load (fresh events)."""
+        seconds = self.args.rss_seconds
+        events = self.work / "rss-events"
+        write_events(events, int(seconds * EVENTS_PER_SECOND_BOUND / 4) + 1000, SECRET, prefix="rss")
+        run_wrk(
+            port,
+            "webhook.lua",
+            [str(events), WEBHOOK_PATH, str(self.args.threads)],
+            duration=seconds,
+            threads=self.args.threads,
+            connections=connections,
+        )
+        status = Path(f"/proc/{pid}/status").read_text()
+        kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+        self.log(f"RSS after {seconds:g} s at full load: {kb / 1024:.0f} MB")
+        return kb / 1024
 
     # -- peers --------------------------------------------------------------------------
 
@@ -463,8 +492,52 @@ class Bench:
             ),
         )
 
-    def payedge_cmd(self, workers: int) -> Callable[[int, Path], list[str]]:
-        return lambda port, _cwd: payedge_serve_cmd(port, API_KEY, SECRET, workers=workers)
+    def payedge_cmd(self, workers: int, database_url: str | None = None) -> Callable[[int, Path], list[str]]:
+        return lambda port, _cwd: payedge_serve_cmd(
+            port, API_KEY, SECRET, workers=workers, database_url=database_url
+        )
+
+    # -- PostgreSQL (SPEC 7) ---------------------------------------------------------------
+
+    def postgres_url(self) -> str:
+        """A new database on the run's PostgreSQL 15 (durable defaults: fsync on), started on first use."""
+        if self.pg is None:
+            from tests.support.postgres import postgres_server
+
+            self.pg = self.stack.enter_context(postgres_server())
+        url: str = self.pg.create_database()
+        return url
+
+    def bare_processes(self, processes: int, connections: int) -> Result:
+        return self.measure(
+            f"bare aiohttp x{processes} -c{connections}",
+            lambda port, _cwd: [
+                PYTHON,
+                str(HERE / "bare_aiohttp.py"),
+                "--port",
+                str(port),
+                "--processes",
+                str(processes),
+            ],
+            lambda _cwd: None,
+            connections,
+        )
+
+    def payedge_pg(self, workers: int = 1, connections: int | None = None, *, rss: bool = False) -> Result:
+        url = self.postgres_url()
+        name = "payedge pg" if workers == 1 else f"payedge pg x{workers}"
+        if connections is not None:
+            name += f" -c{connections}"
+
+        def stored(_cwd: Path) -> int | None:
+            from tests.support.stores import rows
+
+            found = rows(
+                url, "SELECT COUNT(DISTINCT event_id) FROM webhook_events WHERE event_id LIKE 'evt_bench%'"
+            )
+            return int(found[0][0])
+
+        return self.measure(name, self.payedge_cmd(workers, url), stored, connections, rss=rss)
 
     def payedge(self, workers: int = 1, connections: int | None = None) -> Result:
         name = "payedge" if workers == 1 else f"payedge --workers {workers}"
@@ -477,16 +550,16 @@ class Bench:
             connections,
         )
 
-    def checkout(self) -> Result:
+    def checkout(self, database_url: str | None = None) -> Result:
         """Checkouts/s: create + confirm through the sandbox gateway, authenticated, with idempotency keys."""
-        name = "payedge checkout"
+        name = "payedge checkout" if database_url is None else "payedge pg checkout"
         result = Result(name)
         self.results[name] = result
         port = free_port()
         cwd = self.work / "checkout" / str(port)
         keys = "1" if self.args.idempotency_keys else "0"
         try:
-            with server(self.payedge_cmd(1)(port, cwd), port, cwd) as proc:
+            with server(self.payedge_cmd(1, database_url)(port, cwd), port, cwd) as proc:
                 if self.args.warmup > 0:
                     self.checkout_warm = run_wrk(
                         port,
@@ -511,7 +584,14 @@ class Bench:
             result.note = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
             self.log(f"{name}: not measured: {exc}")
             return result
-        result.stored = count_payedge_payments(cwd / "payedge-data", "succeeded")
+        if database_url is None:
+            result.stored = count_payedge_payments(cwd / "payedge-data", "succeeded")
+        else:
+            from tests.support.stores import rows
+
+            result.stored = int(
+                rows(database_url, "SELECT COUNT(*) FROM payments WHERE status = 'succeeded'")[0][0]
+            )
         self.log(
             f"{name}: {self.checkout_rate(result):,.0f} checkouts/s ({result.rate:,.0f} req/s), "
             f"p99 {result.ms('p99_us'):.2f} ms (rounds {result.spread()}), "
@@ -687,6 +767,42 @@ class _Checks:
             self.failures.append(what)
 
 
+def _ratio(a: Result | None, b: Result | None) -> float | None:
+    if a is None or b is None or not a.measured or not b.measured or b.rate <= 0:
+        return None
+    return a.rate / b.rate
+
+
+def report_scale_out(self: Bench) -> None:
+    """SPEC 7's figures, each beside its ceiling from this run (printed when measured)."""
+    r = self.results
+    wide = self.args.scaling_connections
+    lines = []
+    pg_vs_sqlite = _ratio(r.get("payedge pg"), r.get("payedge"))
+    if pg_vs_sqlite is not None:
+        lines.append(f"  webhook ingest, PostgreSQL / SQLite: {pg_vs_sqlite:.0%} (target >= 50%)")
+    two = _ratio(r.get(f"payedge pg x2 -c{wide}"), r.get(f"payedge pg -c{wide}"))
+    ceiling = _ratio(r.get(f"bare aiohttp x2 -c{wide}"), r.get(f"bare aiohttp x1 -c{wide}"))
+    if two is not None:
+        lines.append(
+            f"  two instances / one on PostgreSQL at {wide} connections: {two:.2f}x "
+            f"(ceiling, two bare aiohttp processes / one: {ceiling or 0:.2f}x; target 1.5x or the ceiling's)"
+        )
+    if self.rss_mb is not None:
+        lines.append(
+            f"  RSS after {self.args.rss_seconds:g} s at full load: {self.rss_mb:.0f} MB (target <= 250)"
+        )
+    checkout = r.get("payedge pg checkout")
+    if checkout is not None and checkout.measured:
+        lines.append(f"  checkout on PostgreSQL: {self.checkout_rate(checkout):,.0f} checkouts/s")
+    if lines:
+        print("scale-out (SPEC 7):")
+        print("\n".join(lines))
+
+
+Bench.report_scale_out = report_scale_out  # type: ignore[attr-defined]
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -715,7 +831,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--peers",
         default=None,
         help="comma-separated subset of bare,baseline,payedge,workers2,scaling,checkout "
-        "(default: all; --quick leaves out scaling)",
+        "(default: all; --quick leaves out scaling); SPEC 7 on PostgreSQL: pg,pgscaling,pgcheckout",
     )
     parser.add_argument(
         "--no-idempotency-keys",
@@ -724,6 +840,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="checkout requests without Idempotency-Key headers",
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument(
+        "--rss-seconds",
+        type=float,
+        default=0.0,
+        help="with the `pg` peer: then this many seconds more at full load, and the server's RSS",
+    )
     args = parser.parse_args(argv)
     if args.duration is None:
         args.duration = 2.0 if args.quick else 10.0
@@ -736,6 +858,34 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def run_peer(bench: Bench, peer: str, args: argparse.Namespace) -> None:
+    """Measure one peer of `--peers` (some measure several configurations)."""
+    wide = args.scaling_connections
+    runs: dict[str, Callable[[], object]] = {
+        "bare": bench.bare,
+        "baseline": bench.baseline,
+        "payedge": bench.payedge,
+        "workers2": lambda: bench.payedge(workers=2),
+        "scaling": lambda: (
+            bench.payedge(workers=1, connections=wide),
+            bench.payedge(workers=2, connections=wide),
+        ),
+        "checkout": bench.checkout,
+        "pg": lambda: bench.payedge_pg(rss=args.rss_seconds > 0),
+        "pgscaling": lambda: (
+            bench.bare_processes(1, wide),
+            bench.bare_processes(2, wide),
+            bench.payedge_pg(1, wide),
+            bench.payedge_pg(2, wide),
+        ),
+        "pgcheckout": lambda: bench.checkout(bench.postgres_url()),
+    }
+    run = runs.get(peer)
+    if run is None:
+        raise SystemExit(f"unknown peer {peer!r}; known: {', '.join(runs)}")
+    run()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if shutil.which("wrk") is None:
@@ -746,20 +896,12 @@ def main(argv: list[str] | None = None) -> int:
         bench = Bench(args, Path(tmp))
         bench.prepare_events()
         for peer in peers:
-            if peer == "bare":
-                bench.bare()
-            elif peer == "baseline":
-                bench.baseline()
-            elif peer == "payedge":
-                bench.payedge()
-            elif peer == "workers2":
-                bench.payedge(workers=2)
-            elif peer == "scaling":
-                bench.payedge(workers=1, connections=args.scaling_connections)
-                bench.payedge(workers=2, connections=args.scaling_connections)
-            elif peer == "checkout":
-                bench.checkout()
-        failures = bench.report()
+            run_peer(bench, peer, args)
+        try:
+            failures = bench.report()
+            bench.report_scale_out()
+        finally:
+            bench.stack.close()
         if args.json:
             args.json.write_text(
                 json.dumps(

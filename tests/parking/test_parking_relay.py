@@ -18,17 +18,21 @@ from payedge_server.contracts import Tx
 from payedge_server.mqtt_relay import MqttRelay
 from payedge_server.parking.service import ParkingService
 from payedge_server.store import migrations, open_store
+from payedge_server.store.postgres import PostgresStore
 from payedge_server.store.records import enqueue_outbox
 from payedge_server.store.sqlite import SqliteStore
 
 from tests.parking.harness import TARIFF_RULES, Broker, Site
+from tests.support import stores
 
 pytestmark = pytest.mark.timeout(60)
 
 
 @contextlib.asynccontextmanager
-async def store_at(path: Path) -> AsyncIterator[SqliteStore]:
-    store = open_store(f"sqlite:///{path}")
+async def store_at(path: Path) -> AsyncIterator[SqliteStore | PostgresStore]:
+    """A migrated store of the store the test runs on (SQLite at `path`, or a new PostgreSQL database)."""
+    backend = stores.current()
+    store = open_store(f"sqlite:///{path}" if backend.pg is None else backend.database_url(path))
     await store.open()
     await migrations.upgrade(store)
     try:

@@ -24,7 +24,9 @@ STRIPE_KEY = "sk_test_payedge_localstripe"
 
 
 @pytest.fixture(scope="module")
-def stripe_server(localstripe_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def stripe_server(
+    store_backend: str, localstripe_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
     data = tmp_path_factory.mktemp("payedge-stripe") / "data"
     with running_server(data, "--stripe-api-key", STRIPE_KEY, "--stripe-api-base", localstripe_url) as srv:
         yield srv

@@ -68,8 +68,9 @@ _SCHEDULE = (
 )
 # When this process may next claim something (None: nothing pending).
 _NEXT = (
-    "SELECT MIN(MAX(CASE WHEN owner = ? THEN due_at ELSE due_at + ? END, COALESCE(claimed_until, 0))) "
-    "FROM sandbox_deliveries WHERE delivered_at IS NULL"
+    "SELECT MIN(CASE WHEN d.due > d.claimed THEN d.due ELSE d.claimed END) FROM (SELECT "
+    "CASE WHEN owner = ? THEN due_at ELSE due_at + ? END AS due, COALESCE(claimed_until, 0) AS claimed "
+    "FROM sandbox_deliveries WHERE delivered_at IS NULL) AS d"
 )
 _CLAIM = (
     "UPDATE sandbox_deliveries SET claimed_until = ?, owner = ?, attempts = attempts + 1 "

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.timeout(240)
 
 @pytest.fixture(scope="module")
 def site(
-    localstripe_url: str, tmp_path_factory: pytest.TempPathFactory
+    store_backend: str, localstripe_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Server, requests.Session]]:
     data = tmp_path_factory.mktemp("converge") / "data"
     args = ("--stripe-api-key", "sk_test_converge", "--stripe-api-base", localstripe_url)

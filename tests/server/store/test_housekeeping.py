@@ -16,7 +16,8 @@ from payedge_server import housekeeping
 from payedge_server.config.sections.retention import RetentionConfig
 from payedge_server.contracts import Tx
 from payedge_server.store import migrations, open_store
-from payedge_server.store.sqlite import SqliteStore
+
+from tests.support import stores
 
 NOW = 1_800_000_000_000
 RETENTION = RetentionConfig(webhook_events=3600.0, outbox=600.0)
@@ -36,8 +37,8 @@ ROWS: dict[str, str] = {
 }
 
 
-async def _store(tmp_path: Path) -> SqliteStore:
-    store = open_store(f"sqlite:///{tmp_path}/db.sqlite3")
+async def _store(tmp_path: Path) -> SqliteStore | PostgresStore:
+    store = open_store(stores.current().database_url(tmp_path))
     await store.open()
     await migrations.upgrade(store)
     return store

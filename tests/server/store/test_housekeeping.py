@@ -16,6 +16,8 @@ from payedge_server import housekeeping
 from payedge_server.config.sections.retention import RetentionConfig
 from payedge_server.contracts import Tx
 from payedge_server.store import migrations, open_store
+from payedge_server.store.postgres import PostgresStore
+from payedge_server.store.sqlite import SqliteStore
 
 from tests.support import stores
 

@@ -80,6 +80,7 @@ CATALOGUE: Mapping[str, ErrorSpec] = {
     "terminal_busy": _spec(409, "The terminal already holds a lease."),
     "unknown_terminal": _spec(404, "No terminal with this id."),
     "stale_lease": _spec(409, "The lease token is expired, completed or unknown."),
+    "already_allocated": _spec(409, "The payment holds a terminal lease: it cannot be queued again."),
     "terminals_not_configured": _spec(409, "The server has no terminal queue (start it with --terminals)."),
     # -- quotes and tariffs --------------------------------------------------------------
     "tariff_not_configured": _spec(409, "The server has no tariff (start it with --tariff FILE)."),

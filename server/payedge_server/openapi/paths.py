@@ -165,7 +165,7 @@ WEBHOOK_EVENTS: dict[str, dict[str, Any]] = {
                 query_param("outcome", {"type": "string", "enum": list(OUTCOMES)}),
                 query_param("provider", {"type": "string"}),
                 query_param("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
-                query_param("before", {"type": "integer", "minimum": 0, "maximum": 10**15}),
+                query_param("starting_after", {"type": "string", "pattern": "^[^:]+:.+$"}),
             ],
             errors=("parameter_unknown", "parameter_invalid"),
         )
@@ -288,7 +288,7 @@ QUOTES_AND_TERMINALS: dict[str, dict[str, Any]] = {
                 },
             },
             body_required=True,
-            errors=(*_TERMINAL_ERRORS, "parameter_invalid", "invalid_argument"),
+            errors=(*_TERMINAL_ERRORS, "parameter_invalid", "invalid_argument", "already_allocated"),
             idempotent=True,
             example={"payment_id": "pay_example", "user_id": "user_example"},
         )

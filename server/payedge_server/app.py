@@ -13,6 +13,8 @@ from payedge_server import health, metrics, middleware, openapi, quotes, termina
 from payedge_server.auth import ApiKeys
 from payedge_server.config import Config
 from payedge_server.config.kinds import mask_url_password
+from payedge_server.contracts import Store
+from payedge_server.gateways import hosted
 from payedge_server.gateways.base import Gateway, WebhookParser
 from payedge_server.gateways.sandbox import SandboxGateway, SandboxWebhooks, new_webhook_secret
 from payedge_server.gateways.stripe import StripeWebhooks
@@ -52,7 +54,7 @@ def self_url(config: Config) -> str:
     return f"http://{host}:{config.server.port}"
 
 
-def build_gateways(config: Config) -> dict[str, Gateway]:
+def build_gateways(config: Config, store: Store) -> dict[str, Gateway]:
     gateways: dict[str, Gateway] = {
         "sandbox": SandboxGateway(
             self_url(config) + "/v1/webhooks/sandbox",
@@ -65,6 +67,7 @@ def build_gateways(config: Config) -> dict[str, Gateway]:
         from payedge_server.gateways.stripe import StripeGateway
 
         gateways["stripe"] = StripeGateway(stripe.api_key, stripe.api_base)
+    gateways.update(hosted.build(config, store, self_url(config)))
     return gateways
 
 
@@ -126,7 +129,7 @@ def create_app(config: Config) -> web.Application:
     app[STORE] = store
     app[IDEMPOTENCY] = idempotency
     app[PUBLIC_PREFIXES] = public_prefixes
-    gateways = build_gateways(config)
+    gateways = build_gateways(config, store)
     app[GATEWAYS] = gateways
     payments = PaymentService(store, gateways)
     app[PAYMENTS] = payments
@@ -135,6 +138,7 @@ def create_app(config: Config) -> web.Application:
     parsers: dict[str, WebhookParser] = {
         "stripe": StripeWebhooks(config.gateways.stripe.webhook_secrets),
         "sandbox": SandboxWebhooks(sandbox.webhook_secret),
+        **hosted.parsers(app, config, payments),
     }
     app[WEBHOOKS] = WebhookIngest(payments, parsers)
 
@@ -143,9 +147,11 @@ def create_app(config: Config) -> web.Application:
     app.cleanup_ctx.append(_housekeeping_ctx)
     # After the store and the gateways: stopped before the sandbox's session and the store close.
     app.cleanup_ctx.append(_sandbox_deliveries_ctx)
+    app.cleanup_ctx.append(hosted.pollers_ctx)  # status reads of hosted payments
 
     payment_routes.add_routes(app)
     app.router.add_post("/v1/webhooks/{provider}", app[WEBHOOKS].handle)
+    hosted.add_routes(app, app[WEBHOOKS].handle)
     health.add_routes(app)
     app.router.add_get("/metrics", metrics.handler(store))
     app.router.add_get("/openapi.json", openapi.handle_openapi)

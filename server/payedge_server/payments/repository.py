@@ -11,19 +11,20 @@ from typing import Any
 import orjson
 
 from payedge_server.contracts import Tx
-from payedge_server.payments.model import Attempt, LastError, Payment, PaymentStatus
+from payedge_server.payments.model import Attempt, LastError, NextAction, Payment, PaymentStatus
 
 _COLUMNS = (
     "id, amount, currency, gateway, status, version, created_at, updated_at, user_id, order_ref, "
     "payment_method, metadata, gateway_ref, amount_captured, amount_refunded, last_error_code, "
-    "last_error_message, last_error_gateway_code, provider_at, locked_until"
+    "last_error_message, last_error_gateway_code, provider_at, locked_until, next_action"
 )
 SELECT = f"SELECT {_COLUMNS} FROM payments"
 
 
 def from_row(row: Sequence[Any]) -> Payment:
     (pid, amount, currency, gateway, status, version, created, updated, user_id, order_ref, pm, metadata,
-     ref, captured, refunded, err_code, err_message, err_gateway, provider_at, locked) = row  # fmt: skip
+     ref, captured, refunded, err_code, err_message, err_gateway, provider_at, locked,
+     action) = row  # fmt: skip
     return Payment(
         id=pid,
         amount=amount,
@@ -43,6 +44,7 @@ def from_row(row: Sequence[Any]) -> Payment:
         last_error=LastError(err_code, err_message, err_gateway) if err_code is not None else None,
         provider_at=provider_at,
         locked_until=locked,
+        next_action=NextAction.loads(action),
     )
 
 
@@ -69,14 +71,16 @@ def _values(p: Payment) -> tuple[Any, ...]:
         error.gateway_code if error else None,
         p.provider_at,
         p.locked_until,
+        p.next_action.dumps() if p.next_action else None,
     )
 
 
-_INSERT = f"INSERT INTO payments ({_COLUMNS}) VALUES ({', '.join('?' * 20)})"
+_INSERT = f"INSERT INTO payments ({_COLUMNS}) VALUES ({', '.join('?' * 21)})"
 _UPDATE = (
     "UPDATE payments SET status = ?, version = ?, updated_at = ?, payment_method = ?, gateway_ref = ?, "
     "amount_captured = ?, amount_refunded = ?, last_error_code = ?, last_error_message = ?, "
-    "last_error_gateway_code = ?, provider_at = ?, locked_until = ? WHERE id = ? AND version = ?"
+    "last_error_gateway_code = ?, provider_at = ?, locked_until = ?, next_action = ? "
+    "WHERE id = ? AND version = ?"
 )
 
 
@@ -112,6 +116,7 @@ def update(tx: Tx, before: Payment, after: Payment) -> None:
             error.gateway_code if error else None,
             after.provider_at,
             after.locked_until,
+            after.next_action.dumps() if after.next_action else None,
             before.id,
             before.version,
         ),

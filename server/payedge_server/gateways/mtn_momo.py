@@ -46,6 +46,7 @@ from payedge_server.gateways.base import (
     GatewayError,
     GatewayRejectedError,
     GatewayResult,
+    GatewayTimeoutError,
     GatewayUnavailableError,
     InboundEvent,
     WebhookRejectedError,
@@ -99,6 +100,11 @@ def status_result(data: Mapping[str, Any], attempt: ProviderAttempt) -> GatewayR
 
 def _error_code(reply: Reply) -> str:
     return text(reply.object().get("code")) or f"HTTP_{reply.status}"
+
+
+def _unknown(reply: Reply) -> bool:
+    """A 5xx that does not say "not processed": MTN may have created the request."""
+    return reply.status >= 500 and _error_code(reply) not in NOT_PROCESSED
 
 
 def _refused(reply: Reply) -> GatewayError:
@@ -189,16 +195,18 @@ class MomoGateway:
     async def _send(self, payment: Payment, attempt: ProviderAttempt) -> GatewayResult:
         """POST the attempt's request; once more after a 5xx, with the same X-Reference-Id (409: exists)."""
         reply = await self._post(payment, attempt)
-        if reply.status >= 500 and _error_code(reply) not in NOT_PROCESSED:
+        if _unknown(reply):
             reply = await self._post(payment, attempt)
-        if reply.ok or reply.status == 409:
+        if reply.status in (202, 409):  # accepted, or this id exists: ours was created
             await self.attempts.settle(replace(attempt, state=AttemptState.OPEN))
             return await self._after_accepted(attempt)
-        if reply.status >= 500 and _error_code(reply) not in NOT_PROCESSED:
+        if _unknown(reply) or reply.ok:
             found = await self._status(attempt)  # a read settles it: MTN may have created it
             if found is not None:
                 await self.attempts.settle(replace(attempt, state=AttemptState.OPEN))
                 return found
+            if reply.ok:  # an answer that is not MTN's 202: it may still be processed
+                raise GatewayTimeoutError(f"mtn_momo answered {reply.status} instead of 202")
         await self.attempts.settle(replace(attempt, state=AttemptState.ABANDONED))
         raise _refused(reply)
 

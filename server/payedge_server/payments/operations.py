@@ -247,10 +247,13 @@ async def _confirm_remote(
         if p.gateway_ref is None:
             created = await gw.create(p, idempotency_key=p.id + ":create")
             p = p.replace(gateway_ref=created.gateway_ref)
+        unknown: GatewayTimeoutError | None = None
         try:
             result = await gw.confirm(p, idempotency_key=f"{p.id}:confirm:{p.version}")
-        except GatewayTimeoutError:
-            result = await settle_unknown(gw, p)
+        except GatewayTimeoutError as exc:
+            settled = await settle_unknown(gw, p)
+            unknown = exc if settled is None else None
+            result = settled or GatewayResult(PaymentStatus.PROCESSING, p.gateway_ref)
     except GatewayError as exc:
         failure = exc
         error = await service.store.write(
@@ -263,6 +266,11 @@ async def _confirm_remote(
         if p.gateway_ref and not cur.gateway_ref:
             cur = service.hold_in_tx(tx, cur, cur.replace(gateway_ref=p.gateway_ref))
         done = _applied(tx, service, cur, result, started)
+        if unknown is not None:  # processing: never confirmed elsewhere; status reads settle it
+            error = gateway_error(unknown)
+            done = Confirmation(
+                done.payment, DomainError(error.code, error.message, attach={"payment": done.payment.view()})
+            )
         if key:
             key.save_in_tx(tx, done)
         return done
@@ -270,13 +278,13 @@ async def _confirm_remote(
     return await service.store.write(apply)
 
 
-async def settle_unknown(gw: Gateway, p: Payment, reads: int = 2) -> GatewayResult:
+async def settle_unknown(gw: Gateway, p: Payment, reads: int = 2) -> GatewayResult | None:
     """A confirm whose outcome is unknown (GatewayTimeoutError), settled by status reads.
 
     The provider's answer if a read gets one; GatewayUnavailableError if the provider
-    has no object for the payment (nothing was created: nothing was taken); else the
-    payment is `processing`: the outcome stays unknown, and is never retried
-    elsewhere: callbacks and status reads settle it later.
+    has no object for the payment (nothing was created: nothing was taken); None when
+    the reads fail too: the outcome stays unknown (the payment is then `processing`,
+    never confirmed elsewhere, and callbacks and status reads settle it later).
     """
     for attempt in range(reads):
         try:
@@ -288,7 +296,7 @@ async def settle_unknown(gw: Gateway, p: Payment, reads: int = 2) -> GatewayResu
         if found is None:
             raise GatewayUnavailableError(f"{p.gateway} has no trace of the request: nothing was taken")
         return found
-    return GatewayResult(PaymentStatus.PROCESSING, p.gateway_ref)
+    return None
 
 
 def _release_in_tx(tx: Tx, service: PaymentService, payment_id: str) -> Payment:

@@ -100,7 +100,7 @@ def check_result(reply: Reply, attempt: ProviderAttempt) -> GatewayResult | None
     code, message = str(data.get("code") or ""), str(data.get("message") or "")
     if reply.status == 404 or code == "404":
         return None
-    status = field(data, "data", "status")
+    status = text(field(data, "data", "status"))
     ref = attempt.provider_ref
     if code == "00" and status == "ACCEPTED":
         units = field(data, "data", "amount")

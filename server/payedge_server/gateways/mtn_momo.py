@@ -201,7 +201,7 @@ class MomoGateway:
             await self.attempts.settle(replace(attempt, state=AttemptState.OPEN))
             return await self._after_accepted(attempt)
         if _unknown(reply) or reply.ok:
-            found = await self._status(attempt)  # a read settles it: MTN may have created it
+            found = await self._settle(attempt, reply)  # a read settles it: MTN may have created it
             if found is not None:
                 await self.attempts.settle(replace(attempt, state=AttemptState.OPEN))
                 return found
@@ -209,6 +209,16 @@ class MomoGateway:
                 raise GatewayTimeoutError(f"mtn_momo answered {reply.status} instead of 202")
         await self.attempts.settle(replace(attempt, state=AttemptState.ABANDONED))
         raise _refused(reply)
+
+    async def _settle(self, attempt: ProviderAttempt, reply: Reply) -> GatewayResult | None:
+        try:
+            return await self._status(attempt)
+        except GatewayError:
+            if reply.ok:  # MTN may be processing a request it answered oddly: unknown, not "not created"
+                raise GatewayTimeoutError(
+                    f"mtn_momo answered {reply.status} and its status is unreadable"
+                ) from None
+            raise
 
     async def _post(self, payment: Payment, attempt: ProviderAttempt) -> Reply:
         match = MSISDN.fullmatch(payment.payment_method or "")

@@ -72,7 +72,7 @@ _FAILED = frozenset({"FAILED", "EXPIRED"})
 
 
 def status_result(data: Mapping[str, Any], attempt: ProviderAttempt) -> GatewayResult:
-    status, ref = data.get("status"), attempt.provider_ref
+    status, ref = text(data.get("status")), attempt.provider_ref
     if status == "SUCCESS":  # the amount is the one the read named, and Orange matched it
         return GatewayResult(PaymentStatus.SUCCEEDED, ref, amount_captured=attempt.amount)
     if status in _PENDING:

@@ -126,7 +126,9 @@ class Site:
     def url(self) -> str:
         return self.server.url
 
-    def create(self, provider: Provider, amount: int, method: str | None = None, **extra: Any) -> dict[str, Any]:
+    def create(
+        self, provider: Provider, amount: int, method: str | None = None, **extra: Any
+    ) -> dict[str, Any]:
         body = {"amount": amount, "currency": provider.currency, "gateway": provider.gateway, **extra}
         body["payment_method"] = method or provider.method
         resp = self.http.post(f"{self.url}/v1/payments", json=body)
@@ -156,7 +158,9 @@ class Site:
         body = {"amount": amount} if amount is not None else {}
         return self.http.post(f"{self.url}/v1/payments/{payment_id}/refunds", json=body)
 
-    def webhook(self, provider: str, body: bytes, headers: dict[str, str], method: str = "POST") -> requests.Response:
+    def webhook(
+        self, provider: str, body: bytes, headers: dict[str, str], method: str = "POST"
+    ) -> requests.Response:
         return requests.request(method, f"{self.url}/v1/webhooks/{provider}", data=body, headers=headers)
 
     def redeliver(self, delivery: dict[str, Any]) -> requests.Response:

@@ -64,7 +64,9 @@ def test_momo_pending_then_success_through_the_callback(site: Site) -> None:
     site.fakes.pay(MOMO, p["gateway_ref"])  # the payer enters the PIN
     assert site.wait_status(p["id"], "succeeded")["amount_captured"] == MOMO.amount(300)
     assert site.fakes.captures(MOMO, p["gateway_ref"]) == 1
-    assert wait_until(lambda: [c["state"] for c in site.fakes.callbacks(MOMO, p["gateway_ref"])] == ["delivered"])
+    assert wait_until(
+        lambda: [c["state"] for c in site.fakes.callbacks(MOMO, p["gateway_ref"])] == ["delivered"]
+    )
 
 
 # -- declines ----------------------------------------------------------------------------
@@ -127,7 +129,10 @@ def test_payer_who_cancels_then_a_new_attempt_succeeds(site: Site, provider: Pro
     assert again["status"] == "processing" and again["gateway_ref"] != first  # a new provider id
     site.fakes.pay(provider, again["gateway_ref"])
     assert site.wait_status(p["id"], "succeeded")["amount_captured"] == provider.amount(400)
-    assert (site.fakes.captures(provider, first), site.fakes.captures(provider, again["gateway_ref"])) == (0, 1)
+    assert (site.fakes.captures(provider, first), site.fakes.captures(provider, again["gateway_ref"])) == (
+        0,
+        1,
+    )
 
 
 def test_cinetpay_insufficient_balance(site: Site) -> None:
@@ -173,7 +178,9 @@ def test_init_lost_after_it_was_made_leaves_nothing_payable(site: Site, provider
     p = site.create(provider, provider.amount(350))
     site.fakes.arm(provider, "timeout", "after")
     lost = site.confirm(p["id"], expect=503).json()
-    assert lost["error"]["code"] == "gateway_unavailable" and "nothing can be paid" in lost["error"]["message"]
+    assert (
+        lost["error"]["code"] == "gateway_unavailable" and "nothing can be paid" in lost["error"]["message"]
+    )
     assert site.status(p["id"]) == "requires_confirmation"
     again = site.confirm(p["id"]).json()
     site.fakes.pay(provider, again["gateway_ref"])

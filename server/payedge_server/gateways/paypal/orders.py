@@ -86,7 +86,7 @@ def declined(code: str, message: str = "PayPal declined the payment") -> LastErr
 
 
 def capture_result(capture: Mapping[str, Any], order_id: str, order: Mapping[str, Any]) -> GatewayResult:
-    status = capture.get("status")
+    status = text(capture.get("status"))
     if status in _CAPTURED:
         captured = minor(capture.get("amount"))
         if captured is None:

@@ -13,9 +13,14 @@ but PENDING and SUCCESSFUL is a failure). The payer is named by the payment meth
 
 What a failed call proves: a 5xx MTN documents as "not processed"
 (`NOT_ALLOWED_TARGET_ENVIRONMENT`, `INVALID_CURRENCY`, `INVALID_CALLBACK_URL_HOST`,
-`NOT_ALLOWED`) created nothing; any other 5xx is settled by a status read of the
-id (404: nothing was created); a timeout or a lost connection is a
-`GatewayTimeoutError`, settled by `retrieve`, the same status read.
+`NOT_ALLOWED`) created nothing. Any other 5xx is sent once more with the SAME
+`X-Reference-Id` (MTN's 409 to a reused id is its idempotency: 409 means ours
+exists), then settled by a status read (404 after two 5xx: not created). A
+timeout, a lost connection or an answer that is not MTN's 202 is a
+`GatewayTimeoutError`: the attempt stays `sending`, `retrieve` reads its status,
+and the next confirm (or poll) sends the same id again, never a new one, until
+MTN has answered for it. A new id is made only once the previous request failed
+or was proved absent.
 
 Inbound (momodeveloper.mtn.com/api-documentation/callback): MTN PUTs (or POSTs)
 the status body to `X-Callback-Url`, with no signature: a callback is recorded,
@@ -24,7 +29,8 @@ documents one attempt), so pending requests are also polled (polling.py).
 
 Amounts: decimal strings, at most the currency's ISO digits; the currency is the
 target environment's (sandbox: EUR). No refund in Collection (MTN's refund is a
-Disbursement operation): `refund` is refused.
+Disbursement operation): `refund` is refused. The payer's number (`msisdn:` payment
+method) is personal data, not card data: it is stored as the payment method.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ MIN_GAP = 1.0
 SCAN_LIMIT = 1000
 
 _PROCESSING = (
-    "SELECT id FROM payments WHERE gateway = ? AND status = 'processing' ORDER BY updated_at DESC LIMIT ?"
+    "SELECT id FROM payments WHERE status = 'processing' AND gateway = ? ORDER BY seq DESC LIMIT ?"
 )
 
 

@@ -29,7 +29,7 @@ from payedge_server.gateways.base import (
     GatewayTimeoutError,
     GatewayUnavailableError,
 )
-from payedge_server.gateways.http import Reply, text
+from payedge_server.gateways.http import ProviderHttp, Reply, text
 from payedge_server.gateways.paypal.api import PayPalApi, error_of
 from payedge_server.gateways.paypal.orders import NAME, SCALE, declined, first_capture, money, order_result
 from payedge_server.gateways.polling import PollPolicy
@@ -59,7 +59,7 @@ class PayPalGateway:
         self.poll = PollPolicy(config.poll_interval, config.poll_max_interval, config.poll_for)
 
     @property
-    def http(self) -> Any:
+    def http(self) -> ProviderHttp:
         return self.api.http
 
     def check_payment_method(self, payment_method: str) -> str | None:

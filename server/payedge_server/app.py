@@ -151,7 +151,7 @@ def create_app(config: Config) -> web.Application:
 
     payment_routes.add_routes(app)
     app.router.add_post("/v1/webhooks/{provider}", app[WEBHOOKS].handle)
-    hosted.add_routes(app, app[WEBHOOKS].handle)
+    hosted.add_routes(app, app[WEBHOOKS])
     health.add_routes(app)
     app.router.add_get("/metrics", metrics.handler(store))
     app.router.add_get("/openapi.json", openapi.handle_openapi)

@@ -4,7 +4,7 @@
 four webhook parsers (always: one without its gateway answers
 `webhook_not_configured`) and a `StatusPoller` per enabled gateway (hooked on payment
 changes; `pollers_ctx` runs them); `add_routes` adds what the providers need beyond
-`POST /v1/webhooks/{provider}`: MTN PUTs its callbacks, CinetPay pings its URL with
+`POST /v1/webhooks/{provider}`: MTN PUTs its callbacks, CinetPay checks its URL with
 a GET.
 """
 
@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
 
 from payedge_server.config import Config
 from payedge_server.contracts import Store
+from payedge_server.errors import DomainError
 from payedge_server.gateways.base import Gateway, WebhookParser
 from payedge_server.gateways.cinetpay import CinetPayGateway, CinetPayWebhooks
 from payedge_server.gateways.mtn_momo import MomoGateway, MomoWebhooks
@@ -27,6 +28,7 @@ from payedge_server.gateways.paypal import PayPalGateway, PayPalWebhooks
 from payedge_server.gateways.paypal.certs import Certificates
 from payedge_server.gateways.polling import Polled, StatusPoller
 from payedge_server.payments.service import PaymentService
+from payedge_server.webhooks.ingest import WebhookIngest
 
 POLLERS = web.AppKey("status_pollers", dict[str, StatusPoller])
 
@@ -87,14 +89,21 @@ def parsers(app: web.Application, config: Config, payments: PaymentService) -> d
     }
 
 
-async def _ping(request: web.Request) -> web.Response:
-    """CinetPay checks that its notification URL answers 200 to a GET (docs: checkout/notification)."""
-    return web.json_response({"received": True})
+def add_routes(app: web.Application, ingest: WebhookIngest) -> None:
+    """MTN PUTs its callbacks (taken like a POST, for any provider); CinetPay checks with a GET
+    that its notification URL answers 200 (docs: checkout/notification): a GET answers 200 for
+    every provider payedge has a webhook endpoint for."""
 
+    async def ping(request: web.Request) -> web.Response:
+        provider = request.match_info["provider"]
+        if provider not in ingest.parsers:
+            raise DomainError(
+                "unknown_provider", f"no webhook endpoint for provider {provider[:40]!r}", "provider"
+            )
+        return web.json_response({"status": "ok"})
 
-def add_routes(app: web.Application, handle: Callable[[web.Request], Any]) -> None:
-    app.router.add_put("/v1/webhooks/{provider:mtn_momo}", handle)
-    app.router.add_get("/v1/webhooks/{provider:cinetpay}", _ping)
+    app.router.add_put("/v1/webhooks/{provider}", ingest.handle)
+    app.router.add_get("/v1/webhooks/{provider}", ping)
 
 
 async def pollers_ctx(app: web.Application) -> AsyncIterator[None]:

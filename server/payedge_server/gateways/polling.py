@@ -43,9 +43,7 @@ BATCH = 8
 MIN_GAP = 1.0
 SCAN_LIMIT = 1000
 
-_PROCESSING = (
-    "SELECT id FROM payments WHERE status = 'processing' AND gateway = ? ORDER BY seq DESC LIMIT ?"
-)
+_PROCESSING = "SELECT id FROM payments WHERE status = 'processing' AND gateway = ? ORDER BY seq DESC LIMIT ?"
 
 
 @dataclass(frozen=True, slots=True)

@@ -294,9 +294,12 @@ def test_a_forged_momo_callback_only_makes_payedge_read_the_truth(ordering: Site
         assert resp.status_code == 400 and resp.json()["error"]["code"] == "invalid_payload"
 
 
-def test_cinetpay_ping_is_answered(ordering: Site) -> None:
-    resp = ordering.webhook("cinetpay", b"", {}, "GET")
-    assert resp.status_code == 200
+def test_a_provider_checking_its_url_gets_200(ordering: Site) -> None:
+    """CinetPay GETs its notification URL before notifying; it must answer 200 (and PUT is a POST)."""
+    assert ordering.webhook("cinetpay", b"", {}, "GET").status_code == 200
+    unknown = ordering.webhook("adyen", b"", {}, "GET")
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "unknown_provider"
+    assert ordering.webhook("adyen", b"{}", {}, "PUT").status_code == 404
 
 
 def test_a_signed_event_about_a_payment_this_server_does_not_know_is_acknowledged(

@@ -272,7 +272,7 @@ def _stripe_error(exc: stripe.StripeError) -> Exception:
         "gateway_rejected",
         f"stripe refused the request: {exc.user_message or exc}",
         getattr(exc, "param", None),
-        gateway_code=exc.code or "invalid_request",
+        gateway_code=exc.code or ("resource_missing" if status == 404 else "invalid_request"),
     )
 
 

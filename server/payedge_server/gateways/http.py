@@ -117,7 +117,11 @@ class ProviderHttp:
         what = f"{self.gateway} {method} {path.split('?', 1)[0]}"
         try:
             async with self._client().request(
-                method, self.url(path), data=form if form is not None else body, headers=sent_headers
+                method,
+                self.url(path),
+                data=form if form is not None else body,
+                headers=sent_headers,
+                allow_redirects=False,  # no provider call redirects; a certificate URL must not either
             ) as response:
                 raw = await response.content.read(MAX_BODY + 1)
                 status = response.status

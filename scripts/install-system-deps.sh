@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the real components the tests start (Redis, Mosquitto, Chromium, wrk)
+# Install the real components the tests start (Redis, Mosquitto, Chromium, wrk, PostgreSQL 15) and the
+# tools they use (pdftoppm/pdftotext from poppler-utils: the invoice PDF test)
 # from Debian's packages, only when they are absent.
 set -euo pipefail
 declare -A pkg_for=(
@@ -7,8 +8,13 @@ declare -A pkg_for=(
   [mosquitto]=mosquitto
   [chromium]=chromium
   [wrk]=wrk
+  [pdftoppm]=poppler-utils
 )
 missing=()
+# PostgreSQL 15's server binaries live outside PATH (tests/support/postgres.py runs initdb there).
+if [[ ! -x /usr/lib/postgresql/15/bin/initdb ]]; then
+  missing+=(postgresql-15 postgresql-client-15)
+fi
 for bin in "${!pkg_for[@]}"; do
   if ! command -v "$bin" >/dev/null 2>&1 && [[ ! -x "/usr/sbin/$bin" ]]; then
     missing+=("${pkg_for[$bin]}")

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support import services
+from tests.support import services, stores
 
 
 @pytest.fixture(scope="session")
@@ -25,3 +25,15 @@ def mosquitto_port() -> Iterator[int]:
 def localstripe_url() -> Iterator[str]:
     with services.localstripe() as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def store_backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The store this module's servers use (parametrised by tests/support/stores.py)."""
+    name = getattr(request, "param", "sqlite")
+    with stores.using(name):
+        yield name
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    stores.stop_shared()

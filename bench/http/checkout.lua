@@ -1,5 +1,5 @@
 -- wrk script: checkout = POST /v1/payments (sandbox, pm_sandbox_ok) then POST /v1/payments/{id}/confirm.
--- usage: wrk ... -s checkout.lua URL -- <api key> <use idempotency keys: 1|0> <run id>
+-- usage: wrk ... -s checkout.lua URL -- <api key> <use idempotency keys: 1|0> <run id> [<create body JSON>]
 -- Idempotency keys are "<run id>-<thread>-<n>": unique across wrk runs against one server.
 -- Each thread keeps a queue of created payments; the next request a connection sends
 -- confirms one of them when there is one, else creates a new payment.
@@ -20,6 +20,7 @@ function init(args)
   auth = "Bearer " .. args[1]
   use_keys = args[2] ~= "0"
   run_id = args[3] or "run"
+  create_body = args[4] or create_body  -- bench/ledger.py: payee, commission_type, customer
 end
 
 local function headers()

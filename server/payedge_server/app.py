@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from payedge_server import health, metrics, middleware, openapi, quotes, terminals
+from payedge_server import health, housekeeping, metrics, middleware, openapi, quotes, terminals
 from payedge_server.auth import ApiKeys
 from payedge_server.config import Config
 from payedge_server.config.kinds import mask_url_password
@@ -29,6 +29,7 @@ from payedge_server.keys import (
     STORE,
     WEBHOOKS,
 )
+from payedge_server.ledger import setup_ledger
 from payedge_server.live import setup_live
 from payedge_server.live_feed import setup_live_feed
 from payedge_server.openapi import paths
@@ -36,7 +37,9 @@ from payedge_server.parking import setup_parking
 from payedge_server.payments import routes as payment_routes
 from payedge_server.payments.service import PaymentService
 from payedge_server.quotes import TARIFF
+from payedge_server.shared_redis import RedisDedupe, setup_redis
 from payedge_server.store import migrations, open_store
+from payedge_server.webhooks import listing as webhook_listing
 from payedge_server.webhooks.ingest import WebhookIngest
 
 log = logging.getLogger("payedge.server")
@@ -98,7 +101,10 @@ async def _gateways_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _housekeeping_ctx(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.get_running_loop().create_task(app[IDEMPOTENCY].purge_forever())
+    """Rows that grow with traffic are purged by age (housekeeping.py), in small batches."""
+    retention = app[CONFIG].retention
+    plan = housekeeping.purges(retention)
+    task = asyncio.get_running_loop().create_task(housekeeping.run_forever(app[STORE], plan, retention.every))
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -117,6 +123,11 @@ async def _sandbox_deliveries_ctx(app: web.Application) -> AsyncIterator[None]:
     await sandbox.release_claims()
 
 
+def shares_state(config: Config, dialect: str) -> bool:
+    """Whether other processes may serve the same data: workers, or instances on one PostgreSQL."""
+    return config.server.workers > 1 or dialect == "postgresql"
+
+
 def create_app(config: Config) -> web.Application:
     store = open_store(config.store.database_url)
     idempotency = Idempotency(store)
@@ -129,6 +140,8 @@ def create_app(config: Config) -> web.Application:
     app[STORE] = store
     app[IDEMPOTENCY] = idempotency
     app[PUBLIC_PREFIXES] = public_prefixes
+    # Registered first: closed last, after every part that uses it has stopped.
+    shared = setup_redis(app, config.redis.url) if config.redis.url else None
     gateways = build_gateways(config, store)
     app[GATEWAYS] = gateways
     payments = PaymentService(store, gateways)
@@ -140,9 +153,12 @@ def create_app(config: Config) -> web.Application:
         "sandbox": SandboxWebhooks(sandbox.webhook_secret),
         **hosted.parsers(app, config, payments),
     }
-    app[WEBHOOKS] = WebhookIngest(payments, parsers)
+    app[WEBHOOKS] = WebhookIngest(payments, parsers, retention=config.retention.webhook_events)
+    if shared is not None:
+        app[WEBHOOKS].shared_dedupe = RedisDedupe(shared)
 
     app.cleanup_ctx.append(_store_ctx)
+    setup_ledger(app)  # SPEC 6: right after the store (its tables), before the parts that read payments
     app.cleanup_ctx.append(_gateways_ctx)
     app.cleanup_ctx.append(_housekeeping_ctx)
     # After the store and the gateways: stopped before the sandbox's session and the store close.
@@ -152,8 +168,9 @@ def create_app(config: Config) -> web.Application:
     payment_routes.add_routes(app)
     app.router.add_post("/v1/webhooks/{provider}", app[WEBHOOKS].handle)
     hosted.add_routes(app, app[WEBHOOKS])
+    app.router.add_get("/v1/webhook-events", webhook_listing.list_events)
     health.add_routes(app)
-    app.router.add_get("/metrics", metrics.handler(store))
+    app.router.add_get("/metrics", metrics.handler(store, metrics.instance_name(config.server.port)))
     app.router.add_get("/openapi.json", openapi.handle_openapi)
     openapi.register(app, paths.PAYMENTS)
     openapi.register(app, paths.WEBHOOKS)
@@ -164,9 +181,10 @@ def create_app(config: Config) -> web.Application:
     terminals.setup_terminals(app, config)
     openapi.register(app, paths.QUOTES_AND_TERMINALS)
 
-    hub = setup_live(app, payments.status_lookup, recheck_interval=1.0 if config.server.workers > 1 else None)
-    if config.server.workers > 1:
-        setup_live_feed(app, store, hub)
+    several = shares_state(config, store.dialect)
+    hub = setup_live(app, payments.status_lookup, recheck_interval=1.0 if several else None)
+    if several:
+        setup_live_feed(app, store, hub, shared)
     openapi.register(app, paths.LIVE)
     setup_parking(app)
     return app

@@ -98,6 +98,34 @@ CATALOGUE: Mapping[str, ErrorSpec] = {
     "trusted_not_found": _spec(404, "No trusted badge or PIN entry with this id."),
     "badge_in_use": _spec(409, "This badge is already trusted."),
     "pin_in_use": _spec(409, "This PIN is already given to another trusted user."),
+    # -- the ledger (SPEC 6; TigerBeetle's create_transfer result names where one exists) --
+    "id_invalid": _spec(400, "An id is not 1 to 64 characters of [A-Za-z0-9_.:-]."),
+    "account_code_invalid": _spec(400, "Not an account code (`wallet:<owner>:<CUR>`, `platform:...`)."),
+    "accounts_must_be_different": _spec(400, "A transfer's debit and credit accounts are the same."),
+    "flags_are_mutually_exclusive": _spec(400, "A transfer is both pending and posting or voiding one."),
+    "timeout_reserved_for_pending_transfer": _spec(400, "Only a pending transfer takes a timeout."),
+    "timeout_invalid": _spec(400, "A timeout is not a whole number of seconds within bounds."),
+    "account_not_found": _spec(404, "No ledger account with this code."),
+    "currency_mismatch": _spec(400, "The transfer's currency is not its accounts' currency."),
+    "exists_with_different_fields": _spec(409, "A transfer with this id exists with other fields."),
+    "transfer_exists_with_different_fields": _spec(409, "A transfer with this id exists with other fields."),
+    "exceeds_credits": _spec(402, "The debit would take the account below what it was credited."),
+    "exceeds_debits": _spec(402, "The credit would take the account beyond what it was debited."),
+    "pending_transfer_not_found": _spec(404, "No pending transfer with this id."),
+    "pending_transfer_not_pending": _spec(409, "The transfer named is not a pending one."),
+    "pending_transfer_has_different_accounts": _spec(400, "Posting or voiding names other accounts."),
+    "pending_transfer_has_different_amount": _spec(400, "Voiding names another amount than pending."),
+    "pending_transfer_already_posted": _spec(409, "The pending transfer was posted already."),
+    "pending_transfer_already_voided": _spec(409, "The pending transfer was voided already."),
+    "pending_transfer_expired": _spec(409, "The pending transfer timed out: it can no longer resolve."),
+    "exceeds_pending_transfer_amount": _spec(400, "Posting more than the pending amount."),
+    "linked_event_failed": _spec(400, "Another transfer of this linked chain failed: none committed."),
+    "linked_event_chain_open": _spec(400, "The batch's last transfer leaves a linked chain open."),
+    "insufficient_funds": _spec(402, "The wallet cannot pay this: nothing was moved."),
+    "withdrawal_not_found": _spec(404, "No withdrawal with this id."),
+    "withdrawal_already_resolved": _spec(409, "The withdrawal was completed or failed already."),
+    "invoice_not_found": _spec(404, "No invoice or credit note with this id."),
+    "commission_type_unknown": _spec(400, "No commission rate for this type, payee and currency."),
     # -- codes of the Rust core (payedge.PayedgeError) -----------------------------------
     "invalid_argument": _spec(400, "An argument is invalid; `param` names it."),
     "unknown_currency": _spec(400, "Not an ISO 4217 currency payedge knows."),
@@ -220,3 +248,24 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise RequestError("invalid_json", "the request body must be a JSON object")
     return data
+
+
+def reference() -> str:
+    """docs/errors.md: the catalogue as a Markdown table (kept equal to the file by a test)."""
+    lines = [
+        "# Error codes",
+        "",
+        'Every error the edge server answers with is `{"error": {"code", "message", "param"?, ...}}`',
+        "with one of these codes. The table is generated from the one catalogue",
+        "(`server/payedge_server/errors.py`): `python -m payedge_server.errors > docs/errors.md`.",
+        "",
+        "| code | HTTP status | meaning |",
+        "| --- | --- | --- |",
+    ]
+    for code, spec in CATALOGUE.items():
+        lines.append(f"| `{code}` | {spec.status} | {spec.meaning} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(reference(), end="")

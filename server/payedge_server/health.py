@@ -10,6 +10,7 @@ from aiohttp import web
 from payedge_server.errors import json_response
 from payedge_server.keys import CONFIG, GATEWAYS, STORE
 from payedge_server.parking.http import PARKING
+from payedge_server.shared_redis import REDIS
 
 
 async def health(request: web.Request) -> web.Response:
@@ -32,19 +33,29 @@ async def _tcp_reachable(url: str, default_port: int) -> bool:
     return True
 
 
+async def _store_ok(store: object) -> bool:
+    ping = getattr(store, "ping", None)
+    if ping is None:
+        return True
+    try:
+        return bool(await asyncio.wait_for(ping(), timeout=2.0))
+    except (TimeoutError, OSError):
+        return False
+
+
 async def ready(request: web.Request) -> web.Response:
     app = request.app
     store = app[STORE]
-    ping = getattr(store, "ping", None)
-    checks: dict[str, bool] = {"store": bool(ping()) if ping else True}
+    checks: dict[str, bool] = {"store": await _store_ok(store)}
     for name, gateway in app[GATEWAYS].items():
         try:
             checks[f"gateway:{name}"] = await asyncio.wait_for(gateway.ready(), timeout=2.0)
         except TimeoutError:
             checks[f"gateway:{name}"] = False
     config = app[CONFIG]
-    if config.redis.url:
-        checks["redis"] = await _tcp_reachable(config.redis.url, 6379)
+    shared = app.get(REDIS)
+    if shared is not None:
+        checks["redis"] = await shared.ping()
     extra: dict[str, object] = {}
     parking = app.get(PARKING)
     if parking is not None:

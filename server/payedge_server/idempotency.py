@@ -17,7 +17,6 @@ created it commit together: a crash can never leave one without the other.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -128,8 +127,20 @@ def context(request: web.Request, render: Render | None = None) -> IdempotencyCo
     return ctx
 
 
+REPLAYED = "Idempotent-Replayed"
+
+
+def _check_key(key: str) -> None:
+    if not key or len(key) > MAX_KEY or not key.isprintable():
+        raise RequestError(
+            "idempotency_key_invalid",
+            f"Idempotency-Key must have 1 to {MAX_KEY} printable characters",
+            HEADER,
+        )
+
+
 def _replay(status: int, body: bytes) -> web.Response:
-    return web.Response(status=status, body=body, content_type=JSON, headers={"Idempotent-Replayed": "true"})
+    return web.Response(status=status, body=body, content_type=JSON, headers={REPLAYED: "true"})
 
 
 def _mismatch() -> DomainError:
@@ -167,84 +178,82 @@ class Idempotency:
         return _replay(status, body)
 
     async def handle(self, request: web.Request, handler: Handler, key: str) -> web.StreamResponse:
-        if not key or len(key) > MAX_KEY or not key.isprintable():
-            raise RequestError(
-                "idempotency_key_invalid",
-                f"Idempotency-Key must have 1 to {MAX_KEY} printable characters",
-                HEADER,
-            )
-        body = await request.read()
-        fp = payedge.fingerprint(request.method, request.path, body)
+        _check_key(key)
+        fp = payedge.fingerprint(request.method, request.path, await request.read())
+        early = await self._begin(request, key, fp)
+        if early is not None:
+            return early
+        ctx = IdempotencyContext(key, fp)
+        request[CONTEXT] = ctx
+        try:
+            response = await self._run(request, handler, ctx)
+        except BaseException:
+            self.cache.abandon(key)
+            raise
+        if not isinstance(response, web.Response) or response.headers.get(REPLAYED) == "true":
+            return response
+        if not (ctx.started or saved_without_start(response.status)):
+            self.cache.abandon(key)
+            return response
+        return await self._keep(ctx, response)
+
+    async def _begin(self, request: web.Request, key: str, fp: str) -> web.Response | None:
+        """What the cache (then the store) already knows of this key: a replay, or a refusal."""
         begin = self.cache.begin(key, fp)
-        kind = begin.kind
-        if kind == "replay" and begin.status is not None and begin.body is not None:
+        if begin.kind == "replay" and begin.status is not None and begin.body is not None:
             return _replay(begin.status, begin.body)
-        if kind == "mismatch":
+        if begin.kind == "mismatch":
             raise _mismatch()
-        if kind == "in_flight":
+        if begin.kind == "in_flight":
             raise DomainError(
                 "idempotency_key_in_flight",
                 "a request with this Idempotency-Key is still being processed; retry later",
                 HEADER,
             )
-        if request.match_info.handler not in _CHECKS_IN_TX:
-            try:
-                replay = await self._from_store(key, fp)
-            except DomainError:
-                raise
-            except BaseException:
-                self.cache.abandon(key)
-                raise
-            if replay is not None:
-                return replay
-        ctx = IdempotencyContext(key, fp)
-        request[CONTEXT] = ctx
+        if request.match_info.handler in _CHECKS_IN_TX:
+            return None  # the handler checks the key in its own first write
         try:
-            try:
-                response = await handler(request)
-            except (DomainError, payedge.PayedgeError) as exc:
-                response = to_response(exc)
-            except KeyTakenError:
-                self.cache.abandon(key)
-                replay = await self._from_store(key, fp)
-                if replay is None:  # the other request's key expired meanwhile: let the client retry
-                    raise DomainError("idempotency_key_in_flight", "retry this request", HEADER) from None
-                return replay
-            except (web.HTTPException, asyncio.CancelledError):
-                raise
-            except Exception:
-                if not ctx.started:
-                    raise
-                log.exception("handler failed after its work started")
-                response = to_response(DomainError("internal_error", "internal error; the result was saved"))
+            return await self._from_store(key, fp)
+        except DomainError:
+            raise
         except BaseException:
             self.cache.abandon(key)
             raise
-        if not isinstance(response, web.Response) or not (
-            ctx.started or saved_without_start(response.status)
-        ):
-            self.cache.abandon(key)
-            return response
+
+    async def _run(
+        self, request: web.Request, handler: Handler, ctx: IdempotencyContext
+    ) -> web.StreamResponse:
+        """The handler's response; a domain error as its response, a replay if another request won the key."""
+        try:
+            return await handler(request)
+        except (DomainError, payedge.PayedgeError) as exc:
+            return to_response(exc)
+        except KeyTakenError:
+            self.cache.abandon(ctx.key)
+            replay = await self._from_store(ctx.key, ctx.fingerprint)
+            if replay is None:  # the other request's key expired meanwhile: let the client retry
+                raise DomainError("idempotency_key_in_flight", "retry this request", HEADER) from None
+            return replay
+        except (web.HTTPException, asyncio.CancelledError):
+            raise
+        except Exception:
+            if not ctx.started:
+                raise
+            log.exception("handler failed after its work started")
+            return to_response(DomainError("internal_error", "internal error; the result was saved"))
+
+    async def _keep(self, ctx: IdempotencyContext, response: web.Response) -> web.Response:
+        """Save the response under the key (unless the handler did, in its own write), then cache it."""
         body_out = response.body
         data = bytes(body_out) if isinstance(body_out, (bytes, bytearray, memoryview)) else b""
         if not ctx.saved:
             try:
-                await self.store.write(lambda tx: _save(tx, key, fp, response.status, data))
+                await self.store.write(lambda tx: _save(tx, ctx.key, ctx.fingerprint, response.status, data))
             except KeyTakenError:
                 pass
             except Exception:
                 log.exception("could not save an idempotent response")
-                self.cache.abandon(key)
+                self.cache.abandon(ctx.key)
                 return response
-        self.cache.complete(key, response.status, data)
+        self.cache.complete(ctx.key, response.status, data)
         return response
-
-    def _purge(self, tx: Tx) -> int:
-        return tx.execute("DELETE FROM idempotency_keys WHERE created_at < ?", (_now_ms() - TTL_MS,))
-
-    async def purge_forever(self, every: float = 3600.0) -> None:
-        """Delete expired saved responses, hourly."""
-        while True:
-            with contextlib.suppress(Exception):
-                await self.store.write(self._purge)
-            await asyncio.sleep(every)

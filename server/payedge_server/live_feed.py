@@ -1,4 +1,11 @@
-"""Live events across workers (`--workers N`): a feed table in the shared store.
+"""Live events across workers and instances: Redis pub/sub, or a feed table in the shared store.
+
+With `--redis-url`, `RedisFeed` publishes each event on the Redis channel
+`payedge:live` and hands the other processes' events to this one's hub (pub/sub:
+no table, no polling). A Redis outage loses the events published during it (the
+subscriber reconnects by itself, with backoff): the store stays the truth, and a
+page's polling fallback, a long-poll (which re-reads the store every
+`recheck_interval`) or a new subscription sees the change. Without Redis:
 
 Each worker's `LiveHub` serves only its own WebSocket clients and long-pollers,
 but a payment confirmed by worker A must reach a page subscribed through worker
@@ -30,6 +37,7 @@ from aiohttp import web
 
 from payedge_server.contracts import Store, Tx
 from payedge_server.live import LiveHub
+from payedge_server.shared_redis import SharedRedis
 
 log = logging.getLogger("payedge.live")
 
@@ -71,6 +79,7 @@ class LiveFeed:
         origin, now = self.origin, time.time_ns() // 1_000_000
 
         def append(tx: Tx) -> None:
+            tx.lock("payedge:live_feed")  # ids committed in id order: the tail reads "id > cursor"
             for channel, event in batch:
                 tx.execute(
                     "INSERT INTO live_feed (origin, channel, event, at) VALUES (?, ?, ?, ?)",
@@ -137,8 +146,74 @@ class LiveFeed:
         await self.flush()
 
 
-def setup_live_feed(app: web.Application, store: Store, hub: LiveHub) -> LiveFeed:
-    """Share `hub`'s events with the other workers through `store` (add after the store's context)."""
+class RedisFeed:
+    """`LiveFeed` over Redis pub/sub (one channel for every live channel; events carry their origin)."""
+
+    CHANNEL: Final = "payedge:live"
+
+    def __init__(self, shared: SharedRedis, hub: LiveHub) -> None:
+        self.shared = shared
+        self.hub = hub
+        self.origin = f"{os.getpid()}-{secrets.token_hex(4)}".encode()
+        self._pending: list[bytes] = []
+        self.relayed = 0
+        self.subscribed = asyncio.Event()
+
+    def forward(self, channel: str, event: dict[str, Any]) -> None:
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._pending.append(self.origin + b" " + orjson.dumps([channel, event]))
+
+    def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+
+        async def publish(r: Any) -> None:
+            pipe = r.pipeline(transaction=False)
+            for message in batch:
+                pipe.publish(self.CHANNEL, message)
+            await pipe.execute()
+
+        self.shared.spawn(publish)
+
+    def _deliver(self, data: bytes) -> None:
+        origin, _, body = data.partition(b" ")
+        if origin == self.origin:
+            return
+        channel, event = orjson.loads(body)
+        self.hub.deliver(channel, event)
+        self.relayed += 1
+
+    async def listen_forever(self) -> None:
+        """Subscribe, hand messages over; on any failure reconnect with backoff (0.1 s to 2 s)."""
+        delay = 0.1
+        while True:
+            pubsub = self.shared.pubsub()
+            try:
+                await pubsub.subscribe(self.CHANNEL)
+                self.subscribed.set()
+                delay = 0.1
+                while True:
+                    message = await pubsub.get_message(timeout=1.0)
+                    if message is not None and message.get("type") == "message":
+                        self._deliver(message["data"])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.subscribed.clear()
+                log.warning("live fan-out: Redis subscription lost (%s); retrying in %.1fs", exc, delay)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+            await asyncio.sleep(delay)
+            delay = min(2.0, delay * 2)
+
+
+def setup_live_feed(
+    app: web.Application, store: Store, hub: LiveHub, shared: SharedRedis | None = None
+) -> LiveFeed | RedisFeed:
+    """Share `hub`'s events with the other processes: through Redis when given, else through `store`."""
+    if shared is not None:
+        return _setup_redis_feed(app, shared, hub)
     feed = LiveFeed(store, hub)
 
     async def feed_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -151,6 +226,22 @@ def setup_live_feed(app: web.Application, store: Store, hub: LiveHub) -> LiveFee
             await task
         hub.forward = None
         await feed.close()
+
+    app.cleanup_ctx.append(feed_ctx)
+    return feed
+
+
+def _setup_redis_feed(app: web.Application, shared: SharedRedis, hub: LiveHub) -> RedisFeed:
+    feed = RedisFeed(shared, hub)
+
+    async def feed_ctx(app: web.Application) -> AsyncIterator[None]:
+        hub.forward = feed.forward
+        task = asyncio.get_running_loop().create_task(feed.listen_forever())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        hub.forward = None
 
     app.cleanup_ctx.append(feed_ctx)
     return feed

@@ -6,7 +6,15 @@ from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -90,13 +98,19 @@ WEBHOOKS = LoopCounter(
 PAYMENT_TRANSITIONS = LoopCounter(
     "payedge_payment_transitions", "Payments entering each status (committed)", ["status"]
 )
+STORE_RETRIES = LoopCounter(
+    "payedge_store_conflict_retries", "Writes run again after a PostgreSQL serialization conflict", []
+)
 REGISTRY.register(WEBHOOKS)
 REGISTRY.register(PAYMENT_TRANSITIONS)
+REGISTRY.register(STORE_RETRIES)
 STORE_BATCH = Histogram(
     "payedge_store_commit_batch_size",
     "Writes committed together by one group commit",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048),
 )
+
+PURGED = Counter("payedge_purged_rows", "Rows deleted by the housekeeping, past their retention", ["table"])
 
 PAYMENTS = Gauge("payedge_payments", "Payments in the store by current status", ["status"])
 
@@ -105,8 +119,39 @@ def _count_by_status(tx: Tx) -> list[tuple[str, int]]:
     return [(str(s), int(n)) for s, n in tx.fetchall("SELECT status, COUNT(*) FROM payments GROUP BY status")]
 
 
-def handler(store: Store) -> Callable[[web.Request], Awaitable[web.Response]]:
+def instance_name(port: int) -> str:
+    """This process's `payedge_instance` label: PAYEDGE_INSTANCE, else host:port (/pid with workers)."""
+    import os
+    import socket
+
+    name = os.environ.get("PAYEDGE_INSTANCE")
+    if name:
+        return name
+    base = f"{socket.gethostname()}:{port}"
+    return f"{base}/{os.getpid()}" if os.environ.get("PAYEDGE_WORKER") == "1" else base
+
+
+class _Labelled(Collector):
+    """Every sample of `registry` with the label `payedge_instance` added (several instances behind
+    one load balancer: their series stay apart even where the scraper sees one target)."""
+
+    def __init__(self, registry: CollectorRegistry, instance: str) -> None:
+        self.registry = registry
+        self.instance = instance
+
+    def collect(self) -> Iterator[Metric]:
+        for metric in self.registry.collect():
+            labelled = Metric(metric.name, metric.documentation, metric.type, metric.unit)
+            labelled.samples = [
+                s._replace(labels={"payedge_instance": self.instance, **s.labels}) for s in metric.samples
+            ]
+            yield labelled
+
+
+def handler(store: Store, instance: str = "") -> Callable[[web.Request], Awaitable[web.Response]]:
     """GET /metrics; payments by status are counted in the store at scrape time."""
+    exposed = CollectorRegistry(auto_describe=False)
+    exposed.register(_Labelled(REGISTRY, instance or instance_name(0)))
 
     async def handle_metrics(request: web.Request) -> web.Response:
         from payedge_server.payments.model import STATUSES
@@ -114,6 +159,6 @@ def handler(store: Store) -> Callable[[web.Request], Awaitable[web.Response]]:
         counts = dict(await store.read(_count_by_status))
         for status in STATUSES:
             PAYMENTS.labels(status).set(counts.get(status, 0))
-        return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
+        return web.Response(body=generate_latest(exposed), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     return handle_metrics

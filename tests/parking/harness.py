@@ -25,7 +25,7 @@ import gmqtt
 import orjson
 from gmqtt.mqtt.constants import MQTTv50
 
-from tests.support import services
+from tests.support import services, stores
 
 API_KEY = "sk_test_parking_e2e_key"
 # The SPEC's example site tariff (shared with the tariff tests and benches).
@@ -66,6 +66,8 @@ class Server:
     def __init__(self, workdir: Path, broker_port: int, tariff: Path) -> None:
         self.port = services.free_port()
         self.db = workdir / "payedge.sqlite3"
+        # The store the test runs on (tests/support/stores.py): this file, or a PostgreSQL database.
+        self.database_url = stores.current().database_url(workdir)
         self.log = workdir / f"server-{self.port}.log"
         self.url = f"http://127.0.0.1:{self.port}"
         self.args = [
@@ -76,7 +78,7 @@ class Server:
             "--port",
             str(self.port),
             "--database-url",
-            f"sqlite:///{self.db}",
+            self.database_url,
             "--mqtt-url",
             f"mqtt://127.0.0.1:{broker_port}?client_id=payedge-test-{uuid.uuid4().hex[:8]}",
             "--tariff",

@@ -21,7 +21,7 @@ BARRIER = "parking/barrier/status"
 
 
 @pytest.fixture(scope="module")
-def site_env() -> Iterator[tuple[Broker, Server]]:
+def site_env(store_backend: str) -> Iterator[tuple[Broker, Server]]:
     with site_services() as env:
         yield env
 

@@ -12,21 +12,27 @@ from typing import Any
 import orjson
 import payedge
 import pytest
+from payedge_server import housekeeping
+from payedge_server.config.sections.retention import RetentionConfig
 from payedge_server.contracts import Tx
 from payedge_server.mqtt_relay import MqttRelay
 from payedge_server.parking.service import ParkingService
 from payedge_server.store import migrations, open_store
+from payedge_server.store.postgres import PostgresStore
 from payedge_server.store.records import enqueue_outbox
 from payedge_server.store.sqlite import SqliteStore
 
 from tests.parking.harness import TARIFF_RULES, Broker, Site
+from tests.support import stores
 
 pytestmark = pytest.mark.timeout(60)
 
 
 @contextlib.asynccontextmanager
-async def store_at(path: Path) -> AsyncIterator[SqliteStore]:
-    store = open_store(f"sqlite:///{path}")
+async def store_at(path: Path) -> AsyncIterator[SqliteStore | PostgresStore]:
+    """A migrated store of the store the test runs on (SQLite at `path`, or a new PostgreSQL database)."""
+    backend = stores.current()
+    store = open_store(f"sqlite:///{path}" if backend.pg is None else backend.database_url(path))
     await store.open()
     await migrations.upgrade(store)
     try:
@@ -124,5 +130,7 @@ async def test_processed_message_ids_are_forgotten_after_thirty_days(tmp_path: P
         service = ParkingService(store, tariff, no_payments)
         entry = orjson.dumps({"msg_id": "e1", "ts": 1_700_000_000, "src": "lane", "plate": "P-1"})
         assert await service.handle_message("parking/entry", entry) == 0
-        assert await service.purge_processed() == 0
-        assert await service.purge_processed(now=time.time() + 31 * 24 * 3600) == 1
+        plan = [p for p in housekeeping.purges(RetentionConfig()) if p.table == "processed_messages"]
+        assert await housekeeping.purge_once(store, plan) == {"processed_messages": 0}
+        later = int((time.time() + 31 * 24 * 3600) * 1000)
+        assert await housekeeping.purge_once(store, plan, now_ms=later) == {"processed_messages": 1}

@@ -9,10 +9,21 @@ import aiohttp
 import pytest
 
 from tests.server.support import Server, running_server
+from tests.support import stores
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    stores.generate(metafunc)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _every_store(store_backend: str) -> str:
+    """Every test here runs once per store (tests/support/stores.py)."""
+    return store_backend
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(store_backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One server per test module (tests create their own payments, so they don't collide)."""
     with running_server(tmp_path_factory.mktemp("payedge") / "data") as srv:
         yield srv

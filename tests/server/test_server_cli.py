@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from tests.server.support import API_KEY, PAYEDGE, STRIPE_SECRET, running_server, stripe_event, stripe_headers
 from tests.support import services
@@ -102,6 +103,7 @@ async def test_logs_hold_no_secret_or_card_number(tmp_path: Path) -> None:
     assert '"logger":"payedge.server"' in log and '"logger":"payedge.webhooks"' in log
 
 
+@pytest.mark.sqlite_only  # reads the SQLite file and its WAL
 async def test_sigterm_drains_and_flushes(tmp_path: Path) -> None:
     with running_server(tmp_path / "data") as srv:
         async with aiohttp.ClientSession() as http:

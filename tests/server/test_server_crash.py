@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import aiohttp
 import orjson
 
 from tests.server.support import Server, running_server, stripe_event, stripe_headers
+from tests.support import stores
 
 BURST_SECONDS = 1.5
 MAX_REQUESTS = 4000
@@ -71,20 +71,18 @@ async def _burst(srv: Server) -> tuple[dict[str, bytes], dict[str, dict[str, Any
     return acked_events, acked_payments, sent
 
 
-def _check_consistency(db: Path) -> None:
-    conn = sqlite3.connect(db)
-    try:
-        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-        # Every payment has exactly one history row per version: no half-written transition.
-        bad = conn.execute(
-            "SELECT p.id FROM payments p LEFT JOIN payment_status_history h ON h.payment_id = p.id "
-            "GROUP BY p.id HAVING COUNT(h.version) != MAX(p.version)"
-        ).fetchall()
-        assert bad == []
-        dup = conn.execute("SELECT order_ref FROM payments GROUP BY order_ref HAVING COUNT(*) > 1").fetchall()
-        assert dup == []
-    finally:
-        conn.close()
+def _check_consistency(data: Path) -> None:
+    if stores.current().name == "sqlite":
+        assert stores.rows_at(data, "PRAGMA integrity_check") == [("ok",)]
+    # Every payment has exactly one history row per version: no half-written transition.
+    bad = stores.rows_at(
+        data,
+        "SELECT p.id FROM payments p LEFT JOIN payment_status_history h ON h.payment_id = p.id "
+        "GROUP BY p.id HAVING COUNT(h.version) != MAX(p.version)",
+    )
+    assert bad == []
+    dup = stores.rows_at(data, "SELECT order_ref FROM payments GROUP BY order_ref HAVING COUNT(*) > 1")
+    assert dup == []
 
 
 async def test_sigkill_during_burst_loses_nothing_acknowledged(tmp_path: Path) -> None:
@@ -96,7 +94,7 @@ async def test_sigkill_during_burst_loses_nothing_acknowledged(tmp_path: Path) -
         assert time.monotonic() - started < 30
     assert len(acked_events) > 20 and len(acked_payments) > 20, (len(acked_events), len(acked_payments), sent)
 
-    _check_consistency(data / "payedge.sqlite3")
+    _check_consistency(data)
     with running_server(data) as srv:
         async with aiohttp.ClientSession() as http:
             for event_id, body in acked_events.items():
@@ -115,4 +113,4 @@ async def test_sigkill_during_burst_loses_nothing_acknowledged(tmp_path: Path) -
                 ) as resp:
                     assert resp.status == 201 and resp.headers["Idempotent-Replayed"] == "true"
                     assert (await resp.json())["id"] == payment["id"]
-    _check_consistency(data / "payedge.sqlite3")
+    _check_consistency(data)

@@ -9,6 +9,7 @@ from typing import Any
 import aiohttp
 
 from tests.server.support import Server, running_server
+from tests.support import stores
 
 
 async def post_raw(
@@ -104,8 +105,6 @@ async def test_saved_responses_survive_restart(tmp_path: Path) -> None:
 async def test_refund_interrupted_after_reservation_resumes_once(tmp_path: Path) -> None:
     """A crash after the refund was reserved (and maybe sent to the gateway) but before its
     result was written: the client's retry with the same key resumes THAT refund."""
-    import sqlite3
-
     data = tmp_path / "data"
     async with aiohttp.ClientSession() as http:
         with running_server(data) as srv:
@@ -119,14 +118,12 @@ async def test_refund_interrupted_after_reservation_resumes_once(tmp_path: Path)
             s, _, _ = await post_raw(http, srv, f"/v1/payments/{p['id']}/confirm", b"", None)
             assert s == 200
         # What the crash left behind: a reserved refund, no saved response.
-        conn = sqlite3.connect(data / "payedge.sqlite3")
-        with conn:
-            conn.execute(
-                "INSERT INTO refunds (id, payment_id, amount, status, request_key, created_at) "
-                "VALUES ('re_crashed', ?, 600, 'pending', 'refund-key', 0)",
-                (p["id"],),
-            )
-        conn.close()
+        stores.rows_at(
+            data,
+            "INSERT INTO refunds (id, payment_id, amount, status, request_key, created_at) "
+            "VALUES ('re_crashed', ?, 600, 'pending', 'refund-key', 0)",
+            (p["id"],),
+        )
         with running_server(data) as srv:
             path = f"/v1/payments/{p['id']}/refunds"
             s1, r1, _ = await post_raw(http, srv, path, b'{"amount": 600}', "refund-key")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sqlite3
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -21,9 +20,8 @@ from typing import Any
 import aiohttp
 
 from tests.server.support import Server, running_server, serve_command
+from tests.support import stores
 from tests.support.services import free_port
-
-DB = "payedge.sqlite3"
 
 
 async def _async_payment(http: aiohttp.ClientSession, srv: Server) -> dict[str, Any]:
@@ -62,11 +60,7 @@ async def _wait_status(
 
 
 def _rows(data: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(data / DB)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
+    return stores.rows_at(data, sql, params)
 
 
 def _deliveries(data: Path, payment_id: str) -> list[tuple[Any, ...]]:
@@ -111,10 +105,7 @@ async def test_sigkill_before_the_webhook_then_restart_completes_the_payment(tmp
 
         # Killed after the 2xx but before the mark: the row is owed again. Redelivered, it is a
         # duplicate the ingest recognises by its event id; nothing changes twice.
-        conn = sqlite3.connect(data / DB)
-        with conn:
-            conn.execute("UPDATE sandbox_deliveries SET delivered_at = NULL WHERE event_id = ?", (event_id,))
-        conn.close()
+        _rows(data, "UPDATE sandbox_deliveries SET delivered_at = NULL WHERE event_id = ?", (event_id,))
         with running_server(data) as srv:
             await _until(lambda: _deliveries(data, pid)[0][1] is not None, 20)
             [(_, delivered_at, attempts)] = _deliveries(data, pid)
@@ -148,7 +139,7 @@ async def test_two_workers_deliver_each_webhook_once(tmp_path: Path) -> None:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
         with running_server(data, "--workers", "2") as srv:
             await asyncio.sleep(0.5)  # both workers listening
-            confirmed = []
+            confirmed: list[dict[str, Any]] = []
             # A fresh connection per payment: the kernel spreads them over both workers
             # (SO_REUSEPORT hashes each connection), so both soon own rows. Bounded.
             while len(confirmed) < 24 or (_rows(data, owners_sql) != [(2,)] and len(confirmed) < 200):

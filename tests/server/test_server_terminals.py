@@ -14,7 +14,7 @@ from tests.server.support import Server, running_server
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def site(store_backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with running_server(tmp_path_factory.mktemp("terminals") / "data", "--terminals", "T1,T2") as srv:
         yield srv
 

@@ -9,6 +9,7 @@ mod errors;
 mod idempotency;
 mod money;
 mod queue;
+mod routing;
 mod signature;
 mod tariff;
 
@@ -22,5 +23,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     money::register(m)?;
     tariff::register(m)?;
     queue::register(m)?;
+    routing::register(m)?;
     Ok(())
 }

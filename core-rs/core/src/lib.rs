@@ -14,6 +14,7 @@ pub mod idempotency;
 pub mod locks;
 pub mod money;
 pub mod queue;
+pub mod routing;
 pub mod signature;
 pub mod tariff;
 

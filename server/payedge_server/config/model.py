@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 
 from payedge_server.config.sections.auth import AuthConfig
 from payedge_server.config.sections.gateways import GatewaysConfig
+from payedge_server.config.sections.ledger import CommissionsConfig, LedgerConfig, invoices_setting
 from payedge_server.config.sections.mqtt import MqttConfig
 from payedge_server.config.sections.redis import RedisConfig
+from payedge_server.config.sections.retention import RetentionConfig
 from payedge_server.config.sections.server import ServerConfig
 from payedge_server.config.sections.store import StoreConfig
 from payedge_server.config.sections.tariff import TariffConfig
@@ -30,3 +32,7 @@ class Config:
     gateways: GatewaysConfig = field(default_factory=GatewaysConfig)
     tariff: TariffConfig = field(default_factory=TariffConfig)
     terminals: TerminalsConfig = field(default_factory=TerminalsConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
+    commissions: CommissionsConfig = field(default_factory=CommissionsConfig)
+    invoices: str | None = invoices_setting()
+    ledger: LedgerConfig = field(default_factory=LedgerConfig)

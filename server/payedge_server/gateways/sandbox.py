@@ -61,8 +61,6 @@ TAKEOVER_GRACE = 2.0  # a row overdue this long is delivered by any process
 POLL = 2.0  # how often an idle process looks for rows of others (dead processes)
 BACKOFF_FIRST, BACKOFF_MAX = 0.25, 60.0
 CLAIM_BATCH = 32
-KEEP_DELIVERED = 86400.0  # delivered rows are kept a day (then pruned, at most hourly)
-PRUNE_EVERY = 3600.0
 
 _SCHEDULE = (
     "INSERT INTO sandbox_deliveries (event_id, payment_id, body, due_at, owner, created_at) "
@@ -70,8 +68,9 @@ _SCHEDULE = (
 )
 # When this process may next claim something (None: nothing pending).
 _NEXT = (
-    "SELECT MIN(MAX(CASE WHEN owner = ? THEN due_at ELSE due_at + ? END, COALESCE(claimed_until, 0))) "
-    "FROM sandbox_deliveries WHERE delivered_at IS NULL"
+    "SELECT MIN(CASE WHEN d.due > d.claimed THEN d.due ELSE d.claimed END) FROM (SELECT "
+    "CASE WHEN owner = ? THEN due_at ELSE due_at + ? END AS due, COALESCE(claimed_until, 0) AS claimed "
+    "FROM sandbox_deliveries WHERE delivered_at IS NULL) AS d"
 )
 _CLAIM = (
     "UPDATE sandbox_deliveries SET claimed_until = ?, owner = ?, attempts = attempts + 1 "
@@ -84,7 +83,6 @@ _DELIVERED = (
     "UPDATE sandbox_deliveries SET delivered_at = ?, claimed_until = NULL WHERE event_id = ? AND owner = ?"
 )
 _RETRY = "UPDATE sandbox_deliveries SET due_at = ?, claimed_until = NULL WHERE event_id = ? AND owner = ?"
-_PRUNE = "DELETE FROM sandbox_deliveries WHERE delivered_at IS NOT NULL AND delivered_at < ?"
 _RELEASE = (
     "UPDATE sandbox_deliveries SET claimed_until = NULL "
     "WHERE owner = ? AND delivered_at IS NULL AND claimed_until IS NOT NULL"
@@ -249,13 +247,9 @@ class SandboxGateway:
         """
         self._store = store
         wake = self._wake = asyncio.Event()
-        pruned_at = 0.0
         while True:
             wake.clear()
             try:
-                if time.monotonic() - pruned_at > PRUNE_EVERY:
-                    pruned_at = time.monotonic()
-                    await store.write(self._prune_in_tx)
                 wait = await store.read(self._next_wait)
                 if wait <= 0:
                     claimed = await store.write(self._claim_in_tx)
@@ -282,10 +276,6 @@ class SandboxGateway:
         if row is None or row[0] is None:
             return poll
         return max(0.0, min(int(row[0]) / 1000 - time.time(), poll))
-
-    @staticmethod
-    def _prune_in_tx(tx: Tx) -> int:
-        return tx.execute(_PRUNE, (_ms(time.time() - KEEP_DELIVERED),))
 
     def _claim_in_tx(self, tx: Tx) -> list[tuple[Any, ...]]:
         now = _ms(time.time())

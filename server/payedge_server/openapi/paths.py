@@ -13,6 +13,7 @@ from typing import Any
 from payedge_server.openapi.builder import op, path_param, query_param
 from payedge_server.openapi.schemas import CURRENCY, OBJECT, PAYMENT, PAYMENT_ID
 from payedge_server.payments.model import STATUSES
+from payedge_server.webhooks.listing import OUTCOMES
 
 _ID = [path_param("id", PAYMENT_ID)]
 _ID_ERRORS = ("invalid_id", "payment_not_found")
@@ -179,6 +180,24 @@ WEBHOOKS: dict[str, dict[str, Any]] = {
         ),
     },
 }
+
+WEBHOOK_EVENTS: dict[str, dict[str, Any]] = {
+    "/v1/webhook-events": {
+        "get": op(
+            "Webhook events received, newest first; `outcome=flagged|unparsed` lists the signed events "
+            "payedge recorded without applying them (for operators)",
+            schema=OBJECT,
+            params=[
+                query_param("outcome", {"type": "string", "enum": list(OUTCOMES)}),
+                query_param("provider", {"type": "string"}),
+                query_param("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
+                query_param("before", {"type": "integer", "minimum": 0, "maximum": 10**15}),
+            ],
+            errors=("parameter_unknown", "parameter_invalid"),
+        )
+    },
+}
+WEBHOOKS.update(WEBHOOK_EVENTS)
 
 SERVICE: dict[str, dict[str, Any]] = {
     "/health": {"get": op("Liveness", public=True, schema=OBJECT)},

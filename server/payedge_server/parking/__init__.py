@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import hashlib
 import logging
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +21,13 @@ from payedge_server import keys, openapi
 from payedge_server.contracts import Tx
 from payedge_server.mqtt_relay import MqttRelay
 from payedge_server.parking import http
+from payedge_server.parking.election import FileLeader, Leader, RedisLeader
 from payedge_server.parking.http import PARKING
 from payedge_server.parking.messages import INBOUND_TOPICS
 from payedge_server.parking.service import ParkingService
 from payedge_server.payments.service import NewPayment
 from payedge_server.quotes import TARIFF
+from payedge_server.shared_redis import REDIS
 
 log = logging.getLogger("payedge.parking")
 
@@ -62,10 +63,18 @@ def setup_parking(app: web.Application) -> None:
     openapi.register(app, http.PATHS)
     mqtt_url = config.mqtt.url
 
-    several = config.server.workers > 1 or os.environ.get("PAYEDGE_WORKER") == "1"
-    lock_path = _lock_path(app[keys.STORE], config.store.database_url)
+    store = app[keys.STORE]
+    several = (
+        config.server.workers > 1 or os.environ.get("PAYEDGE_WORKER") == "1" or store.dialect != "sqlite"
+    )
+    shared = app.get(REDIS)
+    elector: Leader = (
+        RedisLeader(shared)
+        if shared is not None
+        else FileLeader(_lock_path(store, config.store.database_url))
+    )
 
-    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+    def new_relay() -> MqttRelay:
         relay = MqttRelay(
             mqtt_url,
             service.store,
@@ -74,17 +83,18 @@ def setup_parking(app: web.Application) -> None:
             poll_interval=0.05 if several else 1.0,
         )
         service.relay = relay
-        # One MQTT session per site: with several workers, the one holding the lock runs the relay.
-        leader = asyncio.create_task(_lead(lock_path, relay), name="mqtt-leader")
-        purge = asyncio.create_task(_purge_forever(service), name="parking-purge")
+        return relay
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        new_relay()
+        # One MQTT session per site: of every process and instance, the one elected runs the relay.
+        leader = asyncio.create_task(_lead(elector, new_relay, service), name="mqtt-leader")
         try:
             yield
         finally:
-            for task in (leader, purge):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            await relay.stop()
+            leader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await leader
 
     app.cleanup_ctx.append(lifecycle)
 
@@ -98,28 +108,23 @@ def _lock_path(store: object, database_url: str) -> Path:
     return Path(tempfile.gettempdir()) / f"payedge-mqtt-relay-{digest}.lock"
 
 
-async def _purge_forever(service: ParkingService, every: float = 3600.0) -> None:
-    """Forget processed msg_ids after PROCESSED_KEEP (far beyond any broker redelivery)."""
-    while True:
-        try:
-            await service.purge_processed()
-        except Exception:
-            log.exception("purging processed MQTT message ids failed")
-        await asyncio.sleep(every)
-
-
-async def _lead(lock_path: Path, relay: MqttRelay) -> None:
-    """Start the relay once this process holds the relay lock (released when the process exits)."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    handle = lock_path.open("a+")
+async def _lead(elector: Leader, new_relay: Callable[[], MqttRelay], service: ParkingService) -> None:
+    """Run a relay while this process is elected; step down (and campaign again) when it is not."""
+    relay = service.relay
     try:
         while True:
+            await elector.acquire()
+            log.info("elected MQTT relay for this site")
+            if relay is None or relay._stopping:
+                relay = new_relay()
+            await relay.start()
             try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                await asyncio.sleep(1.0)
-        await relay.start()
-        await asyncio.Event().wait()
+                await elector.hold()
+            finally:
+                await relay.stop()
+            log.warning("no longer the MQTT relay (another instance holds the lock)")
+            relay = None
     finally:
-        handle.close()
+        if relay is not None:
+            await relay.stop()
+        elector.release()

@@ -37,7 +37,6 @@ ACK_OK = 0x00
 ACK_PAYLOAD_INVALID = 0x99
 ACK_IMPLEMENTATION_ERROR = 0x83
 # msg_ids are remembered 30 days: the broker keeps our session (and so redelivers) at most 7.
-PROCESSED_KEEP = 30 * 24 * 3600.0
 
 
 class ParkingService:
@@ -122,12 +121,6 @@ class ParkingService:
                 "payment_id": session["payment_id"],
                 "flag_reason": session["flag_reason"],
             },
-        )
-
-    async def purge_processed(self, now: float | None = None) -> int:
-        cutoff = int(((time.time() if now is None else now) - PROCESSED_KEEP) * 1000)
-        return await self.store.write(
-            lambda tx: tx.execute("DELETE FROM processed_messages WHERE processed_at < ?", (cutoff,))
         )
 
     # --- fallback mode -----------------------------------------------------------------------

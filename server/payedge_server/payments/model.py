@@ -115,6 +115,9 @@ class Attempt:
         }
 
 
+DEFAULT_PAYEE = "default"  # SPEC 6: the wallet credited when a payment names no payee
+
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -161,6 +164,9 @@ class Payment:
     provider_at: int | None = None
     # A gateway call in progress holds the payment until then (UNIX ms); None when free.
     locked_until: int | None = None
+    # SPEC 6: the wallet owner credited on success, and the commission that applies.
+    payee: str = DEFAULT_PAYEE
+    commission_type: str | None = None
     # What the payer must do at the provider (hosted payments); shown while `processing`.
     next_action: NextAction | None = None
 
@@ -190,6 +196,8 @@ class Payment:
             else None,
             "created": self.created_at // 1000,
             "updated": self.updated_at // 1000,
+            "payee": self.payee,
+            "commission_type": self.commission_type,
         }
 
 

@@ -79,6 +79,7 @@ def gateway_error(exc: GatewayError) -> DomainError:
 def check_new(service: PaymentService, new: NewPayment) -> Gateway:
     """The gateway can take this payment: its amount exactly, its payment method."""
     gw = service.gateway(new.gateway)
+    service.check_new(new)
     try:
         gw.check_amount(new.amount, new.currency)
     except GatewayRejectedError as exc:
@@ -107,6 +108,8 @@ async def create(service: PaymentService, new: NewPayment, key: RequestKey | Non
         order_ref=new.order_ref,
         payment_method=new.payment_method,
         metadata=dict(new.metadata),
+        payee=new.payee,
+        commission_type=new.commission_type,
     )
     if key:
         key.mark_started()

@@ -14,7 +14,7 @@ beyond the captured amount, never downwards.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from payedge_server.contracts import Tx
 from payedge_server.errors import DomainError
@@ -28,6 +28,22 @@ if TYPE_CHECKING:
     from payedge_server.payments.service import PaymentService
 
 Save = Callable[..., Payment]
+
+
+class RefundHook(Protocol):
+    """Runs inside the writes of an API refund (the ledger holds the merchant's share).
+
+    `reserve_in_tx` runs in the write that reserves the refund, before the gateway is
+    called (raise a DomainError to refuse it with nothing done: a wallet that cannot
+    cover it); `settle_in_tx` in the write that records its success, before the
+    payment's change; `release_in_tx` in the one that records its failure.
+    """
+
+    def reserve_in_tx(self, tx: Tx, payment: Payment, refund_id: str, amount: int) -> None: ...
+
+    def settle_in_tx(self, tx: Tx, payment: Payment, refund_id: str) -> None: ...
+
+    def release_in_tx(self, tx: Tx, payment_id: str, refund_id: str) -> None: ...
 
 
 def add_refunded_in_tx(tx: Tx, p: Payment, amount: int, *, save: Save, source: str) -> Payment:
@@ -85,7 +101,10 @@ async def refund(
         if key:
             key.check_in_tx(tx)
         p = service.require_in_tx(tx, payment_id)
-        return (p, *_reserve_in_tx(tx, p, amount, request_key))
+        refund_id, want = _reserve_in_tx(tx, p, amount, request_key)
+        for hook in service.refund_hooks:
+            hook.reserve_in_tx(tx, p, refund_id, want)
+        return p, refund_id, want
 
     p, refund_id, want = await service.store.write(reserve)
     if key:
@@ -97,12 +116,20 @@ async def refund(
         # It may have been refunded: the refund stays pending (its amount reserved), never "failed".
         raise gateway_error(exc) from None
     except GatewayError as exc:
-        await service.store.write(lambda tx: repository.settle_refund(tx, refund_id, "failed"))
+
+        def failed(tx: Tx) -> None:
+            repository.settle_refund(tx, refund_id, "failed")
+            for hook in service.refund_hooks:
+                hook.release_in_tx(tx, payment_id, refund_id)
+
+        await service.store.write(failed)
         raise gateway_error(exc) from None
 
     def apply(tx: Tx) -> Refund:
         repository.settle_refund(tx, refund_id, "succeeded", ref)
         cur = service.require_in_tx(tx, payment_id)
+        for hook in service.refund_hooks:  # before the payment's change (and its hooks) records it
+            hook.settle_in_tx(tx, cur, refund_id)
         updated = add_refunded_in_tx(tx, cur, want, save=service.save_in_tx, source="api:refund")
         done = Refund(refund_id, payment_id, want, cur.currency, "succeeded", ref, updated)
         if key:

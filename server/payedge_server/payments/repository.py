@@ -16,15 +16,16 @@ from payedge_server.payments.model import Attempt, LastError, NextAction, Paymen
 _COLUMNS = (
     "id, amount, currency, gateway, status, version, created_at, updated_at, user_id, order_ref, "
     "payment_method, metadata, gateway_ref, amount_captured, amount_refunded, last_error_code, "
-    "last_error_message, last_error_gateway_code, provider_at, locked_until, next_action"
+    "last_error_message, last_error_gateway_code, provider_at, locked_until, payee, commission_type, "
+    "next_action"
 )
 SELECT = f"SELECT {_COLUMNS} FROM payments"
 
 
 def from_row(row: Sequence[Any]) -> Payment:
     (pid, amount, currency, gateway, status, version, created, updated, user_id, order_ref, pm, metadata,
-     ref, captured, refunded, err_code, err_message, err_gateway, provider_at, locked,
-     action) = row  # fmt: skip
+     ref, captured, refunded, err_code, err_message, err_gateway, provider_at, locked, payee,
+     commission_type, action) = row  # fmt: skip
     return Payment(
         id=pid,
         amount=amount,
@@ -44,6 +45,8 @@ def from_row(row: Sequence[Any]) -> Payment:
         last_error=LastError(err_code, err_message, err_gateway) if err_code is not None else None,
         provider_at=provider_at,
         locked_until=locked,
+        payee=payee,
+        commission_type=commission_type,
         next_action=NextAction.loads(action),
     )
 
@@ -71,11 +74,13 @@ def _values(p: Payment) -> tuple[Any, ...]:
         error.gateway_code if error else None,
         p.provider_at,
         p.locked_until,
+        p.payee,
+        p.commission_type,
         p.next_action.dumps() if p.next_action else None,
     )
 
 
-_INSERT = f"INSERT INTO payments ({_COLUMNS}) VALUES ({', '.join('?' * 21)})"
+_INSERT = f"INSERT INTO payments ({_COLUMNS}) VALUES ({', '.join('?' * 23)})"
 _UPDATE = (
     "UPDATE payments SET status = ?, version = ?, updated_at = ?, payment_method = ?, gateway_ref = ?, "
     "amount_captured = ?, amount_refunded = ?, last_error_code = ?, last_error_message = ?, "

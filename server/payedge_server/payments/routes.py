@@ -10,7 +10,7 @@ from payedge_server import idempotency
 from payedge_server.errors import DomainError, json_response, read_json_object
 from payedge_server.keys import PAYMENTS
 from payedge_server.payments import listing, operations, refunds, validation
-from payedge_server.payments.model import Payment, Refund
+from payedge_server.payments.model import DEFAULT_PAYEE, Payment, Refund
 from payedge_server.payments.operations import Confirmation
 from payedge_server.payments.service import NewPayment
 
@@ -62,6 +62,8 @@ def parse_new_payment(body: dict[str, Any]) -> NewPayment:
         order_ref=validation.optional_ref(body, "order_ref"),
         payment_method=validation.payment_method(body.get("payment_method")),
         metadata=validation.metadata(body.get("metadata")),
+        payee=validation.ledger_id(body, "payee") or DEFAULT_PAYEE,
+        commission_type=validation.ledger_id(body, "commission_type"),
     )
 
 

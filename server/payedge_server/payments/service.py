@@ -22,16 +22,22 @@ from payedge_server.gateways.base import Gateway, GatewayResult, LocalGateway
 from payedge_server.payments import refunds, repository
 from payedge_server.payments.convergence import merge
 from payedge_server.payments.model import (
+    DEFAULT_PAYEE,
     Payment,
     PaymentChange,
     PaymentStatus,
     new_payment_id,
     now_ms,
 )
+from payedge_server.payments.refunds import RefundHook
 from payedge_server.store.records import append_audit
 
 PaymentHook = Callable[[Tx, PaymentChange], None]
 """Runs inside the write that changed a payment; what it writes commits or rolls back with it."""
+
+CreateCheck = Callable[["NewPayment"], None]
+"""May refuse a payment before anything is done (raise a DomainError): the ledger refuses a commission
+type without a rate at creation, not when the payment succeeds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +51,8 @@ class NewPayment:
     order_ref: str | None = None
     payment_method: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
+    payee: str = DEFAULT_PAYEE
+    commission_type: str | None = None
 
 
 def not_found(payment_id: str) -> NotFoundError:
@@ -63,10 +71,23 @@ class PaymentService:
         }
         self.live = live
         self._hooks: list[PaymentHook] = []
+        self._create_checks: list[CreateCheck] = []
+        self.refund_hooks: list[RefundHook] = []
 
     def add_hook(self, hook: PaymentHook) -> None:
         """`hook(tx, change)` runs inside every write that changes a payment (creation included)."""
         self._hooks.append(hook)
+
+    def add_create_check(self, check: CreateCheck) -> None:
+        self._create_checks.append(check)
+
+    def add_refund_hook(self, hook: RefundHook) -> None:
+        """`hook` runs inside an API refund's reserve, success and failure writes (refunds.RefundHook)."""
+        self.refund_hooks.append(hook)
+
+    def check_new(self, new: NewPayment) -> None:
+        for check in self._create_checks:
+            check(new)
 
     def gateway(self, name: str) -> Gateway:
         gw = self.gateways.get(name)
@@ -111,6 +132,7 @@ class PaymentService:
         `result` is the gateway's answer to its create call, when it was made first.
         """
         self.gateway(new.gateway)
+        self.check_new(new)
         status = (
             PaymentStatus.REQUIRES_CONFIRMATION
             if new.payment_method
@@ -133,6 +155,8 @@ class PaymentService:
             payment_method=new.payment_method,
             metadata=dict(new.metadata),
             gateway_ref=result.gateway_ref if result else None,
+            payee=new.payee,
+            commission_type=new.commission_type,
         )
         repository.insert(tx, p)
         repository.append_history(tx, p, source)

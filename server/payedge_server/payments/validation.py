@@ -18,8 +18,20 @@ PAYMENT_ID = re.compile(r"pay_[0-9a-f]{24}")
 _CARD_LIKE = re.compile(r"[0-9][0-9 -]{11,22}[0-9]")
 
 CREATE_FIELDS = frozenset(
-    {"amount", "currency", "gateway", "user_id", "order_ref", "payment_method", "metadata"}
+    {
+        "amount",
+        "currency",
+        "gateway",
+        "user_id",
+        "order_ref",
+        "payment_method",
+        "metadata",
+        "payee",
+        "commission_type",
+    }
 )
+# SPEC 6: owner and commission-type ids (a wallet is `wallet:<payee>:<CUR>`)
+LEDGER_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
 def bad(param: str, message: str, code: str = "parameter_invalid") -> RequestError:
@@ -84,6 +96,16 @@ def payment_method(value: Any) -> str | None:
             "payment_method must be a payment-method id (e.g. pm_...), never card data",
             "card_data_refused",
         )
+    return value
+
+
+def ledger_id(body: dict[str, Any], param: str) -> str | None:
+    """`payee` / `commission_type` (SPEC 6): 1-64 characters of [A-Za-z0-9_.:-], or absent."""
+    value = body.get(param)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not LEDGER_ID.fullmatch(value):
+        raise bad(param, f"{param} must be 1 to 64 characters of [A-Za-z0-9_.:-]")
     return value
 
 

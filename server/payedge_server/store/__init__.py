@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from payedge_server.store.sqlite import SqliteStore
+
+if TYPE_CHECKING:
+    from payedge_server.store.postgres import PostgresStore
 
 
 class UnsupportedDatabaseError(ValueError):
     pass
 
 
-def open_store(database_url: str) -> SqliteStore:
-    """The store for a URL: `sqlite:///relative/or/absolute/path` (PostgreSQL: not yet)."""
+def open_store(database_url: str) -> SqliteStore | PostgresStore:
+    """The store for a URL: `sqlite:///relative/or/absolute/path` or `postgresql://user@host:port/db`.
+
+    Nothing is opened or connected here (`await store.open()` does it).
+    """
     if database_url.startswith("sqlite:///"):
         raw = database_url[len("sqlite:///") :]
         # SQLAlchemy's convention: sqlite:///rel/path is relative to the working
@@ -26,7 +33,9 @@ def open_store(database_url: str) -> SqliteStore:
                 path = Path("/") / path
         return SqliteStore(path)
     if database_url.startswith(("postgresql://", "postgres://")):
-        raise UnsupportedDatabaseError(
-            "--database-url postgresql://... is not supported yet: use sqlite:///path"
-        )
-    raise UnsupportedDatabaseError(f"unsupported --database-url {database_url!r}: use sqlite:///path")
+        from payedge_server.store.postgres import PostgresStore
+
+        return PostgresStore(database_url)
+    raise UnsupportedDatabaseError(
+        f"unsupported --database-url {database_url!r}: use sqlite:///path or postgresql://..."
+    )

@@ -26,9 +26,11 @@ def append_audit(
 
 def enqueue_outbox(tx: Tx, topic: str, payload: dict[str, Any]) -> int:
     """Queue a message (e.g. MQTT) in the same transaction as the change that causes it."""
-    tx.execute(
-        "INSERT INTO outbox (topic, payload, created_at) VALUES (?, ?, ?)",
+    # Its relay reads "id > last published": ids must be committed in id order, also when
+    # several connections (PostgreSQL) write at once.
+    tx.lock("payedge:outbox")
+    row = tx.fetchone(
+        "INSERT INTO outbox (topic, payload, created_at) VALUES (?, ?, ?) RETURNING id",
         (topic, orjson.dumps(payload), now_ms()),
     )
-    row = tx.fetchone("SELECT last_insert_rowid()")
     return int(row[0]) if row else 0

@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from payedge_server import metrics
+from payedge_server.store.errors import StoreUnavailableError
 
 T = TypeVar("T")
 
@@ -86,6 +87,9 @@ class SqliteTx:
             self._after = []
         self._after.append(callback)
 
+    def lock(self, name: str) -> None:
+        """Nothing to do: one writer at a time already (contracts.Tx.lock)."""
+
 
 class _Item:
     __slots__ = ("after", "error", "fn", "future", "result")
@@ -103,8 +107,24 @@ def _is_busy(exc: sqlite3.Error) -> bool:
     return "locked" in text or "busy" in text
 
 
+_UNAVAILABLE = ("full", "disk i/o", "unable to open", "readonly database", "no space")
+
+
+def unavailable(exc: BaseException) -> BaseException:
+    """A write the disk cannot take (full, I/O error) as `store_unavailable`; others unchanged."""
+    if isinstance(exc, sqlite3.OperationalError | sqlite3.DatabaseError) and not isinstance(
+        exc, sqlite3.IntegrityError
+    ):
+        text = str(exc).lower()
+        if any(word in text for word in _UNAVAILABLE):
+            return StoreUnavailableError(f"SQLite: {exc}")
+    return exc
+
+
 class SqliteStore:
     """`contracts.Store` on one SQLite file."""
+
+    dialect = "sqlite"
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -189,13 +209,20 @@ class SqliteStore:
         conn = self._reader
         if conn is None:
             raise RuntimeError("the store is closed")
-        conn.execute("BEGIN")
         try:
-            return fn(SqliteTx(conn))
-        finally:
-            conn.execute("COMMIT")
+            conn.execute("BEGIN")
+            try:
+                return fn(SqliteTx(conn))
+            finally:
+                conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise unavailable(exc) from exc
 
-    def ping(self) -> bool:
+    async def exclusive(self, name: str, fn: Callable[[SqliteTx], T]) -> T:
+        """A write: SQLite has one writer at a time across processes (the write lock)."""
+        return await self.write(fn)
+
+    async def ping(self) -> bool:
         conn = self._reader
         if conn is None or self._thread is None or not self._thread.is_alive():
             return False
@@ -290,9 +317,9 @@ class SqliteStore:
             if fut.done():
                 continue
             if commit_error is not None:
-                fut.set_exception(commit_error)
+                fut.set_exception(unavailable(commit_error))
             elif item.error is not None:
-                fut.set_exception(item.error)
+                fut.set_exception(unavailable(item.error))
             else:
                 fut.set_result(item.result)
         if commit_error is None:
@@ -364,4 +391,7 @@ class SqliteStore:
         log.error("store commit failed: %s", error)
         with contextlib.suppress(sqlite3.Error):
             conn.execute("ROLLBACK")
+        mapped = unavailable(error)
+        if mapped is not error:
+            return mapped
         return RuntimeError("store commit failed; nothing of this batch was written")

@@ -39,16 +39,19 @@ from payedge_server.webhooks import pending
 
 log = logging.getLogger("payedge.webhooks")
 
+DEDUPE_TTL = 259_200.0  # 72 h: Stripe retries a delivery for up to 3 days
+DEDUPE_MAX = 2_000_000
 _FIRST = b'{"received":true,"duplicate":false}'
 _DUPLICATE = b'{"received":true,"duplicate":true}'
 
 # A first delivery about a payment, classified in the same statement by whether the payment is
 # known (by the provider's object id, or by the payedge id the provider echoes). An unknown one
-# keeps its effect for later. `WHERE true`: SQLite's parser needs it before ON CONFLICT.
+# keeps its effect for later. `WHERE true`: SQLite's parser needs it before ON CONFLICT; the
+# CAST: PostgreSQL types a parameter in a SELECT list as text.
 _INSERT_ABOUT_PAYMENT = (
     "INSERT INTO webhook_events (provider, event_id, type, object_id, hint, outcome, effect, received_at) "
     "SELECT ?, ?, ?, ?, ?, CASE WHEN k.known THEN 'applied' ELSE 'unknown_object' END, "
-    "CASE WHEN k.known THEN NULL ELSE ? END, ? FROM (SELECT "
+    "CASE WHEN k.known THEN NULL ELSE ? END, CAST(? AS BIGINT) FROM (SELECT "
     "(EXISTS (SELECT 1 FROM payments WHERE gateway = ? AND gateway_ref = ?) "
     "OR EXISTS (SELECT 1 FROM payments WHERE id = ? AND gateway = ?)) AS known) AS k WHERE true "
     "ON CONFLICT (provider, event_id) DO NOTHING RETURNING outcome"
@@ -66,14 +69,17 @@ class WebhookIngest:
         payments: PaymentService,
         parsers: Mapping[str, WebhookParser],
         *,
+        retention: float = DEDUPE_TTL,
         deduper: Any | None = None,
     ) -> None:
         self.payments = payments
         self.store = payments.store
         self.parsers = dict(parsers)
-        self.deduper = (
-            deduper if deduper is not None else payedge.Deduper(ttl=259200.0, max_entries=2_000_000)
-        )
+        # The hot-path dedupe never remembers an event longer than the store keeps its record.
+        ttl = min(DEDUPE_TTL, retention)
+        self.deduper = deduper if deduper is not None else payedge.Deduper(ttl=ttl, max_entries=DEDUPE_MAX)
+        # Across instances (--redis-url): keys committed by any instance (shared_redis.RedisDedupe).
+        self.shared_dedupe: Any | None = None
         payments.add_hook(self._on_payment_change)
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -94,11 +100,14 @@ class WebhookIngest:
             raise DomainError(exc.code, exc.message, exc.param) from None
         key = provider + ":" + event.event_id
         deduper = self.deduper
-        if key in deduper:
+        shared = self.shared_dedupe
+        if key in deduper or (shared is not None and await shared.seen(key)):
             metrics.WEBHOOKS.inc(provider, "duplicate")
             return web.Response(body=_DUPLICATE, content_type=JSON)
         outcome = await self.store.write(lambda tx: self.record_in_tx(tx, provider, event))
         deduper.check_and_insert(key)
+        if shared is not None:
+            shared.remember(key)
         if event.follow_up is not None and outcome != "duplicate":
             event.follow_up()  # recorded first; the connector's status read runs after
         metrics.WEBHOOKS.inc(provider, outcome)

@@ -81,6 +81,20 @@ def samples(tmp: Path) -> dict[str, tuple[str, str, str]]:
         "tariff.file": (tariffs[0], tariffs[1], tariffs[2]),
         "tariff.rules": (rules, rules.replace('"increment_minutes": 5', '"increment_minutes": 10'), rules),
         "terminals.ids": ("T1", "T-2", "till.3"),
+        "retention.webhook_events": ("60", "86400", "2592000"),
+        "retention.outbox": ("60", "3600", "604800"),
+        "retention.every": ("1", "30", "3600"),
+        "commissions.rates": (
+            json.dumps({"commission_type": "ticket_sale", "basis_points": 500, "fixed": 30}),
+            json.dumps({"commission_type": "ticket_sale", "basis_points": 250, "owner": "alice"}),
+            json.dumps({"commission_type": "template_sale", "basis_points": 1000, "currency": "EUR"}),
+        ),
+        "invoices": (
+            json.dumps({"vat_basis_points": 2000, "seller_name": "Example SAS"}),
+            json.dumps({"vat_basis_points": 550, "series": "F"}),
+            json.dumps({"credit_note_series": "AV"}),
+        ),
+        "ledger.postings": ("ON", "OFF", "ON"),
         **_hosted_samples(),
     }
 

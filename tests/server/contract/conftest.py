@@ -13,7 +13,9 @@ from tests.server.support import Server, running_server
 
 
 @pytest.fixture(scope="module")
-def full_server(mosquitto_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def full_server(
+    store_backend: str, mosquitto_port: int, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
     work: Path = tmp_path_factory.mktemp("full")
     args = (
         "--terminals",

@@ -57,13 +57,24 @@ class Site:
     def post(self, path: str, body: Any = None, **headers: str) -> requests.Response:
         return self.http.post(self.url + path, json=body, headers=headers)
 
-    def payment(self, *, confirmed: bool = False) -> str:
-        p = self.post(
-            "/v1/payments", {"amount": 900, "currency": "EUR", "payment_method": "pm_sandbox_ok"}
-        ).json()
+    def payment(self, *, confirmed: bool = False, payee: str = "default") -> str:
+        body = {"amount": 900, "currency": "EUR", "payment_method": "pm_sandbox_ok", "payee": payee}
+        p = self.post("/v1/payments", body).json()
         if confirmed:
             assert self.post(f"/v1/payments/{p['id']}/confirm").status_code == 200
         return str(p["id"])
+
+    def funded_wallet(self) -> str:
+        """An owner whose EUR wallet holds a paid payment (the sandbox's)."""
+        owner = f"owner-{uuid.uuid4().hex[:8]}"
+        self.payment(confirmed=True, payee=owner)
+        return owner
+
+    def withdrawal(self) -> str:
+        owner = self.funded_wallet()
+        made = self.post(f"/v1/wallets/{owner}/withdrawals", {"amount": 100, "currency": "EUR"})
+        assert made.status_code == 201, made.text
+        return str(made.json()["id"])
 
     def idle_terminals(self) -> None:
         """Every terminal free and the queue empty (tests share the server)."""
@@ -125,6 +136,9 @@ PATHS: dict[str, Callable[[Site], str]] = {
     "/v1/terminals/leases/{token}/complete": lambda s: f"/v1/terminals/leases/{s.lease_token()}/complete",
     "/v1/terminals/leases/{token}/extend": lambda s: f"/v1/terminals/leases/{s.lease_token()}/extend",
     "/v1/parking/sessions/{session_id}/override": lambda s: f"/v1/parking/sessions/{s.session()}/override",
+    "/v1/wallets/{owner}/withdrawals": lambda s: f"/v1/wallets/{s.funded_wallet()}/withdrawals",
+    "/v1/withdrawals/{id}/complete": lambda s: f"/v1/withdrawals/{s.withdrawal()}/complete",
+    "/v1/withdrawals/{id}/fail": lambda s: f"/v1/withdrawals/{s.withdrawal()}/fail",
 }
 
 

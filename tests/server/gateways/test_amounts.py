@@ -22,7 +22,7 @@ def _exact(scale: Scale, amount: int, currency: str) -> bool:
     if shift < 0 and amount % 10**-shift:
         return False
     units = amount * 10**shift if shift >= 0 else amount // 10**-shift
-    return units % scale.multiples.get(currency, 1) == 0
+    return bool(units % scale.multiples.get(currency, 1) == 0)
 
 
 @pytest.mark.parametrize("gateway", sorted(SCALES))

@@ -289,7 +289,7 @@ def test_no_refund_api_is_refused_and_changes_nothing(site: Site, provider: Prov
 def test_amounts_a_gateway_cannot_carry_are_refused_naming_it(
     site: Site, provider: Provider, amount: int, currency: str, code: str
 ) -> None:
-    body = {"amount": amount, "currency": currency, "gateway": provider.gateway}
+    body: dict[str, Any] = {"amount": amount, "currency": currency, "gateway": provider.gateway}
     resp = site.http.post(f"{site.url}/v1/payments", json=body)
     assert resp.status_code == 400, resp.text
     error = resp.json()["error"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -136,7 +137,11 @@ def test_a_provider_answering_garbage_is_a_gateway_error(
     garbage: tuple[str, Site], provider: Provider
 ) -> None:
     mode, site = garbage
-    body = {"amount": provider.amount(310), "currency": provider.currency, "gateway": provider.gateway}
+    body: dict[str, Any] = {
+        "amount": provider.amount(310),
+        "currency": provider.currency,
+        "gateway": provider.gateway,
+    }
     created = site.http.post(f"{site.url}/v1/payments", json={**body, "payment_method": provider.method})
     if provider is PAYPAL:  # the order is made at creation
         assert created.status_code == 503 and created.json()["error"]["code"] == "gateway_unavailable"

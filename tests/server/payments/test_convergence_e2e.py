@@ -31,7 +31,7 @@ pytestmark = pytest.mark.timeout(240)
 
 @pytest.fixture(scope="module")
 def site(
-    localstripe_url: str, tmp_path_factory: pytest.TempPathFactory
+    store_backend: str, localstripe_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Server, requests.Session]]:
     data = tmp_path_factory.mktemp("converge") / "data"
     args = ("--stripe-api-key", "sk_test_converge", "--stripe-api-base", localstripe_url)
@@ -126,9 +126,13 @@ def test_sandbox_payment_converges_with_duplicates(
         "created": int(time.time()),
         "data": {"payment_id": p["id"], "amount": 1234},
     }
-    sends = [(event_id, event)] * copies
+    sends: list[tuple[str, dict[str, Any]]] = [(event_id, event)] * copies
     if unrelated:  # a type payedge does not act on, before and after
-        other = {"id": event_id + "_x", "type": "payment.noted", "data": {"payment_id": p["id"]}}
+        other: dict[str, Any] = {
+            "id": event_id + "_x",
+            "type": "payment.noted",
+            "data": {"payment_id": p["id"]},
+        }
         sends = [(event_id + "_x", other), *sends, (event_id + "_x", other)]
     for sent_id, sent in sends:
         _post_sandbox(srv, http, sent_id, sent)

@@ -66,7 +66,7 @@ def test_the_0_1_0_database_is_upgraded_with_every_row_kept(tmp_path: Path) -> N
     ) == (payments_before)
     assert _rows(db, "SELECT id, at, actor, action, subject, data FROM audit_log ORDER BY id") == audit_before
     # Stored times are milliseconds now: a time kept in seconds (REAL) was multiplied, exactly.
-    keys_after = dict(_rows(db, "SELECT key, created_at FROM idempotency_keys"))
+    keys_after = {row[0]: row[1] for row in _rows(db, "SELECT key, created_at FROM idempotency_keys")}
     for key, seconds in keys_before:
         assert keys_after[key] == round(float(str(seconds)) * 1000)
     for table, column in (("parking_sessions", "created_at"), ("processed_messages", "processed_at")):
@@ -119,7 +119,7 @@ def test_every_stored_time_is_unix_milliseconds(tmp_path: Path) -> None:
     tables = [t for (t,) in _rows(db, "SELECT name FROM sqlite_master WHERE type = 'table'")]
     checked = 0
     for table in tables:
-        for column in [c[1] for c in _rows(db, f'PRAGMA table_info("{table}")')]:
+        for column in [str(c[1]) for c in _rows(db, f'PRAGMA table_info("{table}")')]:
             if column == "at" or column.endswith(("_at", "_until")):
                 values = [v for (v,) in _rows(db, f'SELECT "{column}" FROM "{table}"') if v is not None]
                 assert all(isinstance(v, int) and 10**12 < v < 10**14 for v in values), (

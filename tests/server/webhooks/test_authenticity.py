@@ -14,6 +14,7 @@ from pathlib import Path
 
 import payedge
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -39,7 +40,7 @@ def _utf8(data: bytes) -> bool:
 
 
 @pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
+async def client(tmp_path: Path) -> AsyncIterator[TestClient[web.Request, web.Application]]:
     config = Config(
         auth=AuthConfig(api_keys=("k",)),
         store=StoreConfig(database_url=f"sqlite:///{tmp_path}/db.sqlite3"),
@@ -62,10 +63,10 @@ headers = st.dictionaries(
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(provider=st.sampled_from(["stripe", "sandbox"]), body=st.binary(max_size=300), sent=headers)
 async def test_no_valid_signature_no_acknowledgement(
-    client: TestClient,
+    client: TestClient[web.Request, web.Application],
     provider: str,
     body: bytes,
-    sent: dict[str, str],  # type: ignore[type-arg]
+    sent: dict[str, str],
 ) -> None:
     resp = await client.post(f"/v1/webhooks/{provider}", data=body, headers=sent)
     assert resp.status == 400, await resp.text()
@@ -75,8 +76,8 @@ async def test_no_valid_signature_no_acknowledgement(
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=st.binary(min_size=1, max_size=300).filter(_utf8))
 async def test_a_valid_stripe_signature_over_anything_is_acknowledged(
-    client: TestClient,
-    body: bytes,  # type: ignore[type-arg]
+    client: TestClient[web.Request, web.Application],
+    body: bytes,
 ) -> None:
     header = payedge.sign_stripe(body, SECRET, int(time.time()))
     resp = await client.post("/v1/webhooks/stripe", data=body, headers={"Stripe-Signature": header})

@@ -17,8 +17,10 @@ def _beside_database(lookup: Lookup) -> Path | None:
     url = lookup("store.database_url")
     if isinstance(url, str) and url.startswith("sqlite:///"):
         from payedge_server.store import open_store
+        from payedge_server.store.sqlite import SqliteStore
 
-        return open_store(url).path.parent
+        store = open_store(url)
+        return store.path.parent if isinstance(store, SqliteStore) else None
     return None
 
 

@@ -1,12 +1,16 @@
 """Versioned, forward-only schema migrations, applied at start under the store's write lock.
 
 `schema_migrations` records the versions applied. Each version is a module
-`vNNNN_<name>.py` with the statements of each store dialect (`SQLITE`); a
-database is brought from its version to the newest in ONE transaction (SQLite's
-DDL is transactional), so a crash leaves it at its old version, never half-way.
-Several processes starting at once serialise on the store's write lock; the
-second finds the work done. A database newer than this release is refused
-rather than written with an older idea of the schema.
+`vNNNN_<name>.py` with the statements of each store dialect (`SQLITE`,
+`POSTGRES`: the same versions giving the same tables, columns, keys and
+indexes); a database is brought from its version to the newest in ONE
+transaction (both stores' DDL is transactional), so a crash leaves it at its old
+version, never half-way. Several processes or instances starting at once
+serialise on a lock (`store.exclusive`: SQLite's write lock, PostgreSQL's
+`pg_advisory_xact_lock` in a READ COMMITTED transaction, so the second sees the
+first's committed work once it holds the lock) and the second finds the work done.
+A database newer than this release is refused rather than written with an older
+idea of the schema.
 
 Never edit a released migration: add the next version.
 """
@@ -25,7 +29,7 @@ log = logging.getLogger("payedge.migrations")
 
 _TABLE = (
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
-    "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
+    "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
 )
 
 
@@ -43,7 +47,11 @@ class SchemaTooNewError(RuntimeError):
 def _load(module: ModuleType, dialect: str) -> Migration:
     stem = module.__name__.rsplit(".", 1)[-1]
     version = int(stem[1:5])
-    return Migration(version, stem[6:], tuple(getattr(module, dialect.upper())))
+    return Migration(version, stem[6:], tuple(getattr(module, DIALECTS[dialect])))
+
+
+DIALECTS = {"sqlite": "SQLITE", "postgresql": "POSTGRES"}
+LOCK = "payedge:schema_migrations"
 
 
 def migrations(dialect: str = "sqlite") -> list[Migration]:
@@ -92,12 +100,13 @@ def upgrade_in_tx(tx: Tx, pending: list[Migration], now_ms: int) -> list[int]:
     return applied
 
 
-async def upgrade(store: Store, dialect: str = "sqlite") -> list[int]:
+async def upgrade(store: Store) -> list[int]:
+    """Bring the store's schema to this release's newest version; returns the versions applied."""
     import time
 
-    pending = migrations(dialect)
+    pending = migrations(store.dialect)
     now = time.time_ns() // 1_000_000
-    applied = await store.write(lambda tx: upgrade_in_tx(tx, pending, now))
+    applied = await store.exclusive(LOCK, lambda tx: upgrade_in_tx(tx, pending, now))
     if applied:
         log.info("schema upgraded to version %d (applied %s)", pending[-1].version, applied)
     return applied

@@ -1,4 +1,4 @@
-"""Version 3: hosted-payment connectors (PayPal, CinetPay, MTN MoMo, Orange Money).
+"""Version 5: hosted-payment connectors (PayPal, CinetPay, MTN MoMo, Orange Money).
 
 - payments.next_action: what the payer must do at the provider (a redirect URL, approve on the
   phone), JSON, shown while the payment is `processing`;
@@ -8,7 +8,7 @@
   `token` is what a status read needs besides the id (Orange's `pay_token`); `callback_digest`
   the SHA-256 of the token a callback must echo (Orange's `notif_token`: never stored itself).
 
-The SQL is plain enough for both store dialects.
+Portable DDL (TEXT, BIGINT: SQLite reads BIGINT as INTEGER), the same for both stores.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ SQLITE: tuple[str, ...] = (
         gateway TEXT NOT NULL,
         provider_ref TEXT NOT NULL,
         payment_id TEXT NOT NULL,
-        amount INTEGER NOT NULL,
+        amount BIGINT NOT NULL,
         currency TEXT NOT NULL,
         state TEXT NOT NULL,
         token TEXT,
         callback_digest TEXT,
-        created_at INTEGER NOT NULL,
+        created_at BIGINT NOT NULL,
         PRIMARY KEY (gateway, provider_ref)
     )""",
     "CREATE INDEX provider_attempts_payment ON provider_attempts (payment_id, created_at)",

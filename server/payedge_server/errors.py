@@ -69,6 +69,14 @@ CATALOGUE: Mapping[str, ErrorSpec] = {
     "payment_failed": _spec(402, "The payment attempt failed at the provider; the payment is in the body."),
     "gateway_rejected": _spec(400, "The provider refused the request; `gateway_code` says why."),
     "gateway_unavailable": _spec(503, "The provider could not be reached or answered 5xx; retry later."),
+    "gateway_timeout": _spec(
+        504,
+        "The provider did not answer in time: it may have acted. payedge settles it by a status read; "
+        "retry with the same Idempotency-Key.",
+    ),
+    "refund_not_supported": _spec(
+        400, "The payment's gateway has no refund API: refund it from the provider's back office."
+    ),
     # -- webhooks ------------------------------------------------------------------------
     "invalid_signature": _spec(400, "The webhook's signature, or its signature header, is not valid."),
     "invalid_payload": _spec(

@@ -8,6 +8,7 @@ shows seconds (`created`, `updated`), as everywhere on HTTP.
 from __future__ import annotations
 
 import dataclasses
+import json
 import secrets
 import time
 from collections.abc import Mapping
@@ -61,6 +62,37 @@ class LastError:
         if self.gateway_code is not None:
             out["gateway_code"] = self.gateway_code
         return out
+
+
+class NextActionType(StrEnum):
+    """What the payer must do at a hosted-payment provider before the payment can go on."""
+
+    REDIRECT = "redirect"  # open `url` (PayPal approval, CinetPay or Orange Money payment page)
+    APPROVE_ON_PHONE = "approve_on_phone"  # MTN MoMo: the payer confirms with their PIN
+
+
+@dataclass(frozen=True, slots=True)
+class NextAction:
+    """The payer's next step for a `processing` payment (shown as `next_action` on the payment)."""
+
+    type: NextActionType
+    url: str | None = None
+
+    def view(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type.value}
+        if self.url is not None:
+            out["url"] = self.url
+        return out
+
+    def dumps(self) -> str:
+        return json.dumps(self.view(), separators=(",", ":"))
+
+    @staticmethod
+    def loads(text: str | None) -> NextAction | None:
+        if not text:
+            return None
+        data = json.loads(text)
+        return NextAction(NextActionType(data["type"]), data.get("url"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +167,8 @@ class Payment:
     # SPEC 6: the wallet owner credited on success, and the commission that applies.
     payee: str = DEFAULT_PAYEE
     commission_type: str | None = None
+    # What the payer must do at the provider (hosted payments); shown while `processing`.
+    next_action: NextAction | None = None
 
     def replace(self, **changes: Any) -> Payment:
         return dataclasses.replace(self, **changes)
@@ -157,6 +191,9 @@ class Payment:
             "amount_captured": self.amount_captured,
             "amount_refunded": self.amount_refunded,
             "last_error": self.last_error.view() if self.last_error else None,
+            "next_action": self.next_action.view()
+            if self.next_action and self.status is PaymentStatus.PROCESSING
+            else None,
             "created": self.created_at // 1000,
             "updated": self.updated_at // 1000,
             "payee": self.payee,

@@ -11,12 +11,13 @@ from typing import Any
 import orjson
 
 from payedge_server.contracts import Tx
-from payedge_server.payments.model import Attempt, LastError, Payment, PaymentStatus
+from payedge_server.payments.model import Attempt, LastError, NextAction, Payment, PaymentStatus
 
 _COLUMNS = (
     "id, amount, currency, gateway, status, version, created_at, updated_at, user_id, order_ref, "
     "payment_method, metadata, gateway_ref, amount_captured, amount_refunded, last_error_code, "
-    "last_error_message, last_error_gateway_code, provider_at, locked_until, payee, commission_type"
+    "last_error_message, last_error_gateway_code, provider_at, locked_until, payee, commission_type, "
+    "next_action"
 )
 SELECT = f"SELECT {_COLUMNS} FROM payments"
 
@@ -24,7 +25,7 @@ SELECT = f"SELECT {_COLUMNS} FROM payments"
 def from_row(row: Sequence[Any]) -> Payment:
     (pid, amount, currency, gateway, status, version, created, updated, user_id, order_ref, pm, metadata,
      ref, captured, refunded, err_code, err_message, err_gateway, provider_at, locked, payee,
-     commission_type) = row  # fmt: skip
+     commission_type, action) = row  # fmt: skip
     return Payment(
         id=pid,
         amount=amount,
@@ -46,6 +47,7 @@ def from_row(row: Sequence[Any]) -> Payment:
         locked_until=locked,
         payee=payee,
         commission_type=commission_type,
+        next_action=NextAction.loads(action),
     )
 
 
@@ -74,14 +76,16 @@ def _values(p: Payment) -> tuple[Any, ...]:
         p.locked_until,
         p.payee,
         p.commission_type,
+        p.next_action.dumps() if p.next_action else None,
     )
 
 
-_INSERT = f"INSERT INTO payments ({_COLUMNS}) VALUES ({', '.join('?' * 22)})"
+_INSERT = f"INSERT INTO payments ({_COLUMNS}) VALUES ({', '.join('?' * 23)})"
 _UPDATE = (
     "UPDATE payments SET status = ?, version = ?, updated_at = ?, payment_method = ?, gateway_ref = ?, "
     "amount_captured = ?, amount_refunded = ?, last_error_code = ?, last_error_message = ?, "
-    "last_error_gateway_code = ?, provider_at = ?, locked_until = ? WHERE id = ? AND version = ?"
+    "last_error_gateway_code = ?, provider_at = ?, locked_until = ?, next_action = ? "
+    "WHERE id = ? AND version = ?"
 )
 
 
@@ -117,6 +121,7 @@ def update(tx: Tx, before: Payment, after: Payment) -> None:
             error.gateway_code if error else None,
             after.provider_at,
             after.locked_until,
+            after.next_action.dumps() if after.next_action else None,
             before.id,
             before.version,
         ),

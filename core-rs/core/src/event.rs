@@ -150,6 +150,7 @@ pub fn parse_event(json: &str) -> Result<StripeEvent<'_>> {
             codes::INVALID_PAYLOAD,
             format!("the payload is not a Stripe event: {e}"),
         )
+        .with_param("payload")
     })?;
     let object = raw.data.and_then(|d| d.object).unwrap_or_default();
     Ok(StripeEvent {
@@ -177,8 +178,9 @@ pub fn parse_stripe_event<'a, 'h>(
 ) -> Result<(StripeTimestamp<'h>, StripeEvent<'a>)> {
     let ts = verify_stripe(payload, header, keys, tolerance, now)?;
     // verify_stripe checked the payload is UTF-8
-    let json = std::str::from_utf8(payload)
-        .map_err(|_| Error::signature(codes::INVALID_PAYLOAD, "payload is not valid UTF-8"))?;
+    let json = std::str::from_utf8(payload).map_err(|_| {
+        Error::signature(codes::INVALID_PAYLOAD, "payload is not valid UTF-8").with_param("payload")
+    })?;
     Ok((ts, parse_event(json)?))
 }
 

@@ -232,11 +232,20 @@ class Deduper:
     ``now``: seconds on ``time.monotonic()``'s clock, default ``time.monotonic()``.
     Bad arguments raise ``InvalidArgumentError`` (``code="invalid_argument"``,
     ``.param`` naming the argument).
+
+    Memory does not depend on key length: a key is stored as its 128-bit
+    SipHash-1-3 under a random per-instance key (a PRF: ids cannot be crafted
+    to collide), about 33 bytes per key at 10 M keys (docs/dedupe.md). Two
+    keys with the same digest would make the second a false duplicate: a new
+    key matches one of ``n`` live keys with probability at most ``n / 2**128``
+    (2.9e-32 at 10 M, 7.6e-31 at 260 M live keys); any two of ``n`` collide
+    with probability at most ``n * (n - 1) / 2**129`` (1.5e-25 at 10 M,
+    9.9e-23 at 260 M).
     """
 
     def __new__(cls, ttl: float = 259200.0, max_entries: int = 10000000) -> Deduper:
         """``ttl``: seconds a key lives (default 72 h: Stripe retries for up to 3 days);
-        ``max_entries``: the memory bound (default 10 M)."""
+        ``max_entries``: the memory bound, 1 to 2**30 (default 10 M, about 330 MB)."""
     def check_and_insert(self, key: str, now: float | None = None) -> bool:
         """True the first time a live ``key`` is seen (and remember it), False for a duplicate.
 
@@ -266,6 +275,20 @@ class Deduper:
     @property
     def max_entries(self) -> int:
         """The bound on keys held."""
+
+@final
+class _LegacyDeduper:
+    """The deduper before issue 16 (whole keys stored): the benchmarks' baseline
+    (bench/dedupe_memory.py), not part of the API. Same semantics as ``Deduper``."""
+
+    def __new__(cls, ttl: float = 259200.0, max_entries: int = 10000000) -> _LegacyDeduper:
+        """As ``Deduper``."""
+    def check_and_insert(self, key: str, now: float | None = None) -> bool:
+        """As ``Deduper.check_and_insert``."""
+    def check_and_insert_many(self, keys: Iterable[str], now: float | None = None) -> list[bool]:
+        """As ``Deduper.check_and_insert_many``."""
+    def __len__(self) -> int:
+        """Keys held."""
 
 @final
 class Begin:

@@ -2,6 +2,7 @@
 //!
 //! `now` is seconds on `time.monotonic()`'s clock (see `clock.rs`); bad
 //! arguments are `InvalidArgumentError` naming them (see `args.rs`).
+use payedge_core::dedupe::legacy::LegacyDeduper as CoreLegacyDeduper;
 use payedge_core::dedupe::Deduper as CoreDeduper;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
@@ -14,6 +15,25 @@ const KEY: Arg = Arg::invalid("key");
 const KEYS: Arg = Arg::invalid("keys");
 const TTL: Arg = Arg::invalid("ttl");
 const MAX_ENTRIES: Arg = Arg::invalid("max_entries");
+
+/// `ttl` (seconds) and `max_entries`, with the SPEC defaults.
+fn new_args(
+    ttl: Option<&Bound<'_, PyAny>>,
+    max_entries: Option<&Bound<'_, PyAny>>,
+) -> BindResult<(f64, usize)> {
+    let ttl = ttl.map_or(Ok(CoreDeduper::DEFAULT_TTL), |v| args::seconds(v, &TTL))?;
+    let max_entries = match max_entries {
+        None => CoreDeduper::DEFAULT_MAX_ENTRIES,
+        Some(v) => {
+            let wide = args::int(v, &MAX_ENTRIES)?;
+            usize::try_from(wide).map_err(|_| match wide {
+                ..1 => MAX_ENTRIES.out_of_range("must be at least 1"),
+                _ => MAX_ENTRIES.out_of_range(format!("{wide} is out of range")),
+            })?
+        }
+    };
+    Ok((ttl, max_entries))
+}
 
 /// Event dedupe: `True` the first time a live key is seen.
 #[pyclass(frozen, module = "payedge._core", name = "Deduper")]
@@ -29,17 +49,7 @@ impl Deduper {
         ttl: Option<&Bound<'_, PyAny>>,
         max_entries: Option<&Bound<'_, PyAny>>,
     ) -> BindResult<Self> {
-        let ttl = ttl.map_or(Ok(CoreDeduper::DEFAULT_TTL), |v| args::seconds(v, &TTL))?;
-        let max_entries = match max_entries {
-            None => CoreDeduper::DEFAULT_MAX_ENTRIES,
-            Some(v) => {
-                let wide = args::int(v, &MAX_ENTRIES)?;
-                usize::try_from(wide).map_err(|_| match wide {
-                    ..1 => MAX_ENTRIES.out_of_range("must be at least 1"),
-                    _ => MAX_ENTRIES.out_of_range(format!("{wide} is out of range")),
-                })?
-            }
-        };
+        let (ttl, max_entries) = new_args(ttl, max_entries)?;
         Ok(Deduper {
             inner: CoreDeduper::new(ttl, max_entries)?,
         })
@@ -139,7 +149,60 @@ impl Deduper {
     }
 }
 
+/// The deduper before issue 16 (whole keys stored), for the benchmarks'
+/// baseline only (`bench/dedupe_memory.py`); not part of the API.
+#[pyclass(frozen, module = "payedge._core", name = "_LegacyDeduper")]
+pub struct LegacyDeduper {
+    inner: CoreLegacyDeduper,
+}
+
+#[pymethods]
+impl LegacyDeduper {
+    #[new]
+    #[pyo3(signature = (ttl = None, max_entries = None), text_signature = "(ttl=259200.0, max_entries=10000000)")]
+    fn new(
+        ttl: Option<&Bound<'_, PyAny>>,
+        max_entries: Option<&Bound<'_, PyAny>>,
+    ) -> BindResult<Self> {
+        let (ttl, max_entries) = new_args(ttl, max_entries)?;
+        Ok(LegacyDeduper {
+            inner: CoreLegacyDeduper::new(ttl, max_entries)?,
+        })
+    }
+
+    #[pyo3(signature = (key, now = None))]
+    fn check_and_insert(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        now: Option<&Bound<'_, PyAny>>,
+    ) -> BindResult<bool> {
+        let key = args::str(key, &KEY)?;
+        let now = monotonic_now(py, now)?;
+        Ok(self.inner.check_and_insert(key, now)?)
+    }
+
+    #[pyo3(signature = (keys, now = None))]
+    fn check_and_insert_many(
+        &self,
+        py: Python<'_>,
+        keys: &Bound<'_, PyAny>,
+        now: Option<&Bound<'_, PyAny>>,
+    ) -> BindResult<Vec<bool>> {
+        let now = monotonic_now(py, now)?;
+        let owned = args::str_seq(keys, &KEYS)?;
+        let borrowed = args::utf8_all(&owned, &KEYS)?;
+        let inner = &self.inner;
+        Ok(py.detach(|| inner.check_and_insert_many(&borrowed, now))?)
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Deduper>()?;
+    m.add_class::<LegacyDeduper>()?;
     Ok(())
 }

@@ -95,11 +95,11 @@ def _worker(impl: str, n: int, key_len: int) -> Result:
                 if expires is None or expires <= now:
                     table[key] = now + TTL
         else:
-            firsts = structure.check_and_insert_many(chunk)  # type: ignore[attr-defined]
+            firsts = structure.check_and_insert_many(chunk)
             assert all(firsts)
         elapsed += time.perf_counter() - began
     after = _rss()
-    assert len(structure) == n  # type: ignore[arg-type]
+    assert len(structure) == n
     return Result(impl, n, key_len, (after - before) / n, n / elapsed)
 
 

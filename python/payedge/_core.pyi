@@ -111,11 +111,28 @@ def parse_stripe_event(
     now: int | None = None,
 ) -> StripeEvent:
     """Verify the ``Stripe-Signature`` header (exactly as ``verify_stripe``), then
-    parse the event, in one native call (the GIL is released for large payloads).
+    read the event, in one native call (the GIL is released for large payloads).
 
-    Raises ``SignatureError`` as ``verify_stripe`` does. A verified payload that
-    is not a Stripe event (not JSON, ``id``/``type``/``created`` missing or of the
-    wrong type) raises ``SignatureError(code="invalid_payload", param="payload")``.
+    What the signature proves, payedge acknowledges (issue 16):
+
+    - a signature failure raises ``SignatureError`` as ``verify_stripe`` does
+      (a payload that is not UTF-8 included: Stripe signs text); after a valid
+      signature, never;
+    - a verified payload that cannot be an event at all raises ``PayloadError``
+      (``code="invalid_payload"``) whose ``.param`` names the field: ``payload``
+      (not JSON, or not an object), ``id`` or ``type`` (missing or not a
+      string), ``created`` (missing or not an integer);
+    - otherwise the event is returned. A field it reads that holds another type
+      (an ``amount`` that is an object, a ``status`` that is a list, a metadata
+      value that is not a string...) reads as absent and its JSON path is
+      listed in ``StripeEvent.malformed``.
+
+    Readings follow Python's ``json.loads`` (what stripe-python uses): ``null``
+    is absent, an integer is a number without fraction or exponent, of a key
+    given twice the last counts; unread fields are skipped at any depth and
+    never converted (``1e400`` elsewhere is harmless). payedge's own limits:
+    integers must fit 64 bits, and a string holding an escaped lone surrogate
+    is unreadable (malformed, or ``PayloadError`` for ``id``/``type``).
     """
 
 @final
@@ -124,7 +141,10 @@ class StripeEvent:
 
     Field meanings are Stripe's (https://docs.stripe.com/api/events/object):
     ``data.object`` is the object the event is about (a PaymentIntent, a
-    Charge, ...). Strings are made into ``str`` objects when read.
+    Charge, ...). Strings are made into ``str`` objects when read. A field of
+    an unexpected type reads as None (``livemode``: False; ``metadata``: the
+    entry is left out) and is named in ``malformed``: act on an event only when
+    the fields you need are not in it.
     """
 
     @property
@@ -160,6 +180,16 @@ class StripeEvent:
     @property
     def metadata(self) -> dict[str, str]:
         """``data.object.metadata``: a new dict on each read (the event stays immutable)."""
+    @property
+    def malformed(self) -> list[str]:
+        """JSON paths of the fields read as absent because their value had another type.
+
+        In reading order: ``livemode``, ``data``, ``data.object``,
+        ``data.object.<field>`` (``id``, ``object``, ``amount``,
+        ``amount_received``, ``currency``, ``status``, ``metadata``), then
+        ``data.object.metadata.<key>`` for each metadata value that is not a
+        string. Empty for a well-formed event; a new list on each read.
+        """
     @property
     def raw(self) -> bytes:
         """The verified payload as received (the caller's own ``bytes`` object when given one)."""

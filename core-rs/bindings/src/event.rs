@@ -39,6 +39,7 @@ struct EventFields {
     currency: Option<Field>,
     status: Option<Field>,
     metadata: Vec<(Field, Field)>,
+    malformed: Vec<String>,
 }
 
 impl EventFields {
@@ -62,6 +63,7 @@ impl EventFields {
                 .iter()
                 .map(|(k, v)| (field(k), field(v)))
                 .collect(),
+            malformed: ev.malformed.clone(),
         }
     }
 }
@@ -152,6 +154,12 @@ impl PyStripeEvent {
         Ok(dict)
     }
 
+    /// JSON paths of the fields read as absent because their value had another type.
+    #[getter]
+    fn malformed(&self) -> Vec<String> {
+        self.f.malformed.clone()
+    }
+
     /// The verified payload, as received.
     #[getter]
     fn raw<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
@@ -165,8 +173,13 @@ impl PyStripeEvent {
                 None => Ok("None".to_owned()),
             }
         };
+        let malformed = if self.f.malformed.is_empty() {
+            String::new()
+        } else {
+            format!(", malformed={:?}", self.f.malformed)
+        };
         Ok(format!(
-            "StripeEvent(id={}, type={}, created={}, object_id={}, amount={}, currency={}, status={})",
+            "StripeEvent(id={}, type={}, created={}, object_id={}, amount={}, currency={}, status={}{malformed})",
             repr(Some(self.id(py)))?,
             repr(Some(self.event_type(py)))?,
             self.f.created,

@@ -43,12 +43,15 @@ ROUNDS = 5 if QUICK else 25
 TARGET_SINGLE_VS_TTLCACHE = 5.0
 TARGET_BATCH_VS_DICT = 1.5  # measured 1.2-1.9x under load, about 2x when the machine was quieter
 TARGET_BATCH_VS_TTLCACHE = 8.0
-# Issue 16: the new deduper must be faster than the one it replaces. The batch measured
-# 1.9-2.3x; single calls are at parity (the per-call PyO3 cost dominates; in Rust, in
-# cache: a new key 59 vs 72 ns, a duplicate 42 vs 36 ns, SipHash-128 costing more than
-# aHash), so they are held to "not slower beyond the noise".
+# Issue 16: the new deduper must be faster than the one it replaces. Same-round medians
+# measured: batch 1.5x, single calls 1.2x (the per-call PyO3 cost dominates them; in Rust,
+# in cache, a duplicate is 42 vs 36 ns: SipHash-128 costs more than aHash), so single
+# calls are held to "not slower beyond the noise".
 TARGET_BATCH_VS_LEGACY = 1.2
 TARGET_SINGLE_VS_LEGACY = 0.9
+# bench/dedupe_memory.py, 1 M and 10 M keys, one fresh process each (not interleaved):
+# measured 1.2x to 4x under load; asserted: not slower.
+TARGET_BATCH_AT_SCALE_VS_LEGACY = 1.0
 # Issue 16: at most 40 bytes per key at 10 M keys, as RSS growth, whatever the key length.
 # At 1 M keys (CI) the per-call buffers and the last ring block are amortised over 10x
 # fewer keys: 44 there.
@@ -237,6 +240,8 @@ def test_memory_per_key(benchmark: BenchmarkFixture, ratios: RatioRecorder) -> N
         legacy = by_key[("legacy Deduper", keys, key_len)]
         assert legacy.bytes_per_key > 3 * r.bytes_per_key, (legacy, r)
         assert by_key[("python set", keys, key_len)].bytes_per_key > 2 * r.bytes_per_key
+        # at scale (keys out of cache) fewer bytes are fewer cache misses: faster than before
+        assert r.inserts_per_s >= TARGET_BATCH_AT_SCALE_VS_LEGACY * legacy.inserts_per_s, (legacy, r)
     # same key count, longer keys: the same bytes per key (within the allocator's noise)
     for keys in {k for _, k, _ in by_key}:
         sizes = [r.bytes_per_key for (i, k, _), r in by_key.items() if i == "payedge.Deduper" and k == keys]

@@ -23,10 +23,10 @@
 //! ([`digest`]), with its expiry: a 24-byte entry in a FIFO of fixed blocks
 //! ([`ring`]) plus a 4-byte slot and hashbrown's control byte in the index
 //! ([`set`]). Measured as process RSS growth (`bench/dedupe_memory.py`,
-//! docs/dedupe.md): 32.9 bytes per key at 10 M keys (40.3 at 1 M), whatever
-//! the key's length, against 138 (35-byte keys) and 234 (90-byte keys) for the
+//! docs/dedupe.md): 32.9 bytes per key at 10 M keys (39.2 at 1 M), whatever
+//! the key's length, against 136 (35-byte keys) and 236 (90-byte keys) for the
 //! [`legacy`] deduper that stored keys. At 1,000 events/s, the 260 M keys of a
-//! 3-day TTL take about 8.6 GB instead of 36 to 61 GB.
+//! 3-day TTL take about 8.6 GB instead of 35 to 61 GB.
 //!
 //! # False duplicates
 //!

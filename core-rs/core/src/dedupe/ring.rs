@@ -5,7 +5,8 @@
 //! as entries are popped, so the memory follows the number of entries held
 //! (within one block at each end) instead of doubling like a `VecDeque`; a
 //! popped block is kept as a spare so a steady stream of inserts and expiries
-//! allocates nothing.
+//! allocates nothing. A block is allocated but filled as entries come (the OS
+//! maps its pages only when they are written), so a small deduper stays small.
 use std::collections::VecDeque;
 
 use super::digest::Digest;
@@ -24,14 +25,15 @@ pub(crate) struct Entry {
 /// `seq - base` from the start of `blocks[0]`.
 #[derive(Default)]
 pub(crate) struct Ring {
-    blocks: VecDeque<Box<[Entry]>>,
+    /// Each of capacity [`BLOCK`]; all full but the last.
+    blocks: VecDeque<Vec<Entry>>,
     /// Sequence number of `blocks[0][0]`.
     base: u64,
     /// Sequence number of the front entry.
     head: u64,
     /// Sequence number the next pushed entry gets.
     tail: u64,
-    spare: Option<Box<[Entry]>>,
+    spare: Option<Vec<Entry>>,
 }
 
 impl Ring {
@@ -59,24 +61,18 @@ impl Ring {
 
     /// Append an entry; returns its sequence number.
     pub(crate) fn push(&mut self, entry: Entry) -> u64 {
-        let seq = self.tail;
-        let offset = usize::try_from(seq - self.base).unwrap_or(usize::MAX);
-        if offset / BLOCK == self.blocks.len() {
+        if self.blocks.back().is_none_or(|block| block.len() == BLOCK) {
             let block = self
                 .spare
                 .take()
-                .unwrap_or_else(|| vec![Entry::default(); BLOCK].into_boxed_slice());
+                .unwrap_or_else(|| Vec::with_capacity(BLOCK));
             self.blocks.push_back(block);
         }
-        if let Some(slot) = self
-            .blocks
-            .get_mut(offset / BLOCK)
-            .and_then(|b| b.get_mut(offset % BLOCK))
-        {
-            *slot = entry;
+        if let Some(block) = self.blocks.back_mut() {
+            block.push(entry);
         }
         self.tail += 1;
-        seq
+        self.tail - 1
     }
 
     /// Remove the front entry; returns it with its sequence number.
@@ -87,7 +83,10 @@ impl Ring {
         if self.head - self.base == BLOCK as u64 {
             // the front block is used up
             self.base += BLOCK as u64;
-            self.spare = self.blocks.pop_front();
+            self.spare = self.blocks.pop_front().map(|mut block| {
+                block.clear();
+                block
+            });
         }
         Some((seq, entry))
     }
@@ -107,10 +106,14 @@ impl Ring {
         }
     }
 
-    /// Bytes of entry storage held (blocks and spare).
+    /// Entries allocated for (blocks and spare; not all of it is mapped).
     #[cfg(test)]
     pub(crate) fn allocated_entries(&self) -> usize {
-        (self.blocks.len() + usize::from(self.spare.is_some())) * BLOCK
+        self.blocks
+            .iter()
+            .chain(&self.spare)
+            .map(Vec::capacity)
+            .sum()
     }
 }
 

@@ -180,8 +180,8 @@ fn mass_expiry_gives_memory_back() {
     let full = d.inner.lock().set.allocated_bytes();
     assert_eq!(d.purge_expired(10.0).unwrap(), keys.len());
     let empty = d.inner.lock().set.allocated_bytes();
-    assert!(empty < 64 * 1024, "{empty} of {full} bytes still held");
-    // and it still works
+    assert!(empty < 256 * 1024, "{empty} of {full} bytes still held"); // the smallest index
+                                                                       // and it still works
     assert!(d.check_and_insert("evt_1", 11.0).unwrap());
 }
 

@@ -12,8 +12,8 @@ def _serve(argv: Sequence[str]) -> int:
         from payedge_server.cli import main as serve_main
     except ImportError:
         print(
-            "payedge serve: the edge server (server/, package payedge_server) is not installed; "
-            "run `make serve` from a checkout, or `pip install ./server`.",
+            "payedge serve: the edge server (package payedge-server) is not installed; "
+            "run `pip install 'payedge[server]'`, or `make serve` from a checkout.",
             file=sys.stderr,
         )
         return 2

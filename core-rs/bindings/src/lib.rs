@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 mod dedupe;
 mod errors;
 mod idempotency;
+mod json_numbers;
 mod money;
 mod queue;
 mod signature;
@@ -22,5 +23,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     money::register(m)?;
     tariff::register(m)?;
     queue::register(m)?;
+    json_numbers::register(m)?;
     Ok(())
 }

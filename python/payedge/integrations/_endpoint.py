@@ -76,9 +76,7 @@ def _error(status: int, code: str, message: str, param: str | None = None) -> Re
 
 
 _FAILED: Final = _error(500, "handler_failed", "the webhook handler failed; the delivery will be retried")
-_IN_FLIGHT: Final = _error(
-    409, "in_flight", "this event is being handled by another delivery; retry later"
-)
+_IN_FLIGHT: Final = _error(409, "in_flight", "this event is being handled by another delivery; retry later")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +102,7 @@ class _Delivery(Generic[E]):
     event: E
 
 
-class _Endpoint(Generic[E]):
+class WebhookEndpoint(Generic[E]):
     """Secrets, handlers by type and handled ids; `handle`/`handle_async` answer one delivery."""
 
     def __init__(
@@ -212,7 +210,7 @@ async def _awaited(result: Awaitable[object]) -> None:
     await result
 
 
-class StripeWebhooks(_Endpoint[Event]):
+class StripeWebhooks(WebhookEndpoint[Event]):
     """Stripe webhooks: `Stripe-Signature` verified natively by `payedge.verify_stripe`
     (SPEC 2.1: any of `secrets` may match, for rotation; `tolerance` seconds of age),
     handlers get a `payedge.stripe_compat.Event` and are picked by `event.type`;
@@ -229,7 +227,7 @@ class StripeWebhooks(_Endpoint[Event]):
         return _Delivery(event_id, event_type if isinstance(event_type, str) else "", event)
 
 
-class StandardWebhooks(_Endpoint[StandardEvent]):
+class StandardWebhooks(WebhookEndpoint[StandardEvent]):
     """Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`;
     `whsec_<base64>` secrets) verified natively by `payedge.verify_standard`;
     handlers get a `StandardEvent` picked by the payload's `"type"`; the dedupe

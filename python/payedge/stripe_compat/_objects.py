@@ -35,6 +35,7 @@ _LIST_OBJECTS: Final = frozenset({"list", "search_result"})
 _DICT_METHODS: Final = frozenset({"keys", "values", "items", "pop", "setdefault"})
 _generic = object.__getattribute__
 _BY_NAME = _shapes.BY_NAME
+_UNSET: Any = object()
 
 
 class StripeObject:
@@ -249,7 +250,9 @@ def _field(shape: Shape | None, key: str, value: Any) -> Any:
     was made. One function, few calls: this runs on the first read of a field."""
     inner = None
     if shape is not None:
-        inner = shape.child(key, value)
+        inner = shape.children.get(key, _UNSET)
+        if inner is _UNSET:
+            inner = shape.child(key, value)
         if type(value) is dict and key in shape.dict_fields:
             return _BuiltDict({k: None if v is None else _convert(v, inner) for k, v in value.items()})
     if type(value) is not dict:

@@ -30,7 +30,7 @@ _EMPTY: Final[Mapping[str, Any]] = {}
 class Shape:
     """One stripe-python class's field rules (empty mappings where it has none)."""
 
-    __slots__ = ("_children", "dict_fields", "encodings", "inner", "remap", "unions")
+    __slots__ = ("children", "dict_fields", "encodings", "inner", "remap", "unions")
 
     def __init__(self, klass: type) -> None:
         self.encodings: Mapping[str, str] = getattr(klass, "_field_encodings", None) or _EMPTY
@@ -40,18 +40,18 @@ class Shape:
         self.unions: Mapping[str, tuple[str, Mapping[str, type]]] = (
             getattr(klass, "_inner_class_union_variant_types", None) or _EMPTY
         )
-        # field -> its inner class's shape, for fields that are not unions
-        self._children: dict[str, Shape | None] = {}
+        # field -> its inner class's shape, remembered for fields that are not unions
+        self.children: dict[str, Shape | None] = {}
 
     def child(self, key: str, value: Any) -> Shape | None:
         """`field_class`, remembered per field when the value cannot change it."""
         try:
-            return self._children[key]
+            return self.children[key]
         except KeyError:
             pass
         shape = self.field_class(key, value)
         if key not in self.unions:
-            self._children[key] = shape
+            self.children[key] = shape
         return shape
 
     def coerce(self, key: str, value: Any) -> Any:

@@ -45,7 +45,12 @@ fn has_long_digit_run(bytes: &[u8]) -> bool {
         }
         let before = bytes.get(..i).unwrap_or_default();
         let after = bytes.get(i + 1..).unwrap_or_default();
-        let back = before.iter().rev().take(MIN_WIDE_DIGITS).take_while(digit).count();
+        let back = before
+            .iter()
+            .rev()
+            .take(MIN_WIDE_DIGITS)
+            .take_while(digit)
+            .count();
         let ahead = after.iter().take_while(digit).count();
         if back + 1 + ahead >= MIN_WIDE_DIGITS {
             return true;
@@ -174,7 +179,7 @@ mod tests {
         ) {
             let mut bytes = text.into_bytes();
             let at = at.min(bytes.len());
-            bytes.splice(at..at, std::iter::repeat(b'7').take(run));
+            bytes.splice(at..at, std::iter::repeat_n(b'7', run));
             let longest = bytes
                 .split(|b| !b.is_ascii_digit())
                 .map(<[u8]>::len)

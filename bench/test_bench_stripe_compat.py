@@ -45,6 +45,9 @@ def test_construct_event_payedge(benchmark: BenchmarkFixture, ratios: RatioRecor
     def construct_and_read() -> tuple[object, ...]:
         return typical_reads(stripe_compat.construct_event(ONE_KB_EVENT, header, SECRET))
 
+    # the first read of a payment_intent imports stripe-python's class for it (once per
+    # process): keep that out of pytest-benchmark's calibration
+    construct_and_read()
     assert benchmark(construct_and_read) == EXPECTED
     ratios.record("construct_event[payedge.stripe_compat]", benchmark)
 
@@ -55,6 +58,7 @@ def test_construct_event_stripe(benchmark: BenchmarkFixture, ratios: RatioRecord
     def construct_and_read() -> tuple[object, ...]:
         return typical_reads(stripe.Webhook.construct_event(ONE_KB_EVENT, header, SECRET))
 
+    construct_and_read()  # the same first-call imports, on stripe-python's side
     assert benchmark(construct_and_read) == EXPECTED
     ratios.record("construct_event[stripe]", benchmark)
     ratio = ratios.ratio("construct_event[payedge.stripe_compat]", "construct_event[stripe]")

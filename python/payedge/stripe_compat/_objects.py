@@ -133,8 +133,8 @@ class StripeObject:
         return f"<{' '.join(ident)} at {hex(id(self))}> JSON: {self}"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # pickled as plain JSON data; built again (lazily) when unpickled
-        return (_rebuild, (type(self), self.to_dict(), _shape_of(self)))
+        # pickled as plain data (no stripe-python classes inside); rebuilt lazily
+        return (_rebuild, (type(self), self.to_dict()))
 
 
 class ListObject(StripeObject):
@@ -224,8 +224,11 @@ def make_event(data: dict[str, Any], api_key: str | None = None, requestor: obje
     return event
 
 
-def _rebuild(view: type[StripeObject], data: dict[str, Any], shape: Shape | None) -> StripeObject:
-    return view(data, shape)
+def _rebuild(view: type[StripeObject], data: dict[str, Any]) -> StripeObject:
+    if view is Event:
+        return view(data, _shapes.EVENT)
+    name = data.get("object")
+    return view(data, _shapes.of_object(name) if isinstance(name, str) else None)
 
 
 # ---------------------------------------------------------------- building values

@@ -6,8 +6,10 @@ Two paths give one verdict:
   `bytearray` or encodable `str` payload, an ASCII `str` header, a `str`
   secret, an `int` or `None` tolerance), `payedge.verify_stripe` (the Rust
   core, SPEC 2.1) checks the signature. Where it *accepts*, stripe-python
-  accepts too: its rules are stripe-python's for every header whose `t` is
-  ASCII digits, and it refuses every other `t`.
+  accepts too: its rules are stripe-python's for every UTF-8 payload and every
+  header whose `t` is ASCII digits, and it refuses every other `t`, payloads
+  that are not UTF-8 and blank secrets (a `t` with more digits than `int()`
+  takes fails when the core hands it back as an `int`).
 - exact: anything else, including every input the native check refuses, goes
   through `verify_exact`, a step-by-step emulation of stripe-python 16.1's
   `WebhookSignature.verify_header` (stripe/_webhook.py): the same checks in the

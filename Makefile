@@ -43,7 +43,9 @@ build-dev: venv ## Same as build, unoptimised (faster to compile; not for benchm
 wheel: venv ## Build the payedge wheel (abi3, any CPython >= 3.11) and the payedge-server wheel into dist/
 	rm -rf dist && mkdir -p dist
 	$(BIN)/maturin build --release --out dist -q
+	rm -rf server/build  # setuptools' staging copy: a stale one would ship deleted modules
 	$(BIN)/python -m pip wheel --no-deps -q -w dist ./server
+	rm -rf server/build
 
 setup: system-deps build ## Everything: system packages, .venv, native build
 

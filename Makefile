@@ -10,7 +10,7 @@ export VIRTUAL_ENV := $(abspath $(VENV))
 PYTEST := $(BIN)/python -m pytest
 
 .PHONY: help setup system-deps venv build build-dev wheel serve test test-rust test-python lint fmt \
-        bench bench-quick bench-http fuzz loadtest clean
+        bench bench-quick bench-http soak fuzz loadtest clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
@@ -83,6 +83,9 @@ bench-quick: build ## Quick benchmark pass (CI): fewer rounds, ratios printed an
 
 bench-http: build ## HTTP load harness (wrk): payedge vs Stripe-docs baseline vs bare aiohttp, 10 s each
 	$(BIN)/python -m bench.http.run $(ARGS)
+
+soak: build ## Soak (not in CI): 10 minutes of webhooks with a short retention; RSS and disk stay flat
+	$(BIN)/python -m bench.soak $(ARGS)
 
 loadtest: build ## Locust scenarios (checkout, webhook storm, status polling) headless for 20 s
 	$(BIN)/python -m loadtest.run $(ARGS)

@@ -23,6 +23,25 @@ class ReferenceQuote:
     lines: list[dict[str, Any]] = field(default_factory=list)
 
 
+def _unit_price(rules: dict[str, Any], s_k: int, m: int) -> int:
+    """Step 5: the night price if the unit starts in the night window (local wall clock, minute
+    precision), else the price of the first band with `m < up_to_minute`."""
+    night = rules.get("night")
+    if night is not None:
+        local = datetime.fromtimestamp(s_k, ZoneInfo(rules["timezone"]))
+        minute_of_day = local.hour * 60 + local.minute
+        start, end = _clock(night["start"]), _clock(night["end"])
+        inside = (
+            start <= minute_of_day < end if start < end else (minute_of_day >= start or minute_of_day < end)
+        )
+        if inside:
+            return int(night["unit_price"])
+    for band in rules["bands"]:
+        if band["up_to_minute"] is None or m < band["up_to_minute"]:
+            return int(band["unit_price"])
+    raise AssertionError("the last band has no limit")
+
+
 def reference_quote(
     rules: dict[str, Any],
     entry: int,
@@ -36,10 +55,8 @@ def reference_quote(
     if exit < entry:
         raise ValueError("exit < entry")
     d = exit - entry
-    tz = ZoneInfo(rules["timezone"])
     increment = rules["increment_minutes"] * 60
     grace = rules.get("grace_minutes") or 0
-    night = rules.get("night")
     periods: dict[int, list[int]] = {}  # period -> [units, gross]
     units = 0
     # 2.
@@ -51,28 +68,9 @@ def reference_quote(
             # 4.
             p = (s_k - entry) // 86400
             m = ((s_k - entry) % 86400) // 60
-            # 5. local wall-clock time of s_k at minute precision
-            local = datetime.fromtimestamp(s_k, tz)
-            minute_of_day = local.hour * 60 + local.minute
-            price = None
-            if night is not None:
-                start, end = _clock(night["start"]), _clock(night["end"])
-                inside = (
-                    start <= minute_of_day < end
-                    if start < end
-                    else (minute_of_day >= start or minute_of_day < end)
-                )
-                if inside:
-                    price = night["unit_price"]
-            if price is None:
-                for band in rules["bands"]:
-                    if band["up_to_minute"] is None or m < band["up_to_minute"]:
-                        price = band["unit_price"]
-                        break
-            assert price is not None
             slot = periods.setdefault(p, [0, 0])
             slot[0] += 1
-            slot[1] += price
+            slot[1] += _unit_price(rules, s_k, m)
     # 6.
     lines: list[dict[str, Any]] = []
     parking = 0

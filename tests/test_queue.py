@@ -188,6 +188,23 @@ def test_exported_from_package() -> None:
         assert name in payedge.__all__
 
 
+def _snapshot_problems(q: TerminalQueue) -> list[str]:
+    """What a consistent snapshot may never show: a user with two leases, a payment both queued and
+    leased, a queued payment whose position moved back."""
+    problems = []
+    snap = q.snapshot()
+    leases = [lease for lease in snap["terminals"].values() if lease is not None]
+    if len({lease.user_id for lease in leases}) != len(leases):
+        problems.append(f"user with two leases: {leases}")
+    if {lease.payment_id for lease in leases} & set(snap["queue"]):
+        problems.append("payment both queued and leased")
+    for rank, payment in enumerate(snap["queue"][:3], 1):
+        position = q.position(payment)
+        if position is not None and position > rank:
+            problems.append(f"position {position} moved back from {rank}")
+    return problems
+
+
 def test_python_threads_keep_the_invariants() -> None:
     """Several Python threads enqueue/allocate/complete on one queue while a
     reader takes snapshots: no payment or user ever holds two live leases,
@@ -216,16 +233,7 @@ def test_python_threads_keep_the_invariants() -> None:
         for _ in range(100_000):
             if stop.is_set():
                 return
-            snap = q.snapshot()
-            leases = [lease for lease in snap["terminals"].values() if lease is not None]
-            if len({lease.user_id for lease in leases}) != len(leases):
-                problems.append(f"user with two leases: {leases}")
-            if {lease.payment_id for lease in leases} & set(snap["queue"]):
-                problems.append("payment both queued and leased")
-            for rank, payment in enumerate(snap["queue"][:3], 1):
-                position = q.position(payment)
-                if position is not None and position > rank:
-                    problems.append(f"position {position} moved back from {rank}")
+            problems.extend(_snapshot_problems(q))
 
     pool = [threading.Thread(target=worker, args=(w,)) for w in range(threads)]
     watcher = threading.Thread(target=reader)

@@ -17,7 +17,7 @@ import json
 import random
 import string
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -216,48 +216,43 @@ def noise(rnd: random.Random) -> str:
     return "".join(rnd.choice(NOISE_ALPHABET) for _ in range(rnd.randint(0, 12)))
 
 
+def _typo(rnd: random.Random, sig: str) -> str:
+    i = rnd.randrange(len(sig))
+    return f"v1={sig[:i]}{rnd.choice('0af9')}{sig[i + 1 :]}"
+
+
+# One `,`-separated header item each: valid, mutated, or junk; some forms are weighted by repetition.
+ItemMaker = Callable[[random.Random, int, str], str]
+_ITEMS: tuple[ItemMaker, ...] = (
+    lambda rnd, ts, sig: f"t={ts}",
+    lambda rnd, ts, sig: f"t={ts}",
+    lambda rnd, ts, sig: f"t={'0' * rnd.randint(1, 5)}{ts}",
+    lambda rnd, ts, sig: f"t={ts + rnd.choice([-400, -1, 1, 7, 400])}",
+    lambda rnd, ts, sig: "t=" + odd_t(rnd, str(ts)),
+    lambda rnd, ts, sig: "t=" + "".join(rnd.choice(string.digits) for _ in range(rnd.randint(19, 45))),
+    lambda rnd, ts, sig: f"t={ts}={noise(rnd)}",
+    lambda rnd, ts, sig: rnd.choice(["t", "v1", "", "=", "==", "t1=2", "T", "V1"]),
+    lambda rnd, ts, sig: f"v1={sig}",
+    lambda rnd, ts, sig: f"v1={sig}",
+    lambda rnd, ts, sig: f"v1={sig}",
+    lambda rnd, ts, sig: f"v1={sig.upper()}",
+    lambda rnd, ts, sig: _typo(rnd, sig),
+    lambda rnd, ts, sig: f"v1={sig}={noise(rnd)}",
+    lambda rnd, ts, sig: rnd.choice(["v1= {s}", " v1={s}", "v1={s} ", "v1 ={s}"]).format(s=sig),
+    lambda rnd, ts, sig: f"v1={sig[: rnd.randint(0, 63)]}",
+    lambda rnd, ts, sig: rnd.choice(["v1=é", "v1=\u00e9" + sig[1:], "v1=\U0001f600"]),
+    lambda rnd, ts, sig: f"v0={sig}",
+    lambda rnd, ts, sig: rnd.choice(["v2", "V1", "T", "t ", " t", "x", "v1v1", "tt"]) + "=" + sig,
+    lambda rnd, ts, sig: f"v1={sig}{rnd.choice(['0', 'a', '=', ','])}",
+    lambda rnd, ts, sig: f"t={ts}",
+    lambda rnd, ts, sig: noise(rnd),
+)
+
+
 def header_item(rnd: random.Random, ts: int, sigs: Sequence[str]) -> str:
     """One `,`-separated item: valid, mutated, or junk (hypothesis seeds `rnd`)."""
-    t = str(ts)
     sig = rnd.choice(sigs)
-    match rnd.randint(0, 21):
-        case 0 | 1 | 20:
-            return f"t={t}"
-        case 2:
-            return f"t={'0' * rnd.randint(1, 5)}{t}"
-        case 3:
-            return f"t={ts + rnd.choice([-400, -1, 1, 7, 400])}"
-        case 4:
-            return "t=" + odd_t(rnd, t)
-        case 5:
-            return "t=" + "".join(rnd.choice(string.digits) for _ in range(rnd.randint(19, 45)))
-        case 6:
-            return f"t={t}={noise(rnd)}"
-        case 7:
-            return rnd.choice(["t", "v1", "", "=", "==", "t1=2", "T", "V1"])
-        case 8 | 9 | 10:
-            return f"v1={sig}"
-        case 11:
-            return f"v1={sig.upper()}"
-        case 12:
-            i = rnd.randrange(len(sig))
-            return f"v1={sig[:i]}{rnd.choice('0af9')}{sig[i + 1 :]}"
-        case 13:
-            return f"v1={sig}={noise(rnd)}"
-        case 14:
-            return rnd.choice(["v1= {s}", " v1={s}", "v1={s} ", "v1 ={s}"]).format(s=sig)
-        case 15:
-            return f"v1={sig[: rnd.randint(0, 63)]}"
-        case 16:
-            return rnd.choice(["v1=é", "v1=\u00e9" + sig[1:], "v1=\U0001f600"])
-        case 17:
-            return f"v0={sig}"
-        case 18:
-            return rnd.choice(["v2", "V1", "T", "t ", " t", "x", "v1v1", "tt"]) + "=" + sig
-        case 19:
-            return f"v1={sig}{rnd.choice(['0', 'a', '=', ','])}"
-        case _:
-            return noise(rnd)
+    return rnd.choice(_ITEMS)(rnd, ts, sig)
 
 
 def odd_t(rnd: random.Random, t: str) -> str:

@@ -114,7 +114,8 @@ def stays(draw: st.DrawFn, rules: dict[str, Any]) -> tuple[int, int]:
     inc = rules["increment_minutes"] * 60
     grace = (rules.get("grace_minutes") or 0) * 60
     zone_changes = transitions(rules["timezone"])
-    if zone_changes and draw(st.booleans()):
+    near_change = draw(st.booleans())
+    if zone_changes and near_change:
         # Around a DST (or other offset) change: up to two days before it.
         entry = draw(st.sampled_from(zone_changes)) - draw(st.integers(0, 2 * 86400))
     else:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from payedge._core import (
     Begin,
+    Decision,
     Deduper,
     IdempotencyCache,
     Lease,
     LeaseLocks,
     Quote,
+    Router,
     StripeEvent,
     Tariff,
     TerminalQueue,
@@ -36,6 +38,7 @@ from payedge._errors import (
     MoneyError,
     PayedgeError,
     QueueError,
+    RoutingError,
     SignatureError,
     StaleLeaseError,
     TariffError,
@@ -44,6 +47,7 @@ from payedge.tariffs import load_tariff
 
 __all__ = [
     "Begin",
+    "Decision",
     "Deduper",
     "IdempotencyCache",
     "IdempotencyError",
@@ -54,6 +58,8 @@ __all__ = [
     "PayedgeError",
     "QueueError",
     "Quote",
+    "Router",
+    "RoutingError",
     "SignatureError",
     "StaleLeaseError",
     "StripeEvent",

@@ -12,6 +12,7 @@ from payedge._errors import InvalidArgumentError as InvalidArgumentError
 from payedge._errors import MoneyError as MoneyError
 from payedge._errors import PayedgeError as PayedgeError
 from payedge._errors import QueueError as QueueError
+from payedge._errors import RoutingError as RoutingError
 from payedge._errors import SignatureError as SignatureError
 from payedge._errors import StaleLeaseError as StaleLeaseError
 from payedge._errors import TariffError as TariffError
@@ -251,6 +252,130 @@ class LeaseLocks:
     def acquire(self, key: str, now: float | None = None) -> int | None: ...
     def release(self, key: str, token: int, now: float | None = None) -> bool: ...
     def extend(self, key: str, token: int, now: float | None = None) -> bool: ...
+
+# --- routing (SPEC 5; Hyperswitch's static rules, volume split, success-rate and elimination) ---
+# Full reference: docs/routing.md. `now` is seconds on time.monotonic()'s clock; None means
+# time.monotonic(). Amounts are integer minor units.
+
+class _BucketHealth(TypedDict):
+    level: int
+    size: int
+    state: Literal["closed", "open", "half_open"]
+    leak_interval_seconds: float
+
+class _RateHealth(TypedDict):
+    currency: str
+    payment_method_type: str | None
+    successes: int
+    total: int
+    score: float | None
+
+class _LatencyHealth(TypedDict):
+    p50: float | None
+    p99: float | None
+    samples: int
+
+class _GatewayHealth(TypedDict):
+    circuit: Literal["closed", "open", "half_open"]
+    probe_in_flight: bool
+    buckets: dict[str, _BucketHealth]
+    success_rate: list[_RateHealth]
+    latency_ms: _LatencyHealth
+
+@final
+class Decision:
+    """Which gateways to try for one payment, and why (SPEC 5)."""
+
+    @property
+    def gateways(self) -> list[str]:
+        """Gateways to try, in order; never empty. If every gateway of the rule is
+        skipped this is the rule's whole list (a payment is never refused only because
+        every circuit is open) and `skipped` still says why each one was."""
+    @property
+    def rule(self) -> str:
+        """The matched rule's name, or "default"."""
+    @property
+    def approach(self) -> Literal["priority", "split", "success_rate", "default"]: ...
+    @property
+    def skipped(self) -> dict[str, str]:
+        """Gateway -> why it was left out: "circuit_open", "probe_in_flight" (another
+        payment holds its one half-open probe) or "half_open" (this decision already
+        carries another gateway's probe)."""
+    @property
+    def probe(self) -> str | None:
+        """The half-open gateway this payment probes; the server claims it across
+        instances (Redis SET NX) and records its outcome or calls release_probe."""
+    @property
+    def hedged(self) -> bool:
+        """A success-rate decision sending a non-best gateway first (hedging share)."""
+
+@final
+class Router:
+    """Compiled routing rules plus live gateway health; thread-safe (SPEC 5, after
+    Hyperswitch's static rules, volume split, success-rate and elimination routing).
+
+    `rules` is the rules document as JSON text/bytes or a dict (the config file's
+    `routing` table): `{"rules": [{name, when: [{field, op, value}], then}], "default":
+    {"gateways": [...]}, "health": {...}}`, `then` being `{"gateways": [...]}` (priority),
+    `{"split": {gw: weight}}` (weights 1..100 summing to 100) or `{"success_rate": [...]}`.
+    Raises RoutingError (code "invalid_routing_rules", `param` the 0-based JSON path such
+    as "$.rules[1].when[0].op") for any bad, unknown, duplicate or missing field.
+    """
+
+    def __new__(cls, rules: str | bytes | Mapping[str, _Json]) -> Router: ...
+    @property
+    def gateways(self) -> tuple[str, ...]:
+        """Every gateway the rules name, in order of first appearance."""
+    @property
+    def rule_names(self) -> tuple[str, ...]: ...
+    @property
+    def metadata_keys(self) -> tuple[str, ...]:
+        """The metadata keys the conditions read (only these are looked up)."""
+    def decide(
+        self,
+        payment_id: str,
+        amount: int,
+        currency: str,
+        *,
+        country: str | None = None,
+        payment_method_type: str | None = None,
+        metadata: Mapping[str, str | None] | None = None,
+        now: float | None = None,
+    ) -> Decision:
+        """The first rule whose conditions all hold (else the default), its gateways
+        ordered and filtered by health. Splits and hedging are deterministic in
+        `payment_id` (SHA-256, identical on every instance). InvalidArgumentError
+        (`param` names the argument, or "metadata.<key>") for a bad argument."""
+    def record(
+        self,
+        gateway: str,
+        ok: bool,
+        *,
+        failure_class: str | None = None,
+        currency: str | None = None,
+        payment_method_type: str | None = None,
+        latency_ms: float | None = None,
+        now: float | None = None,
+    ) -> None:
+        """Feed back one attempt's outcome. A failure with a `failure_class` ("timeout",
+        "server_error", ...) fills that class's elimination bucket; without one (a
+        decline) it only lowers the success rate, which needs `currency`. Any outcome
+        settles a half-open circuit. InvalidArgumentError for an unknown gateway, a
+        failure_class on a success, or more than 32 classes per gateway."""
+    def release_probe(self, gateway: str) -> bool:
+        """The payment carrying `gateway`'s probe ended without trying it; False if none was out."""
+    def health(self, now: float | None = None) -> dict[str, _GatewayHealth]:
+        """Every gateway's circuit, buckets, success rates (this instance plus merged
+        peers) and this instance's latency p50/p99 in ms, for GET /v1/gateways."""
+    def export_health(self, now: float | None = None) -> dict[str, _Json]:
+        """This instance's own counts (JSON-ready), for the other instances' merge_health."""
+    def merge_health(
+        self, peer: str, snapshot: str | bytes | Mapping[str, _Json], *, now: float | None = None
+    ) -> None:
+        """Take in (replace) peer instance `peer`'s export_health(); idempotent. Peer
+        counts leak like ours and expire after `peer_ttl_seconds`."""
+    def reset_health(self, gateway: str | None = None, *, now: float | None = None) -> None:
+        """Operator reset of one gateway's health (or all); peers adopt it via merge."""
 
 # private: the wide-integer check of payedge.stripe_compat (SPEC 10)
 def _json_has_wide_integer(payload: bytes) -> bool: ...

@@ -43,6 +43,13 @@ class TariffError(PayedgeError, ValueError):
     code = "invalid_tariff"
 
 
+class RoutingError(PayedgeError, ValueError):
+    """Invalid routing rules (SPEC 5); ``param`` is the 0-based JSON path of the bad
+    field, e.g. ``$.rules[1].when[0].op``."""
+
+    code = "invalid_routing_rules"
+
+
 class QueueError(PayedgeError):
     """A terminal-queue operation that cannot proceed (``terminal_busy``, ``unknown_terminal``)."""
 
@@ -85,6 +92,7 @@ __all__ = [
     "MoneyError",
     "PayedgeError",
     "QueueError",
+    "RoutingError",
     "SignatureError",
     "StaleLeaseError",
     "TariffError",

@@ -9,11 +9,13 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from payedge_server import health, metrics, middleware, openapi, quotes, terminals
+from payedge_server import health, housekeeping, metrics, middleware, openapi, quotes, terminals
 from payedge_server.auth import ApiKeys
 from payedge_server.config import Config
-from payedge_server.gateways.base import Gateway
-from payedge_server.gateways.sandbox import SandboxGateway, new_webhook_secret
+from payedge_server.config.kinds import mask_url_password
+from payedge_server.gateways.base import Gateway, WebhookParser
+from payedge_server.gateways.sandbox import SandboxGateway, SandboxWebhooks, new_webhook_secret
+from payedge_server.gateways.stripe import StripeWebhooks
 from payedge_server.idempotency import Idempotency
 from payedge_server.keys import (
     CONFIG,
@@ -27,57 +29,59 @@ from payedge_server.keys import (
 )
 from payedge_server.live import setup_live
 from payedge_server.live_feed import setup_live_feed
+from payedge_server.openapi import paths
 from payedge_server.parking import setup_parking
 from payedge_server.payments import routes as payment_routes
 from payedge_server.payments.service import PaymentService
-from payedge_server.quotes import TARIFF, load_tariff
-from payedge_server.store import open_store, schema
-from payedge_server.webhooks import WebhookIngest
+from payedge_server.quotes import TARIFF
+from payedge_server.store import migrations, open_store
+from payedge_server.webhooks.ingest import WebhookIngest
 
 log = logging.getLogger("payedge.server")
 
 
 def self_url(config: Config) -> str:
     """Where the server reaches itself (the sandbox's async webhooks)."""
-    if config.self_url:
-        return config.self_url.rstrip("/")
-    host = config.host
+    if config.server.self_url:
+        return config.server.self_url.rstrip("/")
+    host = config.server.host
     if host in ("0.0.0.0", "::", ""):
         host = "127.0.0.1"
     if ":" in host:
         host = f"[{host}]"
-    return f"http://{host}:{config.port}"
+    return f"http://{host}:{config.server.port}"
 
 
 def build_gateways(config: Config) -> dict[str, Gateway]:
     gateways: dict[str, Gateway] = {
         "sandbox": SandboxGateway(
             self_url(config) + "/v1/webhooks/sandbox",
-            config.sandbox_webhook_secret or new_webhook_secret(),
-            async_delay=config.sandbox_async_delay,
+            config.gateways.sandbox.webhook_secret or new_webhook_secret(),
+            async_delay=config.gateways.sandbox.async_delay,
         )
     }
-    if config.stripe_api_key:
-        from payedge_server.gateways.stripe_gateway import StripeGateway
+    stripe = config.gateways.stripe
+    if stripe.api_key:
+        from payedge_server.gateways.stripe import StripeGateway
 
-        gateways["stripe"] = StripeGateway(config.stripe_api_key, config.stripe_api_base)
+        gateways["stripe"] = StripeGateway(stripe.api_key, stripe.api_base)
     return gateways
 
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     store = app[STORE]
     await store.open()  # type: ignore[attr-defined]
-    await store.ensure_schema(schema.STATEMENTS)
+    await migrations.upgrade(store)
     # Parts that were set up in the factory (live) are known now.
     app[PAYMENTS].live = app.get(LIVE)
     config = app[CONFIG]
     gateways: dict[str, Gateway] = app[GATEWAYS]
     log.info(
         "started: store %s, gateways %s, %d API key(s), %d stripe webhook secret(s)",
-        config.database_url,
+        mask_url_password(config.store.database_url),
         ",".join(sorted(gateways)),
-        len(config.api_keys),
-        len(config.stripe_webhook_secrets),
+        len(config.auth.api_keys),
+        len(config.gateways.stripe.webhook_secrets),
     )
     yield
     await store.close()  # type: ignore[attr-defined]
@@ -91,7 +95,10 @@ async def _gateways_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _housekeeping_ctx(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.get_running_loop().create_task(app[IDEMPOTENCY].purge_forever())
+    """Rows that grow with traffic are purged by age (housekeeping.py), in small batches."""
+    retention = app[CONFIG].retention
+    plan = housekeeping.purges(retention)
+    task = asyncio.get_running_loop().create_task(housekeeping.run_forever(app[STORE], plan, retention.every))
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -111,12 +118,12 @@ async def _sandbox_deliveries_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(config: Config) -> web.Application:
-    store = open_store(config.database_url)
+    store = open_store(config.store.database_url)
     idempotency = Idempotency(store)
     public_prefixes: list[str] = []
     app = web.Application(
         client_max_size=middleware.MAX_BODY,
-        middlewares=[middleware.build(ApiKeys(config.api_keys), idempotency, public_prefixes)],
+        middlewares=[middleware.build(ApiKeys(config.auth.api_keys), idempotency, public_prefixes)],
     )
     app[CONFIG] = config
     app[STORE] = store
@@ -128,11 +135,11 @@ def create_app(config: Config) -> web.Application:
     app[PAYMENTS] = payments
     sandbox = gateways["sandbox"]
     assert isinstance(sandbox, SandboxGateway)
-    app[WEBHOOKS] = WebhookIngest(
-        payments,
-        stripe_secrets=config.stripe_webhook_secrets,
-        sandbox_secret=sandbox.webhook_secret,
-    )
+    parsers: dict[str, WebhookParser] = {
+        "stripe": StripeWebhooks(config.gateways.stripe.webhook_secrets),
+        "sandbox": SandboxWebhooks(sandbox.webhook_secret),
+    }
+    app[WEBHOOKS] = WebhookIngest(payments, parsers, retention=config.retention.webhook_events)
 
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_gateways_ctx)
@@ -145,16 +152,18 @@ def create_app(config: Config) -> web.Application:
     health.add_routes(app)
     app.router.add_get("/metrics", metrics.handler(store))
     app.router.add_get("/openapi.json", openapi.handle_openapi)
-    openapi.register(app, openapi.CORE_PATHS)
+    openapi.register(app, paths.PAYMENTS)
+    openapi.register(app, paths.WEBHOOKS)
+    openapi.register(app, paths.SERVICE)
 
-    app[TARIFF] = load_tariff(config.tariff)
+    app[TARIFF] = config.tariff.compile()
     quotes.add_routes(app)
     terminals.setup_terminals(app, config)
-    openapi.register(app, openapi.QUOTE_AND_TERMINAL_PATHS)
+    openapi.register(app, paths.QUOTES_AND_TERMINALS)
 
-    hub = setup_live(app, payments.status_lookup, recheck_interval=1.0 if config.workers > 1 else None)
-    if config.workers > 1:
+    hub = setup_live(app, payments.status_lookup, recheck_interval=1.0 if config.server.workers > 1 else None)
+    if config.server.workers > 1:
         setup_live_feed(app, store, hub)
-    openapi.register(app, openapi.LIVE_PATHS)
+    openapi.register(app, paths.LIVE)
     setup_parking(app)
     return app

@@ -5,14 +5,13 @@ from __future__ import annotations
 import hmac
 import logging
 
-from payedge_server.errors import ApiError
+from payedge_server.errors import DomainError
 
 log = logging.getLogger("payedge.auth")
 
 
-def unauthorized() -> ApiError:
-    return ApiError(
-        401,
+def unauthorized() -> DomainError:
+    return DomainError(
         "unauthorized",
         "a valid API key is required: Authorization: Bearer <key>",
         headers={"WWW-Authenticate": "Bearer"},

@@ -49,22 +49,6 @@ class Store(Protocol):
 
     async def read(self, fn: Callable[[Tx], T]) -> T: ...
 
-    async def ensure_schema(self, statements: Sequence[str]) -> None:
-        """Apply idempotent DDL (CREATE TABLE IF NOT EXISTS ...) for a part of the server."""
-        ...
-
-
-class PaymentTransitionHook(Protocol):
-    """Called inside the write transaction that changes a payment's status.
-
-    `payment` is the payment as the API shows it after the change (with
-    `metadata`, `status`, `version`); whatever the hook writes with `tx` commits
-    or rolls back together with the status change (e.g. a parking session moving
-    to `paid` and its outbox message).
-    """
-
-    def __call__(self, tx: Tx, payment: dict[str, Any], previous_status: str) -> None: ...
-
 
 class LivePublisher(Protocol):
     """Fan-out of live events to WebSocket and long-poll clients.

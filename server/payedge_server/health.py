@@ -43,18 +43,18 @@ async def ready(request: web.Request) -> web.Response:
         except TimeoutError:
             checks[f"gateway:{name}"] = False
     config = app[CONFIG]
-    if config.redis_url:
-        checks["redis"] = await _tcp_reachable(config.redis_url, 6379)
+    if config.redis.url:
+        checks["redis"] = await _tcp_reachable(config.redis.url, 6379)
     extra: dict[str, object] = {}
     parking = app.get(PARKING)
     if parking is not None:
         # The relay's own connection (in the worker that runs it), and the fallback mode.
         extra["parking"] = status = await parking.health()
         checks["mqtt"] = bool(status["mqtt"]["connected"]) or (
-            not status["mqtt"]["leader"] and await _tcp_reachable(config.mqtt_url or "", 1883)
+            not status["mqtt"]["leader"] and await _tcp_reachable(config.mqtt.url or "", 1883)
         )
-    elif config.mqtt_url:
-        checks["mqtt"] = await _tcp_reachable(config.mqtt_url, 1883)
+    elif config.mqtt.url:
+        checks["mqtt"] = await _tcp_reachable(config.mqtt.url, 1883)
     ok = all(checks.values())
     body = {"status": "ready" if ok else "degraded", "checks": checks, **extra}
     return json_response(body, status=200 if ok else 503)

@@ -9,7 +9,7 @@ from payedge_server.contracts import LivePublisher, Store
 from payedge_server.gateways.base import Gateway
 from payedge_server.idempotency import Idempotency
 from payedge_server.payments.service import PaymentService
-from payedge_server.webhooks import WebhookIngest
+from payedge_server.webhooks.ingest import WebhookIngest
 
 CONFIG = web.AppKey("config", Config)
 STORE = web.AppKey("store", Store)

@@ -36,7 +36,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from payedge_server import keys
 from payedge_server.contracts import StatusLookup
-from payedge_server.errors import ApiError, json_response
+from payedge_server.errors import NotFoundError, RequestError, json_response
 
 log = logging.getLogger("payedge.live")
 
@@ -155,6 +155,19 @@ class LiveHub:
         self._publish(channel, event, forward=False)
 
     def _publish(self, channel: str, event: dict[str, Any], *, forward: bool = True) -> None:
+        event, version = self._remember(channel, event)
+        self.published += 1
+        if forward and self.forward is not None:
+            self.forward(channel, event)
+        waiters = self._waiters.pop(channel, None)
+        if waiters:
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(event)
+        self._fan_out(channel, version, event)
+
+    def _remember(self, channel: str, event: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        """Version the event (the channel's next one when it carries none) and keep it as the latest."""
         version = _version_of(event)
         previous = self._latest.get(channel)
         if version is None:
@@ -165,16 +178,10 @@ class LiveHub:
             self._latest.move_to_end(channel)
             if len(self._latest) > self._latest_kept:
                 self._latest.popitem(last=False)
-        self.published += 1
-        if forward and self.forward is not None:
-            self.forward(channel, event)
+        return event, version
 
-        waiters = self._waiters.pop(channel, None)
-        if waiters:
-            for fut in waiters:
-                if not fut.done():
-                    fut.set_result(event)
-
+    def _fan_out(self, channel: str, version: int, event: dict[str, Any]) -> None:
+        """To the channel's subscribers, and to those of every channel (once each)."""
         subscribers = self._subscribers.get(channel)
         if not subscribers and not self._all:
             return
@@ -388,13 +395,13 @@ def key_matches(presented: str | None, api_keys: Iterable[str]) -> bool:
 
 
 def is_authorised(request: web.Request) -> bool:
-    """True when the request carries one of the configured API keys (`Config.api_keys`).
+    """True when the request carries one of the configured API keys (`config.auth.api_keys`).
 
     The server's auth middleware may call this for `/v1` routes: it accepts the
     bearer header everywhere and `?token=` on the live routes.
     """
     config = request.app.get(keys.CONFIG)
-    api_keys: tuple[str, ...] = config.api_keys if config is not None else ()
+    api_keys: tuple[str, ...] = config.auth.api_keys if config is not None else ()
     return key_matches(request_api_key(request), api_keys)
 
 
@@ -422,23 +429,24 @@ def _parse_number(raw: str | None, default: float, lo: float, hi: float) -> floa
     return value
 
 
+def _status_query(request: web.Request) -> tuple[float, int]:
+    """`wait` (seconds, 0..60) and `since` (a version; -1 when absent) of a long-poll."""
+    wait = _parse_number(request.query.get("wait"), 0.0, 0.0, MAX_WAIT_SECONDS)
+    if wait is None:
+        raise RequestError("parameter_invalid", "wait must be a number of seconds from 0 to 60", "wait")
+    raw_since = request.query.get("since")
+    if raw_since in (None, ""):
+        return wait, -1
+    if not raw_since.isascii() or not raw_since.isdigit() or len(raw_since) > 18:
+        raise RequestError("parameter_invalid", "since must be a non-negative integer version", "since")
+    return wait, int(raw_since)
+
+
 async def status_handler(request: web.Request) -> web.Response:
     """`GET /v1/payments/{id}/status?wait=&since=`: the current status, at once when its
     version is newer than `since`, else after the next change or `wait` seconds."""
     payment_id = request.match_info["id"]
-    wait = _parse_number(request.query.get("wait"), 0.0, 0.0, MAX_WAIT_SECONDS)
-    if wait is None:
-        return ApiError(
-            400, "parameter_invalid", "wait must be a number of seconds from 0 to 60", "wait"
-        ).response()
-    raw_since = request.query.get("since")
-    since = -1
-    if raw_since not in (None, ""):
-        if not raw_since.isascii() or not raw_since.isdigit() or len(raw_since) > 18:
-            return ApiError(
-                400, "parameter_invalid", "since must be a non-negative integer version", "since"
-            ).response()
-        since = int(raw_since)
+    wait, since = _status_query(request)
     hub = _hub(request)
     lookup = request.app[LOOKUP]
     channel = f"payment:{payment_id}"
@@ -447,37 +455,46 @@ async def status_handler(request: web.Request) -> web.Response:
     try:
         current = await lookup(payment_id)
         if current is None:
-            return ApiError(404, "payment_not_found", f"no payment {payment_id!r}", "id").response()
-        if (_version_of(current) or 0) > since or wait <= 0:
-            return json_response(current)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait
-        recheck = request.app.get(RECHECK)
-        while True:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                break
-            step = min(remaining, recheck) if recheck else remaining
-            try:
-                await asyncio.wait_for(asyncio.shield(fut), step)
-            except TimeoutError:
-                if not recheck:
-                    break
-            except asyncio.CancelledError:
-                if not fut.cancelled():
-                    raise
-                # the hub is shutting down: answer with the current status now
-                break
-            hub.forget_waiter(channel, fut)
-            fut = hub.waiter(channel)
-            latest = await lookup(payment_id)
-            if latest is not None:
-                current = latest
-            if (_version_of(current) or 0) > since:
-                break
+            raise NotFoundError("payment_not_found", f"no payment {payment_id!r}", "id")
+        if (_version_of(current) or 0) <= since and wait > 0:
+            current, fut = await _wait_newer(request, payment_id, current, since=since, wait=wait, fut=fut)
         return json_response(current)
     finally:
         hub.forget_waiter(channel, fut)
+
+
+async def _wait_newer(
+    request: web.Request,
+    payment_id: str,
+    current: dict[str, Any],
+    *,
+    since: int,
+    wait: float,
+    fut: asyncio.Future[dict[str, Any]],
+) -> tuple[dict[str, Any], asyncio.Future[dict[str, Any]]]:
+    """Wait (at most `wait` s) for a version past `since`; with several workers, re-read every RECHECK."""
+    hub, lookup = _hub(request), request.app[LOOKUP]
+    channel = f"payment:{payment_id}"
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    recheck = request.app.get(RECHECK)
+    while (remaining := deadline - loop.time()) > 0:
+        step = min(remaining, recheck) if recheck else remaining
+        try:
+            await asyncio.wait_for(asyncio.shield(fut), step)
+        except TimeoutError:
+            if not recheck:
+                break
+        except asyncio.CancelledError:
+            if not fut.cancelled():
+                raise
+            break  # the hub is shutting down: answer with the current status now
+        hub.forget_waiter(channel, fut)
+        fut = hub.waiter(channel)
+        current = await lookup(payment_id) or current
+        if (_version_of(current) or 0) > since:
+            break
+    return current, fut
 
 
 async def _send_control(hub: LiveHub, client: LiveClient, payload: dict[str, Any]) -> None:

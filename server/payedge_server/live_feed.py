@@ -37,17 +37,6 @@ TAIL_SECONDS: Final = 0.05
 KEEP_SECONDS: Final = 60.0
 TAIL_BATCH: Final = 1000
 
-SCHEMA: Final = (
-    """CREATE TABLE IF NOT EXISTS live_feed (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        origin TEXT NOT NULL,
-        channel TEXT NOT NULL,
-        event BLOB NOT NULL,
-        at REAL NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS live_feed_at ON live_feed (at)",
-)
-
 
 class LiveFeed:
     """Appends this worker's live events to the store and re-publishes the others'."""
@@ -79,7 +68,7 @@ class LiveFeed:
         batch, self._pending = self._pending, []
         if not batch:
             return
-        origin, now = self.origin, time.time()
+        origin, now = self.origin, time.time_ns() // 1_000_000
 
         def append(tx: Tx) -> None:
             for channel, event in batch:
@@ -125,7 +114,7 @@ class LiveFeed:
         return relayed
 
     async def prune(self) -> None:
-        cutoff = time.time() - KEEP_SECONDS
+        cutoff = time.time_ns() // 1_000_000 - int(KEEP_SECONDS * 1000)
         await self.store.write(lambda tx: tx.execute("DELETE FROM live_feed WHERE at < ?", (cutoff,)))
 
     async def tail_forever(self) -> None:
@@ -153,7 +142,6 @@ def setup_live_feed(app: web.Application, store: Store, hub: LiveHub) -> LiveFee
     feed = LiveFeed(store, hub)
 
     async def feed_ctx(app: web.Application) -> AsyncIterator[None]:
-        await store.ensure_schema(SCHEMA)
         await feed.start_cursor()
         hub.forward = feed.forward
         task = asyncio.get_running_loop().create_task(feed.tail_forever())

@@ -6,7 +6,7 @@ from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -98,6 +98,8 @@ STORE_BATCH = Histogram(
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048),
 )
 
+PURGED = Counter("payedge_purged_rows", "Rows deleted by the housekeeping, past their retention", ["table"])
+
 PAYMENTS = Gauge("payedge_payments", "Payments in the store by current status", ["status"])
 
 
@@ -109,7 +111,7 @@ def handler(store: Store) -> Callable[[web.Request], Awaitable[web.Response]]:
     """GET /metrics; payments by status are counted in the store at scrape time."""
 
     async def handle_metrics(request: web.Request) -> web.Response:
-        from payedge_server.payments.states import STATUSES
+        from payedge_server.payments.model import STATUSES
 
         counts = dict(await store.read(_count_by_status))
         for status in STATUSES:

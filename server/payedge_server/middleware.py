@@ -12,11 +12,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import payedge
 from aiohttp import web
 
 from payedge_server import metrics
 from payedge_server.auth import ApiKeys, needs_auth
-from payedge_server.errors import ApiError, from_http_exception
+from payedge_server.errors import DomainError, from_http_exception, to_response
 from payedge_server.idempotency import HEADER, Idempotency
 from payedge_server.live import request_api_key
 
@@ -36,7 +37,7 @@ def build(api_keys: ApiKeys, idempotency: Idempotency, public_prefixes: list[str
         try:
             length = request.content_length
             if length is not None and length > MAX_BODY:
-                raise ApiError(413, "body_too_large", "the request body is larger than the 1 MB limit")
+                raise DomainError("body_too_large", "the request body is larger than the 1 MB limit")
             path = request.path
             if needs_auth(path, public_prefixes):
                 api_keys.check(request_api_key(request))
@@ -45,17 +46,17 @@ def build(api_keys: ApiKeys, idempotency: Idempotency, public_prefixes: list[str
                 response = await idempotency.handle(request, handler, key)
             else:
                 response = await handler(request)
-        except ApiError as exc:
-            response = exc.response()
+        except (DomainError, payedge.PayedgeError) as exc:
+            response = to_response(exc)
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
-            response = from_http_exception(exc).response()
+            response = to_response(from_http_exception(exc))
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("unhandled error on %s %s", request.method, request.path)
-            response = ApiError(500, "internal_error", "internal error").response()
+            response = to_response(DomainError("internal_error", "internal error"))
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else "unmatched"
         observe(route, request.method, response.status, time.perf_counter() - started)

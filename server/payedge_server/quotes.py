@@ -2,65 +2,45 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import payedge
 from aiohttp import web
 
-from payedge_server.errors import ApiError, json_response, read_json_object
+from payedge_server.errors import DomainError, RequestError, json_response, read_json_object
 from payedge_server.payments.validation import check_unknown
 
 TARIFF: web.AppKey[payedge.Tariff | None] = web.AppKey("tariff")
-"""The compiled `payedge.Tariff` of `--tariff`, or None when none is configured."""
+"""The compiled `payedge.Tariff` of `--tariff` / `[tariff]` (validated at start by the config), or None."""
 
 FIELDS = frozenset({"entry", "exit", "lost_ticket", "subscription"})
-
-
-class TariffFileError(ValueError):
-    pass
-
-
-def load_tariff(path: Path | None) -> payedge.Tariff | None:
-    """Compile the tariff file (`payedge.load_tariff`), or raise naming the file and JSON path."""
-    if path is None:
-        return None
-    try:
-        return payedge.load_tariff(path)
-    except payedge.PayedgeError as exc:
-        where = f" (at {exc.param})" if exc.param and exc.param != "$" else ""
-        raise TariffFileError(f"--tariff: {exc}{where}") from None
 
 
 def _seconds(body: dict[str, Any], name: str) -> int:
     value = body.get(name)
     if value is None:
-        raise ApiError(400, "parameter_missing", f"{name} (UNIX seconds) is required", name)
+        raise RequestError("parameter_missing", f"{name} (UNIX seconds) is required", name)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**53:
-        raise ApiError(
-            400, "parameter_invalid", f"{name} must be UNIX seconds (a non-negative integer)", name
-        )
+        raise RequestError("parameter_invalid", f"{name} must be UNIX seconds (a non-negative integer)", name)
     return value
 
 
 async def create_quote(request: web.Request) -> web.Response:
     tariff = request.app[TARIFF]
     if tariff is None:
-        raise ApiError(409, "tariff_not_configured", "this server has no tariff: start it with --tariff FILE")
+        raise DomainError("tariff_not_configured", "this server has no tariff: start it with --tariff FILE")
     body = await read_json_object(request)
     check_unknown(body, FIELDS)
     entry = _seconds(body, "entry")
     exit_ = _seconds(body, "exit")
     lost = body.get("lost_ticket", False)
     if not isinstance(lost, bool):
-        raise ApiError(400, "parameter_invalid", "lost_ticket must be true or false", "lost_ticket")
+        raise RequestError("parameter_invalid", "lost_ticket must be true or false", "lost_ticket")
     subscription = body.get("subscription")
     if subscription is not None and not isinstance(subscription, str):
-        raise ApiError(400, "parameter_invalid", "subscription must be a string", "subscription")
-    try:
-        quote = tariff.quote(entry, exit_, lost_ticket=lost, subscription=subscription)
-    except payedge.PayedgeError as exc:
-        raise ApiError(400, exc.code, str(exc), exc.param) from None
+        raise RequestError("parameter_invalid", "subscription must be a string", "subscription")
+    # A core error (exit before entry, unknown subscription) is answered by the catalogue.
+    quote = tariff.quote(entry, exit_, lost_ticket=lost, subscription=subscription)
     return json_response(
         {
             "object": "quote",

@@ -10,6 +10,7 @@ is published live on `terminal:<id>` with a growing version.
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
@@ -17,7 +18,7 @@ import payedge
 from aiohttp import web
 
 from payedge_server.config import Config
-from payedge_server.errors import ApiError, json_response, read_json_object
+from payedge_server.errors import DomainError, RequestError, json_response, read_json_object
 from payedge_server.idempotency import mark_started
 from payedge_server.keys import LIVE
 
@@ -62,6 +63,17 @@ class LocalQueue:
         return dict(self.queue.snapshot())
 
 
+def _unix(queue: QueueApi, expires_at: float) -> float:
+    """A lease's `expires_at` as UNIX seconds: HTTP times are always UNIX seconds.
+
+    The in-process queue runs on the monotonic clock (SPEC 2.4), the Redis one on
+    Redis's UNIX clock already.
+    """
+    if isinstance(queue, LocalQueue):
+        return round(time.time() + (expires_at - time.monotonic()), 3)
+    return expires_at
+
+
 QUEUE: web.AppKey[QueueApi | None] = web.AppKey("terminal_queue")
 """The terminal queue of `--terminals`, or None."""
 
@@ -72,34 +84,35 @@ LOCK_TTL = 180.0
 def setup_terminals(app: web.Application, config: Config) -> None:
     """The queue (in-process, or in Redis with --redis-url) and its routes."""
     app[QUEUE] = None
-    if config.terminals:
-        if config.redis_url:
+    terminals, redis_url = config.terminals.ids, config.redis.url
+    if terminals:
+        if redis_url:
 
             async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
                 import redis.asyncio
                 from payedge.redis import AsyncRedisTerminalQueue
 
-                client = redis.asyncio.from_url(config.redis_url or "")
-                app[QUEUE] = AsyncRedisTerminalQueue(client, "payedge:terminals", config.terminals, LOCK_TTL)
+                client = redis.asyncio.from_url(redis_url)
+                app[QUEUE] = AsyncRedisTerminalQueue(client, "payedge:terminals", terminals, LOCK_TTL)
                 yield
                 await client.aclose()
 
             app.cleanup_ctx.append(redis_ctx)
         else:
-            app[QUEUE] = LocalQueue(config.terminals, LOCK_TTL)
+            app[QUEUE] = LocalQueue(terminals, LOCK_TTL)
     add_routes(app)
 
 
 def _queue(request: web.Request) -> QueueApi:
     queue = request.app[QUEUE]
     if queue is None:
-        raise ApiError(
-            409, "terminals_not_configured", "this server has no terminals: start it with --terminals T1,T2"
+        raise DomainError(
+            "terminals_not_configured", "this server has no terminals: start it with --terminals T1,T2"
         )
     return queue
 
 
-def _lease(lease: payedge.Lease | None) -> dict[str, Any] | None:
+def _lease(queue: QueueApi, lease: payedge.Lease | None) -> dict[str, Any] | None:
     if lease is None:
         return None
     return {
@@ -107,7 +120,7 @@ def _lease(lease: payedge.Lease | None) -> dict[str, Any] | None:
         "user_id": lease.user_id,
         "terminal_id": lease.terminal_id,
         "token": lease.token,
-        "expires_at": lease.expires_at,
+        "expires_at": _unix(queue, lease.expires_at),
     }
 
 
@@ -120,37 +133,29 @@ def _publish(request: web.Request, terminal_id: str, kind: str, data: dict[str, 
 def _string(body: dict[str, Any], name: str) -> str:
     value = body.get(name)
     if not isinstance(value, str) or not value or len(value) > 255:
-        raise ApiError(400, "parameter_invalid", f"{name} must be a string of 1 to 255 characters", name)
+        raise RequestError("parameter_invalid", f"{name} must be a string of 1 to 255 characters", name)
     return value
 
 
 def _token(request: web.Request) -> int:
     raw = request.match_info["token"]
     if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
-        raise ApiError(400, "parameter_invalid", "a lease token is a positive integer", "token")
+        raise RequestError("parameter_invalid", "a lease token is a positive integer", "token")
     return int(raw)
 
 
-def _core_error(exc: payedge.PayedgeError) -> ApiError:
-    status = 409 if isinstance(exc, payedge.QueueError) else 400
-    return ApiError(status, exc.code, str(exc), exc.param)
-
-
 async def snapshot(request: web.Request) -> web.Response:
-    snap = await _queue(request).snapshot()
-    return json_response(
-        {"queue": snap["queue"], "terminals": {t: _lease(lease) for t, lease in snap["terminals"].items()}}
-    )
+    queue = _queue(request)
+    snap = await queue.snapshot()
+    terminals = {t: _lease(queue, lease) for t, lease in snap["terminals"].items()}
+    return json_response({"queue": snap["queue"], "terminals": terminals})
 
 
 async def enqueue(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     payment_id = _string(body, "payment_id")
     user_id = _string(body, "user_id")
-    try:
-        position = await _queue(request).enqueue(payment_id, user_id)
-    except payedge.PayedgeError as exc:
-        raise _core_error(exc) from None
+    position = await _queue(request).enqueue(payment_id, user_id)
     return json_response({"payment_id": payment_id, "position": position})
 
 
@@ -170,11 +175,8 @@ async def allocate(request: web.Request) -> web.Response:
     terminal_id = request.match_info["terminal_id"]
     queue = _queue(request)
     mark_started(request)
-    try:
-        lease = await queue.allocate(terminal_id)
-    except payedge.PayedgeError as exc:
-        raise _core_error(exc) from None
-    view = _lease(lease)
+    lease = await queue.allocate(terminal_id)
+    view = _lease(queue, lease)
     if view is not None:
         _publish(request, terminal_id, "terminal.allocated", {"lease": view})
     return json_response({"terminal_id": terminal_id, "lease": view})
@@ -186,10 +188,7 @@ async def complete(request: web.Request) -> web.Response:
     leases = (await queue.snapshot())["terminals"]
     terminal = next((t for t, lease in leases.items() if lease is not None and lease.token == token), None)
     mark_started(request)
-    try:
-        await queue.complete(token)
-    except payedge.PayedgeError as exc:
-        raise _core_error(exc) from None
+    await queue.complete(token)
     if terminal is not None:
         _publish(request, terminal, "terminal.idle", {"token": token})
     return json_response({"token": token, "completed": True})
@@ -199,11 +198,8 @@ async def extend(request: web.Request) -> web.Response:
     token = _token(request)
     queue = _queue(request)
     mark_started(request)
-    try:
-        expires_at = await queue.extend(token)
-    except payedge.PayedgeError as exc:
-        raise _core_error(exc) from None
-    return json_response({"token": token, "expires_at": expires_at})
+    expires_at = await queue.extend(token)
+    return json_response({"token": token, "expires_at": _unix(queue, expires_at)})
 
 
 def add_routes(app: web.Application) -> None:

@@ -12,11 +12,12 @@ from typing import Any
 import orjson
 import payedge
 import pytest
+from payedge_server import housekeeping
+from payedge_server.config.sections.retention import RetentionConfig
 from payedge_server.contracts import Tx
 from payedge_server.mqtt_relay import MqttRelay
-from payedge_server.parking import schema as parking_schema
 from payedge_server.parking.service import ParkingService
-from payedge_server.store import open_store, schema
+from payedge_server.store import migrations, open_store
 from payedge_server.store.records import enqueue_outbox
 from payedge_server.store.sqlite import SqliteStore
 
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.timeout(60)
 async def store_at(path: Path) -> AsyncIterator[SqliteStore]:
     store = open_store(f"sqlite:///{path}")
     await store.open()
-    await store.ensure_schema(schema.STATEMENTS)
+    await migrations.upgrade(store)
     try:
         yield store
     finally:
@@ -117,7 +118,6 @@ async def test_a_failed_handler_is_not_acknowledged_and_is_redelivered(tmp_path:
 
 async def test_processed_message_ids_are_forgotten_after_thirty_days(tmp_path: Path) -> None:
     async with store_at(tmp_path / "purge.sqlite3") as store:
-        await store.ensure_schema(parking_schema.STATEMENTS)
         tariff = payedge.Tariff(TARIFF_RULES)
 
         def no_payments(tx: Tx, amount: int, currency: str, metadata: dict[str, Any]) -> dict[str, Any]:
@@ -126,5 +126,7 @@ async def test_processed_message_ids_are_forgotten_after_thirty_days(tmp_path: P
         service = ParkingService(store, tariff, no_payments)
         entry = orjson.dumps({"msg_id": "e1", "ts": 1_700_000_000, "src": "lane", "plate": "P-1"})
         assert await service.handle_message("parking/entry", entry) == 0
-        assert await service.purge_processed() == 0
-        assert await service.purge_processed(now=time.time() + 31 * 24 * 3600) == 1
+        plan = [p for p in housekeeping.purges(RetentionConfig()) if p.table == "processed_messages"]
+        assert await housekeeping.purge_once(store, plan) == {"processed_messages": 0}
+        later = int((time.time() + 31 * 24 * 3600) * 1000)
+        assert await housekeeping.purge_once(store, plan, now_ms=later) == {"processed_messages": 1}

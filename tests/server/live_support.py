@@ -12,6 +12,8 @@ from aiohttp import ClientWebSocketResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 from payedge_server import keys
 from payedge_server.config import Config
+from payedge_server.config.sections.auth import AuthConfig
+from payedge_server.errors import DomainError, to_response
 from payedge_server.live import LiveHub, is_authorised, payment_event, setup_live
 
 API_KEY = "sk_test_live_key"
@@ -49,15 +51,19 @@ class Payments:
 async def bearer_auth(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """The shape of the server's auth middleware: /v1 needs a key, /static does not."""
+    """The shape of the server's edge middleware: /v1 needs a key, /static does not; domain errors
+    become responses through the one catalogue."""
     if request.path.startswith("/v1/") and not is_authorised(request):
         return web.json_response({"error": {"code": "unauthorised", "message": "API key"}}, status=401)
-    return await handler(request)
+    try:
+        return await handler(request)
+    except DomainError as exc:
+        return to_response(exc)
 
 
 def make_app(payments: Payments, **live_options: Any) -> tuple[web.Application, LiveHub]:
     app = web.Application(middlewares=[bearer_auth])
-    app[keys.CONFIG] = Config(api_keys=(API_KEY,))
+    app[keys.CONFIG] = Config(auth=AuthConfig(api_keys=(API_KEY,)))
     hub = setup_live(app, payments.lookup, **live_options)
     return app, hub
 

@@ -53,7 +53,7 @@ async def _until_status(ws: aiohttp.ClientWebSocketResponse, status: str, within
             assert message["version"] > last_version
             last_version = message["version"]
             if message["data"]["payment"]["status"] == status:
-                return message
+                return dict(message)
 
     return await asyncio.wait_for(read(), within)
 

@@ -1,14 +1,14 @@
 """Payment and refund ids: the documented shape, unique, and in creation order.
 
 Creation order is what keeps the indexes keyed by payment id appending at their
-right edge (see payments/records.py); the shape is what the API validates.
+right edge (see payments/model.py); the shape is what the API validates.
 """
 
 from __future__ import annotations
 
 import time
 
-from payedge_server.payments import records
+from payedge_server.payments import model as records
 from payedge_server.payments.validation import PAYMENT_ID
 
 

@@ -52,7 +52,7 @@ def card_method(client: stripe.StripeClient) -> str:
         {
             "type": "card",
             "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"},
-        }  # type: ignore[typeddict-item]
+        }
     )
     return str(pm.id)
 
@@ -171,7 +171,9 @@ async def test_refunds_made_at_stripe_reach_the_payment_once(
     intent_id = p["gateway_ref"]
     intent = await asyncio.to_thread(sdk.v1.payment_intents.retrieve, intent_id)
     charge_id = str(
-        intent.latest_charge if isinstance(intent.latest_charge, str) else intent.latest_charge.id
+        intent.latest_charge
+        if isinstance(intent.latest_charge, str)
+        else getattr(intent.latest_charge, "id", None)
     )
 
     async def deliver(body: bytes) -> dict[str, Any]:
@@ -232,3 +234,45 @@ async def test_stripe_unreachable_is_503(tmp_path: Path, http: aiohttp.ClientSes
         async with http.get(srv.url + "/health/ready") as resp:
             assert resp.status == 503
             assert (await resp.json())["checks"]["gateway:stripe"] is False
+
+
+async def test_amounts_cross_to_stripe_in_stripes_units_both_ways(
+    stripe_server: Server, sdk: stripe.StripeClient, http: aiohttp.ClientSession
+) -> None:
+    """ISK has 0 decimals in ISO 4217 and 2 at Stripe: 5,000 kr is sent as 500000, refunds too."""
+    p = await stripe_payment(http, stripe_server, sdk, amount=5000, currency="ISK")
+    intent = await asyncio.to_thread(sdk.v1.payment_intents.retrieve, p["gateway_ref"])
+    assert (intent.amount, intent.currency) == (500_000, "isk")
+    status, done = await call(http, stripe_server, "POST", f"/v1/payments/{p['id']}/confirm")
+    assert status == 200 and done["amount_captured"] == 5000, done
+    status, refund = await call(
+        http, stripe_server, "POST", f"/v1/payments/{p['id']}/refunds", {"amount": 1000}
+    )
+    assert status == 200, refund
+    stripe_refunds = await asyncio.to_thread(sdk.v1.refunds.list, {"payment_intent": p["gateway_ref"]})
+    assert [r.amount for r in stripe_refunds.data] == [100_000]
+
+
+@pytest.mark.parametrize(("currency", "amount"), [("MGA", 150), ("KWD", 1005), ("BHD", 1)])
+async def test_an_amount_stripe_cannot_carry_exactly_is_refused(
+    stripe_server: Server, http: aiohttp.ClientSession, currency: str, amount: int
+) -> None:
+    body = {"gateway": "stripe", "amount": amount, "currency": currency}
+    status, err = await call(http, stripe_server, "POST", "/v1/payments", body)
+    assert status == 400, err
+    assert (err["error"]["code"], err["error"]["param"]) == ("amount_not_representable", "amount")
+    assert "stripe" in err["error"]["message"]
+
+
+async def test_a_gateway_refusing_a_cancel_is_a_400_with_its_code(
+    stripe_server: Server, sdk: stripe.StripeClient, http: aiohttp.ClientSession
+) -> None:
+    """As confirm and refund do: the provider's refusal is the client's 400, not a 503."""
+    p = await stripe_payment(http, stripe_server, sdk, amount=700, currency="EUR")
+    # Confirmed at Stripe directly (no webhook reaches this server for it): Stripe refuses to cancel.
+    await asyncio.to_thread(sdk.v1.payment_intents.confirm, p["gateway_ref"])
+    status, err = await call(http, stripe_server, "POST", f"/v1/payments/{p['id']}/cancel")
+    assert status == 400, err
+    assert err["error"]["code"] == "gateway_rejected" and err["error"]["gateway_code"]
+    status, again = await call(http, stripe_server, "GET", f"/v1/payments/{p['id']}")
+    assert again["status"] == "requires_confirmation"  # the lock is released, nothing changed

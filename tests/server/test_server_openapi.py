@@ -7,6 +7,9 @@ from pathlib import Path
 from aiohttp.test_utils import TestClient, TestServer
 from payedge_server.app import create_app
 from payedge_server.config import Config
+from payedge_server.config.sections.auth import AuthConfig
+from payedge_server.config.sections.server import ServerConfig
+from payedge_server.config.sections.store import StoreConfig
 
 
 def _routes(app: object) -> set[tuple[str, str]]:
@@ -24,7 +27,11 @@ def _routes(app: object) -> set[tuple[str, str]]:
 
 
 async def test_openapi_matches_routes(tmp_path: Path) -> None:
-    config = Config(api_keys=("k",), database_url=f"sqlite:///{tmp_path}/db.sqlite3", data_dir=tmp_path)
+    config = Config(
+        auth=AuthConfig(api_keys=("k",)),
+        store=StoreConfig(database_url=f"sqlite:///{tmp_path}/db.sqlite3"),
+        server=ServerConfig(data_dir=tmp_path),
+    )
     app = create_app(config)
     async with TestClient(TestServer(app)) as client:
         resp = await client.get("/openapi.json")

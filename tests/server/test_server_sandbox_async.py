@@ -80,7 +80,7 @@ def _deliveries(data: Path, payment_id: str) -> list[tuple[Any, ...]]:
 def _events(data: Path, payment_id: str) -> list[tuple[Any, ...]]:
     return _rows(
         data,
-        "SELECT event_id, outcome FROM webhook_events WHERE provider = 'sandbox' AND object_id = ?",
+        "SELECT event_id, outcome FROM webhook_events WHERE provider = 'sandbox' AND hint = ?",
         (payment_id,),
     )
 
@@ -148,7 +148,7 @@ async def test_two_workers_deliver_each_webhook_once(tmp_path: Path) -> None:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
         with running_server(data, "--workers", "2") as srv:
             await asyncio.sleep(0.5)  # both workers listening
-            confirmed = []
+            confirmed: list[dict[str, Any]] = []
             # A fresh connection per payment: the kernel spreads them over both workers
             # (SO_REUSEPORT hashes each connection), so both soon own rows. Bounded.
             while len(confirmed) < 24 or (_rows(data, owners_sql) != [(2,)] and len(confirmed) < 200):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,8 @@ async def test_queue_allocate_complete(site: Server, http: aiohttp.ClientSession
     assert snap["queue"] == ["p2"] and snap["terminals"]["T1"]["payment_id"] == "p1"
 
     token = a1["lease"]["token"]
+    # HTTP times are UNIX seconds, also from the in-process queue (whose clock is monotonic).
+    assert abs(a1["lease"]["expires_at"] - (time.time() + 180)) < 5
     status, ext = await call(http, site, "POST", f"/v1/terminals/leases/{token}/extend")
     assert status == 200 and ext["expires_at"] >= a1["lease"]["expires_at"]
     assert (await call(http, site, "POST", f"/v1/terminals/leases/{token}/complete"))[0] == 200
@@ -58,7 +61,7 @@ async def test_queue_allocate_complete(site: Server, http: aiohttp.ClientSession
     status, bad = await call(http, site, "POST", "/v1/terminals/leases/abc/complete")
     assert status == 400 and bad["error"]["param"] == "token"
     status, unknown = await call(http, site, "POST", "/v1/terminals/T9/allocate")
-    assert status == 409 and unknown["error"]["code"] == "unknown_terminal"
+    assert status == 404 and unknown["error"]["code"] == "unknown_terminal"
     _, cancel = await call(http, site, "POST", "/v1/terminals/queue/p2/cancel")
     assert cancel["canceled"] is True
     status, missing = await call(http, site, "POST", "/v1/terminals/queue", {"payment_id": "p9"})
@@ -95,6 +98,8 @@ async def test_queue_in_redis_is_shared_by_workers(
         ) as resp:
             lease = (await resp.json())["lease"]
         assert lease["payment_id"] == "rp0"
+        # HTTP times are UNIX seconds, from Redis's clock here.
+        assert abs(lease["expires_at"] - (time.time() + 180)) < 5
         async with http.get(
             srv.url + "/v1/terminals", headers={**srv.headers(), "Connection": "close"}
         ) as resp:

@@ -9,11 +9,12 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::PyDict;
 
 /// Names of the exception classes in `payedge._errors`, re-exported by `_core`.
-const CLASSES: [&str; 8] = [
+const CLASSES: [&str; 9] = [
     "PayedgeError",
     "SignatureError",
     "MoneyError",
     "TariffError",
+    "RoutingError",
     "QueueError",
     "StaleLeaseError",
     "IdempotencyError",
@@ -80,6 +81,7 @@ fn to_python(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
         Error::Signature { .. } => "SignatureError",
         Error::Money { .. } => "MoneyError",
         Error::Tariff { .. } => "TariffError",
+        Error::Routing { .. } => "RoutingError",
         Error::Queue { .. } => "QueueError",
         Error::StaleLease { .. } => "StaleLeaseError",
         Error::Idempotency { .. } => "IdempotencyError",

@@ -10,6 +10,7 @@ mod idempotency;
 mod json_numbers;
 mod money;
 mod queue;
+mod routing;
 mod signature;
 mod tariff;
 
@@ -24,5 +25,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     tariff::register(m)?;
     queue::register(m)?;
     json_numbers::register(m)?;
+    routing::register(m)?;
     Ok(())
 }

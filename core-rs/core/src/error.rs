@@ -22,6 +22,10 @@ pub enum Error {
     #[error("{path}: {message}")]
     Tariff { path: String, message: String },
 
+    /// Invalid routing rules; `path` is the JSON path of the bad field (e.g. `$.rules[1].when[0].op`).
+    #[error("{path}: {message}")]
+    Routing { path: String, message: String },
+
     /// A terminal queue or lock operation that cannot proceed (`terminal_busy`, `unknown_terminal`, ...).
     #[error("{message}")]
     Queue { code: Code, message: String },
@@ -51,16 +55,17 @@ impl Error {
             | Error::Queue { code, .. }
             | Error::Idempotency { code, .. } => code,
             Error::Tariff { .. } => "invalid_tariff",
+            Error::Routing { .. } => "invalid_routing_rules",
             Error::StaleLease { .. } => "stale_lease",
             Error::Invalid { .. } => "invalid_argument",
         }
     }
 
-    /// The input at fault, where one is: a tariff's JSON path, an argument's name, or for
+    /// The input at fault, where one is: a tariff's or routing rules' JSON path, an argument's name, or for
     /// money errors `currency` (unknown currency) or `amount` (everything else).
     pub fn param(&self) -> Option<&str> {
         match self {
-            Error::Tariff { path, .. } => Some(path),
+            Error::Tariff { path, .. } | Error::Routing { path, .. } => Some(path),
             Error::Invalid { field, .. } => Some(field),
             Error::Money { code, .. } if code == "unknown_currency" => Some("currency"),
             Error::Money { .. } => Some("amount"),
@@ -84,6 +89,13 @@ impl Error {
 
     pub fn tariff(path: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Tariff {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn routing(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Routing {
             path: path.into(),
             message: message.into(),
         }
@@ -129,6 +141,9 @@ mod tests {
         );
         assert_eq!(Error::tariff("$.bands[1]", "m").param(), Some("$.bands[1]"));
         assert_eq!(Error::invalid("ttl", "m").param(), Some("ttl"));
+        let routing = Error::routing("$.rules[1].when[0].op", "m");
+        assert_eq!(routing.param(), Some("$.rules[1].when[0].op"));
+        assert_eq!(routing.code(), "invalid_routing_rules");
         assert_eq!(Error::queue("terminal_busy", "m").param(), None);
     }
 

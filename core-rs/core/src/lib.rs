@@ -15,6 +15,7 @@ pub mod json_numbers;
 pub mod locks;
 pub mod money;
 pub mod queue;
+pub mod routing;
 pub mod signature;
 pub mod tariff;
 

@@ -1,61 +1,93 @@
-"""The one gateway interface every payment provider implements."""
+"""The connector interface every payment provider implements, and the types crossing it.
+
+A provider module (`gateways/<name>.py`) holds, as a Hyperswitch connector does,
+its outbound calls (a `Gateway`), its inbound webhook parsing into an
+`InboundEvent` (a `WebhookParser`) and its amount conversion (`amounts.py`
+rules). The payment service and the webhook ingest only see these types:
+amounts crossing this interface are ISO 4217 minor units, already converted.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from payedge_server.contracts import Tx
+from payedge_server.payments.model import LastError, Payment, PaymentStatus
 
 
 @dataclass(frozen=True, slots=True)
 class GatewayResult:
-    """What a gateway says about a payment after an operation.
+    """What the provider says about a payment now (from an API answer or a webhook).
 
-    `status` is a payedge payment status; `error_code`/`error_message` explain a
-    `failed` outcome (e.g. `card_declined`).
+    `status` is what the provider's object implies: `requires_payment_method` with
+    an `error` is a failed attempt the provider lets the customer retry (Stripe),
+    `failed` is final. `amount_captured` and `amount_refunded` are the provider's
+    cumulative amounts, when it says them. `occurred_at` is the provider's time of
+    this state in UNIX seconds (a webhook's `created`), None for a synchronous
+    answer (which is the newest thing known).
     """
 
-    status: str
+    status: PaymentStatus
     gateway_ref: str | None = None
     amount_captured: int | None = None
-    error_code: str | None = None
-    error_message: str | None = None
+    amount_refunded: int | None = None
+    error: LastError | None = None
+    occurred_at: int | None = None
 
 
-class GatewayUnavailableError(Exception):
-    """The gateway could not be reached or answered 5xx: nothing happened, retry later."""
+class GatewayError(Exception):
+    """A gateway call did not give a result."""
 
 
-class GatewayRejectedError(Exception):
-    """The gateway refused the request itself (bad parameters): a 4xx for the client."""
+class GatewayUnavailableError(GatewayError):
+    """The provider could not be reached, or answered 5xx: it did not take the money. Retry later."""
 
-    def __init__(self, code: str, message: str, param: str | None = None) -> None:
+
+class GatewayRejectedError(GatewayError):
+    """The provider (or the connector, before calling it) refused the request: a 4xx for the client.
+
+    `code` is a catalogue code (`gateway_rejected`, `amount_not_representable`,
+    `currency_not_supported`, `payment_method_invalid`); `gateway_code` the provider's own.
+    """
+
+    def __init__(
+        self, code: str, message: str, param: str | None = None, *, gateway_code: str | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.param = param
+        self.gateway_code = gateway_code
 
 
 class Gateway(Protocol):
+    """Outbound calls to one provider. Every call passes an idempotency key the provider honours."""
+
     name: str
 
     def check_payment_method(self, payment_method: str) -> str | None:
         """None if the id is acceptable for this gateway, else a message saying why not."""
         ...
 
-    async def create(self, payment: dict[str, Any], *, idempotency_key: str) -> GatewayResult:
+    def check_amount(self, amount: int, currency: str) -> None:
+        """Raise GatewayRejectedError (`amount_not_representable`, `currency_not_supported`)
+        unless the provider can carry `amount` minor units of `currency` exactly."""
+        ...
+
+    async def create(self, payment: Payment, *, idempotency_key: str) -> GatewayResult:
         """Register the payment at the provider (may be local: no I/O)."""
         ...
 
-    async def confirm(self, payment: dict[str, Any], *, idempotency_key: str) -> GatewayResult: ...
+    async def confirm(self, payment: Payment, *, idempotency_key: str) -> GatewayResult: ...
 
-    async def cancel(self, payment: dict[str, Any], *, idempotency_key: str) -> GatewayResult: ...
+    async def cancel(self, payment: Payment, *, idempotency_key: str) -> GatewayResult: ...
 
     async def refund(
-        self, payment: dict[str, Any], amount: int, *, refund_id: str, idempotency_key: str
+        self, payment: Payment, amount: int, *, refund_id: str, idempotency_key: str
     ) -> str | None:
-        """Refund `amount`; returns the provider's refund id."""
+        """Refund `amount` minor units; returns the provider's refund id."""
         ...
 
     async def ready(self) -> bool: ...
@@ -73,8 +105,51 @@ class LocalGateway(Protocol):
     delivery table) commits or rolls back together with the status change.
     """
 
-    def confirm_now(self, payment: dict[str, Any]) -> GatewayResult:
+    def confirm_now(self, payment: Payment) -> GatewayResult:
         """The outcome, or raise GatewayUnavailableError."""
         ...
 
-    def after_confirm_in_tx(self, tx: Tx, payment: dict[str, Any], result: GatewayResult) -> None: ...
+    def after_confirm_in_tx(self, tx: Tx, payment: Payment, result: GatewayResult) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class InboundEvent:
+    """A provider's webhook, verified and read into payedge's terms.
+
+    `effect` is None for a type payedge does not act on. `object_ref` is the
+    provider's payment object id; `payment_hint` the payedge payment id the
+    provider echoes (metadata), when it does. `problem` is set when the event is
+    of a type payedge acts on but a field it needs could not be read: it is then
+    recorded, acknowledged and flagged for an operator, never applied half-read.
+    """
+
+    event_id: str
+    type: str
+    object_ref: str | None = None
+    payment_hint: str | None = None
+    effect: GatewayResult | None = None
+    problem: str | None = None
+
+
+class WebhookRejectedError(Exception):
+    """A delivery that is not a genuine event of this provider (bad signature, no secret).
+
+    `code` is a catalogue code (`invalid_signature`, `webhook_not_configured`,
+    `invalid_payload`); `param` the header or field at fault.
+    """
+
+    def __init__(self, code: str, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.param = param
+
+
+class WebhookParser(Protocol):
+    """Inbound half of a connector: verify a delivery and read it into an InboundEvent."""
+
+    provider: str
+
+    def parse(self, body: bytes, headers: Mapping[str, str]) -> InboundEvent:
+        """Raise WebhookRejectedError for a delivery whose authenticity is not proven."""
+        ...

@@ -31,6 +31,7 @@ import logging
 import random
 import secrets
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -38,10 +39,19 @@ import orjson
 import payedge
 
 from payedge_server.contracts import Store, Tx
-from payedge_server.gateways.base import GatewayResult, GatewayUnavailableError
+from payedge_server.gateways.amounts import Scale
+from payedge_server.gateways.base import (
+    GatewayResult,
+    GatewayUnavailableError,
+    InboundEvent,
+    WebhookRejectedError,
+)
+from payedge_server.payments.model import LastError, Payment, PaymentStatus
 
 log = logging.getLogger("payedge.sandbox")
 
+NAME = "sandbox"
+SCALE = Scale(NAME)  # ISO 4217 minor units as they are: every currency the core knows
 PAYMENT_METHODS = ("pm_sandbox_ok", "pm_sandbox_decline", "pm_sandbox_unavailable", "pm_sandbox_async")
 DEFAULT_ASYNC_DELAY = 0.2
 
@@ -51,8 +61,6 @@ TAKEOVER_GRACE = 2.0  # a row overdue this long is delivered by any process
 POLL = 2.0  # how often an idle process looks for rows of others (dead processes)
 BACKOFF_FIRST, BACKOFF_MAX = 0.25, 60.0
 CLAIM_BATCH = 32
-KEEP_DELIVERED = 86400.0  # delivered rows are kept a day (then pruned, at most hourly)
-PRUNE_EVERY = 3600.0
 
 _SCHEDULE = (
     "INSERT INTO sandbox_deliveries (event_id, payment_id, body, due_at, owner, created_at) "
@@ -74,11 +82,15 @@ _DELIVERED = (
     "UPDATE sandbox_deliveries SET delivered_at = ?, claimed_until = NULL WHERE event_id = ? AND owner = ?"
 )
 _RETRY = "UPDATE sandbox_deliveries SET due_at = ?, claimed_until = NULL WHERE event_id = ? AND owner = ?"
-_PRUNE = "DELETE FROM sandbox_deliveries WHERE delivered_at IS NOT NULL AND delivered_at < ?"
 _RELEASE = (
     "UPDATE sandbox_deliveries SET claimed_until = NULL "
     "WHERE owner = ? AND delivered_at IS NULL AND claimed_until IS NOT NULL"
 )
+
+
+def _ms(seconds: float) -> int:
+    """Stored times are UNIX milliseconds (one policy for every table)."""
+    return int(seconds * 1000)
 
 
 def new_webhook_secret() -> str:
@@ -113,7 +125,9 @@ def backoff(attempts: int) -> float:
 
 
 class SandboxGateway:
-    name = "sandbox"
+    """Decides in-process (`LocalGateway`); a decline is final (the sandbox takes no second attempt)."""
+
+    name = NAME
 
     def __init__(
         self, webhook_url: str, webhook_secret: str, *, async_delay: float = DEFAULT_ASYNC_DELAY
@@ -132,29 +146,36 @@ class SandboxGateway:
             return None
         return "the sandbox gateway accepts " + ", ".join(PAYMENT_METHODS)
 
-    async def create(self, payment: dict[str, Any], *, idempotency_key: str) -> GatewayResult:
-        status = "requires_confirmation" if payment.get("payment_method") else "requires_payment_method"
-        return GatewayResult(status=status, gateway_ref="sb_" + payment["id"])
+    def check_amount(self, amount: int, currency: str) -> None:
+        SCALE.to_provider(amount, currency)
 
-    def confirm_now(self, payment: dict[str, Any]) -> GatewayResult:
-        pm = payment.get("payment_method")
-        ref = payment.get("gateway_ref") or "sb_" + payment["id"]
+    async def create(self, payment: Payment, *, idempotency_key: str) -> GatewayResult:
+        status = (
+            PaymentStatus.REQUIRES_CONFIRMATION
+            if payment.payment_method
+            else PaymentStatus.REQUIRES_PAYMENT_METHOD
+        )
+        return GatewayResult(status=status, gateway_ref="sb_" + payment.id)
+
+    def confirm_now(self, payment: Payment) -> GatewayResult:
+        pm = payment.payment_method
+        ref = payment.gateway_ref or "sb_" + payment.id
         if pm == "pm_sandbox_ok":
-            return GatewayResult("succeeded", ref, amount_captured=payment["amount"])
+            return GatewayResult(PaymentStatus.SUCCEEDED, ref, amount_captured=payment.amount)
         if pm == "pm_sandbox_decline":
-            return GatewayResult(
-                "failed", ref, error_code="card_declined", error_message="the card was declined"
-            )
+            error = LastError("card_declined", "the card was declined", "card_declined")
+            return GatewayResult(PaymentStatus.FAILED, ref, error=error)
         if pm == "pm_sandbox_unavailable":
             raise GatewayUnavailableError("the sandbox gateway is unreachable (pm_sandbox_unavailable)")
         if pm == "pm_sandbox_async":
-            return GatewayResult("processing", ref)
-        return GatewayResult("failed", ref, error_code="invalid_payment_method", error_message="unknown")
+            return GatewayResult(PaymentStatus.PROCESSING, ref)
+        error = LastError("payment_method_invalid", "unknown sandbox payment method")
+        return GatewayResult(PaymentStatus.FAILED, ref, error=error)
 
-    def after_confirm_in_tx(self, tx: Tx, payment: dict[str, Any], result: GatewayResult) -> None:
+    def after_confirm_in_tx(self, tx: Tx, payment: Payment, result: GatewayResult) -> None:
         """Inside the confirming write: an async confirmation owes its webhook (durably)."""
-        if result.status == "processing" and payment.get("payment_method") == "pm_sandbox_async":
-            self.schedule_in_tx(tx, payment["id"], payment["amount"])
+        if result.status is PaymentStatus.PROCESSING and payment.payment_method == "pm_sandbox_async":
+            self.schedule_in_tx(tx, payment.id, payment.amount)
 
     def schedule_in_tx(self, tx: Tx, payment_id: str, amount: int) -> str:
         """Write the `payment.succeeded` webhook owed for `payment_id`; returns its event id."""
@@ -166,15 +187,15 @@ class SandboxGateway:
                 event["id"],
                 payment_id,
                 orjson.dumps(event),
-                now + self.async_delay,
+                _ms(now + self.async_delay),
                 self.owner,
-                int(now * 1000),
+                _ms(now),
             ),
         )
         tx.after_commit(self._poke)
         return str(event["id"])
 
-    async def confirm(self, payment: dict[str, Any], *, idempotency_key: str) -> GatewayResult:
+    async def confirm(self, payment: Payment, *, idempotency_key: str) -> GatewayResult:
         # The payment service confirms through confirm_now/after_confirm_in_tx (one write);
         # this is the plain Gateway interface, with the webhook in a write of its own.
         result = self.confirm_now(payment)
@@ -183,11 +204,11 @@ class SandboxGateway:
         await self._store.write(lambda tx: self.after_confirm_in_tx(tx, payment, result))
         return result
 
-    async def cancel(self, payment: dict[str, Any], *, idempotency_key: str) -> GatewayResult:
-        return GatewayResult("canceled", payment.get("gateway_ref"))
+    async def cancel(self, payment: Payment, *, idempotency_key: str) -> GatewayResult:
+        return GatewayResult(PaymentStatus.CANCELED, payment.gateway_ref)
 
     async def refund(
-        self, payment: dict[str, Any], amount: int, *, refund_id: str, idempotency_key: str
+        self, payment: Payment, amount: int, *, refund_id: str, idempotency_key: str
     ) -> str | None:
         return "sbre_" + refund_id
 
@@ -213,13 +234,9 @@ class SandboxGateway:
         """
         self._store = store
         wake = self._wake = asyncio.Event()
-        pruned_at = 0.0
         while True:
             wake.clear()
             try:
-                if time.monotonic() - pruned_at > PRUNE_EVERY:
-                    pruned_at = time.monotonic()
-                    await store.write(self._prune_in_tx)
                 wait = await store.read(self._next_wait)
                 if wait <= 0:
                     claimed = await store.write(self._claim_in_tx)
@@ -241,20 +258,17 @@ class SandboxGateway:
                 await self._store.write(lambda tx: tx.execute(_RELEASE, (owner,)))
 
     def _next_wait(self, tx: Tx) -> float:
-        row = tx.fetchone(_NEXT, (self.owner, TAKEOVER_GRACE))
+        row = tx.fetchone(_NEXT, (self.owner, _ms(TAKEOVER_GRACE)))
         poll = POLL * random.uniform(0.8, 1.2)  # jitter: workers don't poll in step
         if row is None or row[0] is None:
             return poll
-        return max(0.0, min(float(row[0]) - time.time(), poll))
-
-    @staticmethod
-    def _prune_in_tx(tx: Tx) -> int:
-        return tx.execute(_PRUNE, (int((time.time() - KEEP_DELIVERED) * 1000),))
+        return max(0.0, min(int(row[0]) / 1000 - time.time(), poll))
 
     def _claim_in_tx(self, tx: Tx) -> list[tuple[Any, ...]]:
-        now = time.time()
+        now = _ms(time.time())
         owner = self.owner
-        return tx.fetchall(_CLAIM, (now + LEASE, owner, now, owner, TAKEOVER_GRACE, now, CLAIM_BATCH))
+        grace = _ms(TAKEOVER_GRACE)
+        return tx.fetchall(_CLAIM, (now + _ms(LEASE), owner, now, owner, grace, now, CLAIM_BATCH))
 
     async def _deliver(
         self, store: Store, event_id: str, payment_id: str, body: bytes, attempts: int
@@ -262,12 +276,12 @@ class SandboxGateway:
         ok = await self._post(event_id, body, payment_id, attempts)
         now = time.time()
         if ok:
-            args: tuple[Any, ...] = (int(now * 1000), event_id, self.owner)
+            args: tuple[Any, ...] = (_ms(now), event_id, self.owner)
             sql = _DELIVERED
         else:
             if attempts % 10 == 0:
                 log.error("sandbox webhook for %s still undelivered after %d attempts", payment_id, attempts)
-            args, sql = (now + backoff(attempts), event_id, self.owner), _RETRY
+            args, sql = (_ms(now + backoff(attempts)), event_id, self.owner), _RETRY
         try:
             await store.write(lambda tx: tx.execute(sql, args))
         except Exception:  # the lease runs out and the row is tried again
@@ -291,3 +305,64 @@ class SandboxGateway:
                 "sandbox webhook for %s failed: %s (attempt %d)", payment_id, type(exc).__name__, attempt
             )
         return False
+
+
+# -- inbound ------------------------------------------------------------------------------
+
+# Sandbox event types -> the status they report (a sandbox failure is final).
+_EFFECTS = {
+    "payment.succeeded": PaymentStatus.SUCCEEDED,
+    "payment.failed": PaymentStatus.FAILED,
+    "payment.canceled": PaymentStatus.CANCELED,
+}
+
+
+class SandboxWebhooks:
+    """`POST /v1/webhooks/sandbox`: Standard Webhooks, signed with the sandbox's own secret."""
+
+    provider = NAME
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+
+    def parse(self, body: bytes, headers: Mapping[str, str]) -> InboundEvent:
+        signed = {
+            name: headers.get(name, "") for name in ("webhook-id", "webhook-timestamp", "webhook-signature")
+        }
+        try:
+            event_id = payedge.verify_standard(body, signed, [self.secret])
+        except payedge.SignatureError as exc:
+            raise WebhookRejectedError("invalid_signature", str(exc), "webhook-signature") from None
+        return read_event(event_id, body)
+
+
+def read_event(event_id: str, body: bytes) -> InboundEvent:
+    """A verified sandbox event (`{"type", "created", "data": {"payment_id", "amount"}}`)."""
+    try:
+        event = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        event = None
+    if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+        return InboundEvent(event_id, "unparsed", problem="the payload is not a sandbox event")
+    event_type = event["type"]
+    data: dict[str, Any] = event["data"] if isinstance(event.get("data"), dict) else {}
+    payment_id = data.get("payment_id")
+    status = _EFFECTS.get(event_type)
+    if status is None:
+        return InboundEvent(event_id, event_type)
+    if not isinstance(payment_id, str):
+        return InboundEvent(event_id, event_type, problem="a sandbox event without data.payment_id")
+    created, amount = event.get("created"), data.get("amount")
+    error = (
+        LastError("card_declined", "the card was declined", "card_declined")
+        if status is PaymentStatus.FAILED
+        else None
+    )
+    effect = GatewayResult(
+        status,
+        "sb_" + payment_id,
+        amount_captured=amount if status is PaymentStatus.SUCCEEDED and isinstance(amount, int) else None,
+        error=error,
+        occurred_at=created if isinstance(created, int) else None,
+    )
+    return InboundEvent(event_id, event_type, "sb_" + payment_id, payment_id, effect)

@@ -1,6 +1,6 @@
 """Parking exit over MQTT (SPEC 4): sessions, priced payment requests, authorisations.
 
-`setup_parking(app)` wires it into the edge server when `Config.mqtt_url` is set.
+`setup_parking(app)` wires it into the edge server when `config.mqtt.url` is set.
 """
 
 from __future__ import annotations
@@ -19,14 +19,13 @@ from typing import Any
 from aiohttp import web
 
 from payedge_server import keys, openapi
-from payedge_server.config import Config
 from payedge_server.contracts import Tx
-from payedge_server.mqtt_relay import MqttRelay, MqttTarget
+from payedge_server.mqtt_relay import MqttRelay
 from payedge_server.parking import http
 from payedge_server.parking.http import PARKING
 from payedge_server.parking.messages import INBOUND_TOPICS
-from payedge_server.parking.schema import STATEMENTS
 from payedge_server.parking.service import ParkingService
+from payedge_server.payments.service import NewPayment
 from payedge_server.quotes import TARIFF
 
 log = logging.getLogger("payedge.parking")
@@ -43,23 +42,10 @@ TARIFF_REQUIRED = (
 )
 
 
-def config_problem(config: Config) -> str | None:
-    """What is wrong with the parking configuration (the tariff file itself is checked by the server)."""
-    if not config.mqtt_url:
-        return None
-    if config.tariff is None:
-        return TARIFF_REQUIRED
-    try:
-        MqttTarget.parse(config.mqtt_url)
-    except ValueError as exc:
-        return str(exc)
-    return None
-
-
 def setup_parking(app: web.Application) -> None:
     """Enable parking when `mqtt_url` is configured; the site tariff is then required."""
     config = app[keys.CONFIG]
-    if not config.mqtt_url:
+    if not config.mqtt.url:
         return
     tariff = app.get(TARIFF)  # compiled once by the app factory (POST /v1/quotes uses it too)
     if tariff is None:
@@ -67,20 +53,19 @@ def setup_parking(app: web.Application) -> None:
     payments = app[keys.PAYMENTS]
 
     def create_payment(tx: Tx, amount: int, currency: str, metadata: dict[str, Any]) -> dict[str, Any]:
-        return payments.create_in_tx(tx, amount=amount, currency=currency, metadata=metadata)
+        return payments.create_in_tx(tx, NewPayment(amount, currency, metadata=metadata)).view()
 
     service = ParkingService(app[keys.STORE], tariff, create_payment, app.get(keys.LIVE))
     app[PARKING] = service
-    payments.add_transition_hook(service.on_payment_transition)
+    payments.add_hook(service.on_payment_change)
     http.add_routes(app)
     openapi.register(app, http.PATHS)
-    mqtt_url = config.mqtt_url
+    mqtt_url = config.mqtt.url
 
-    several = config.workers > 1 or os.environ.get("PAYEDGE_WORKER") == "1"
-    lock_path = _lock_path(app[keys.STORE], config.database_url)
+    several = config.server.workers > 1 or os.environ.get("PAYEDGE_WORKER") == "1"
+    lock_path = _lock_path(app[keys.STORE], config.store.database_url)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        await service.store.ensure_schema(STATEMENTS)
         relay = MqttRelay(
             mqtt_url,
             service.store,
@@ -91,14 +76,12 @@ def setup_parking(app: web.Application) -> None:
         service.relay = relay
         # One MQTT session per site: with several workers, the one holding the lock runs the relay.
         leader = asyncio.create_task(_lead(lock_path, relay), name="mqtt-leader")
-        purge = asyncio.create_task(_purge_forever(service), name="parking-purge")
         try:
             yield
         finally:
-            for task in (leader, purge):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            leader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await leader
             await relay.stop()
 
     app.cleanup_ctx.append(lifecycle)
@@ -111,16 +94,6 @@ def _lock_path(store: object, database_url: str) -> Path:
         return path.with_name(path.name + ".mqtt-relay.lock")
     digest = hashlib.sha256(database_url.encode()).hexdigest()[:16]
     return Path(tempfile.gettempdir()) / f"payedge-mqtt-relay-{digest}.lock"
-
-
-async def _purge_forever(service: ParkingService, every: float = 3600.0) -> None:
-    """Forget processed msg_ids after PROCESSED_KEEP (far beyond any broker redelivery)."""
-    while True:
-        try:
-            await service.purge_processed()
-        except Exception:
-            log.exception("purging processed MQTT message ids failed")
-        await asyncio.sleep(every)
 
 
 async def _lead(lock_path: Path, relay: MqttRelay) -> None:

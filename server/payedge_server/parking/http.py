@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
 
 from payedge_server import keys
 from payedge_server.contracts import Tx
-from payedge_server.errors import ApiError, json_response, read_json_object
+from payedge_server.errors import DomainError, NotFoundError, RequestError, json_response, read_json_object
 from payedge_server.openapi import op, path_param, query_param
 from payedge_server.parking import sessions as s
 from payedge_server.parking import trusted as t
@@ -31,14 +32,14 @@ MAX_TEXT = 500
 PARKING = web.AppKey("parking", ParkingService)
 
 
-def _text(body: dict[str, Any], key: str) -> str:
-    value = body.get(key)
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
-        raise ApiError(
-            400,
-            "parameter_invalid",
-            f"{key} is required: a non-empty string of at most {MAX_TEXT} characters",
-            key,
+def _text(values: Mapping[str, Any], key: str) -> str:
+    """A required text field of a body or a query: not blank, at most MAX_TEXT characters."""
+    value = values.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise RequestError("parameter_missing", f"{key} is required", key)
+    if not isinstance(value, str) or len(value) > MAX_TEXT:
+        raise RequestError(
+            "parameter_invalid", f"{key} must be a string of at most {MAX_TEXT} characters", key
         )
     return value.strip()
 
@@ -65,7 +66,7 @@ async def get_session(request: web.Request) -> web.Response:
 
     session, trail = await service.store.read(read)
     if session is None:
-        raise ApiError(404, "session_not_found", f"no parking session {session_id!r}", "session_id")
+        raise NotFoundError("session_not_found", f"no parking session {session_id!r}", "session_id")
     payment = None
     if session["payment_id"]:
         payment = await request.app[keys.PAYMENTS].get(session["payment_id"])
@@ -82,20 +83,18 @@ async def list_sessions(request: web.Request) -> web.Response:
         if value:
             filters.append((name, value))
     state = request.query.get("state")
-    if state and state not in s.STATES:
-        raise ApiError(400, "parameter_invalid", f"state must be one of {', '.join(s.STATES)}", "state")
+    if state is not None and state not in s.STATES:
+        raise RequestError("parameter_invalid", f"state must be one of {', '.join(s.STATES)}", "state")
     raw_limit = request.query.get("limit", "20")
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
-        raise ApiError(400, "parameter_invalid", "limit must be an integer from 1 to 100", "limit")
+        raise RequestError("parameter_invalid", "limit must be an integer from 1 to 100", "limit")
     found = await service.store.read(lambda tx: s.find_sessions(tx, filters, int(raw_limit)))
     return json_response({"data": found})
 
 
 async def get_audit(request: web.Request) -> web.Response:
     service = _service(request)
-    session_id = request.query.get("session_id")
-    if not session_id:
-        raise ApiError(400, "parameter_missing", "session_id is required", "session_id")
+    session_id = _text(request.query, "session_id")
     trail = await service.store.read(lambda tx: _trail(tx, session_id))
     return json_response({"session_id": session_id, "data": trail})
 
@@ -110,9 +109,7 @@ async def override(request: web.Request) -> web.Response:
             lambda tx: s.override_exit(tx, session_id, operator, reason, time.time())
         )
     except s.SessionStateError as exc:
-        raise ApiError(
-            404 if exc.code == "session_not_found" else 409, exc.code, str(exc), "session_id"
-        ) from None
+        raise DomainError(exc.code, str(exc), "session_id") from None
     service.wake()
     service.publish_session(session)
     return json_response({"session": session})
@@ -127,7 +124,7 @@ async def fallback_set(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     enabled = body.get("enabled")
     if not isinstance(enabled, bool):
-        raise ApiError(400, "parameter_invalid", "enabled is required: true or false", "enabled")
+        raise RequestError("parameter_invalid", "enabled is required: true or false", "enabled")
     who, why = _text(body, "who"), _text(body, "why")
     return json_response(await service.set_fallback(enabled, who, why))
 
@@ -145,16 +142,16 @@ async def trusted_add(request: web.Request) -> web.Response:
     if kind == "badge":
         badge = _text(body, "badge")
         if await service.store.read(lambda tx: s.is_trusted_badge(tx, str(badge))):
-            raise ApiError(409, "badge_in_use", "this badge is already trusted", "badge")
+            raise DomainError("badge_in_use", "this badge is already trusted", "badge")
     elif kind == "pin":
         pin = body.get("pin")
         if not isinstance(pin, str) or not pin.isdigit() or not 4 <= len(pin) <= 12:
-            raise ApiError(400, "parameter_invalid", "pin is required: a string of 4 to 12 digits", "pin")
+            raise RequestError("parameter_invalid", "pin is required: a string of 4 to 12 digits", "pin")
         if await t.match_pin(service.store, pin) is not None:
-            raise ApiError(409, "pin_in_use", "this PIN is already given to another trusted user", "pin")
+            raise DomainError("pin_in_use", "this PIN is already given to another trusted user", "pin")
         pin_hash = await asyncio.to_thread(t.hash_pin, pin)
     else:
-        raise ApiError(400, "parameter_invalid", "kind is required: 'badge' or 'pin'", "kind")
+        raise RequestError("parameter_invalid", "kind is required: 'badge' or 'pin'", "kind")
     entry = await service.store.write(
         lambda tx: t.add_trusted(
             tx, kind=str(kind), badge=badge, pin_hash=pin_hash, label=label, who=who, now=time.time()
@@ -166,12 +163,10 @@ async def trusted_add(request: web.Request) -> web.Response:
 async def trusted_remove(request: web.Request) -> web.Response:
     service = _service(request)
     entry_id = request.match_info["entry_id"]
-    who = request.query.get("who", "")
-    if not who.strip():
-        raise ApiError(400, "parameter_missing", "who is required (query parameter)", "who")
-    removed = await service.store.write(lambda tx: t.remove_trusted(tx, entry_id, who.strip(), time.time()))
+    who = _text(request.query, "who")
+    removed = await service.store.write(lambda tx: t.remove_trusted(tx, entry_id, who, time.time()))
     if not removed:
-        raise ApiError(404, "trusted_not_found", f"no trusted entry {entry_id!r}", "entry_id")
+        raise NotFoundError("trusted_not_found", f"no trusted entry {entry_id!r}", "entry_id")
     return json_response({"id": entry_id, "deleted": True})
 
 
@@ -188,12 +183,13 @@ def add_routes(app: web.Application) -> None:
 
 
 _OBJECT: dict[str, Any] = {"type": "object"}
-_TEXT: dict[str, Any] = {"type": "string", "maxLength": MAX_TEXT}
+_TEXT: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT, "pattern": "\\S"}
 PATHS: dict[str, dict[str, Any]] = {
     "/v1/parking/sessions": {
         "get": op(
             "Parking sessions, latest first",
             schema=_OBJECT,
+            errors=("parameter_invalid",),
             params=[
                 query_param("plate", {"type": "string"}),
                 query_param("badge", {"type": "string"}),
@@ -206,6 +202,7 @@ PATHS: dict[str, dict[str, Any]] = {
         "get": op(
             "A parking session with its payment and timeline",
             schema=_OBJECT,
+            errors=("session_not_found",),
             params=[path_param("session_id")],
         )
     },
@@ -213,6 +210,8 @@ PATHS: dict[str, dict[str, Any]] = {
         "post": op(
             "Operator override: authorise the exit without payment (audited)",
             schema=_OBJECT,
+            errors=("parameter_missing", "parameter_invalid", "session_not_found", "session_closed"),
+            example={"operator": "alice", "reason": "barrier stuck"},
             params=[path_param("session_id")],
             body={
                 "type": "object",
@@ -226,7 +225,8 @@ PATHS: dict[str, dict[str, Any]] = {
         "get": op(
             "The audit trail of a parking session",
             schema=_OBJECT,
-            params=[{**query_param("session_id", {"type": "string"}), "required": True}],
+            errors=("parameter_missing", "parameter_invalid"),
+            params=[query_param("session_id", _TEXT, required=True)],
         )
     },
     "/v1/admin/fallback-mode": {
@@ -234,6 +234,8 @@ PATHS: dict[str, dict[str, Any]] = {
         "post": op(
             "Switch the fallback (degraded) mode on or off (audited, pushed live on `system`)",
             schema=_OBJECT,
+            errors=("parameter_missing", "parameter_invalid"),
+            example={"enabled": False, "who": "alice", "why": "back to normal"},
             body={
                 "type": "object",
                 "required": ["enabled", "who", "why"],
@@ -248,6 +250,8 @@ PATHS: dict[str, dict[str, Any]] = {
             "Add a trusted badge or exit PIN (PINs stored hashed)",
             ok=201,
             schema=_OBJECT,
+            errors=("parameter_missing", "parameter_invalid", "badge_in_use", "pin_in_use"),
+            example={"kind": "badge", "badge": "B-example", "label": "staff", "who": "alice"},
             body={
                 "type": "object",
                 "required": ["kind", "label", "who"],
@@ -266,7 +270,8 @@ PATHS: dict[str, dict[str, Any]] = {
         "delete": op(
             "Remove a trusted badge or PIN (audited)",
             schema=_OBJECT,
-            params=[path_param("entry_id"), {**query_param("who", {"type": "string"}), "required": True}],
+            errors=("parameter_missing", "parameter_invalid", "trusted_not_found"),
+            params=[path_param("entry_id"), query_param("who", _TEXT, required=True)],
         )
     },
 }

@@ -13,7 +13,7 @@ from typing import Any
 import payedge
 
 from payedge_server.contracts import LivePublisher, Store, Tx
-from payedge_server.errors import ApiError
+from payedge_server.errors import DomainError
 from payedge_server.mqtt_relay import MqttRelay
 from payedge_server.parking import messages as m
 from payedge_server.parking.sessions import (
@@ -28,6 +28,7 @@ from payedge_server.parking.sessions import (
     record_rejected,
 )
 from payedge_server.parking.trusted import match_pin, read_fallback, write_fallback
+from payedge_server.payments.model import PaymentChange
 
 log = logging.getLogger("payedge.parking")
 
@@ -36,7 +37,6 @@ ACK_OK = 0x00
 ACK_PAYLOAD_INVALID = 0x99
 ACK_IMPLEMENTATION_ERROR = 0x83
 # msg_ids are remembered 30 days: the broker keeps our session (and so redelivers) at most 7.
-PROCESSED_KEEP = 30 * 24 * 3600.0
 
 
 class ParkingService:
@@ -83,7 +83,7 @@ class ParkingService:
             work = lambda tx: handle_barrier(self.ctx, tx, msg)  # noqa: E731
         try:
             outcome = await self.store.write(work)
-        except (ApiError, payedge.PayedgeError, ValueError, KeyError, TypeError) as exc:
+        except (DomainError, payedge.PayedgeError, ValueError, KeyError, TypeError) as exc:
             # Deterministic: redelivering would fail again. Record it, acknowledge it.
             error = f"{type(exc).__name__}: {exc}"
             log.exception("MQTT message %s on %s failed", msg.msg_id, topic)
@@ -98,9 +98,12 @@ class ParkingService:
 
     # --- payments ----------------------------------------------------------------------------
 
-    def on_payment_transition(self, tx: Tx, payment: dict[str, Any], previous_status: str) -> None:
-        """PaymentTransitionHook: runs inside the payment's write transaction."""
-        session = on_payment_transition(tx, payment, previous_status, time.time())
+    def on_payment_change(self, tx: Tx, change: PaymentChange) -> None:
+        """A payment hook: runs inside the payment's write; acts when the payment's status changed."""
+        before = change.before
+        if before is None or before.status is change.after.status:
+            return
+        session = on_payment_transition(tx, change.after.view(), before.status.value, time.time())
         if session is not None:
             tx.after_commit(self.wake)
             tx.after_commit(lambda: self.publish_session(session))
@@ -118,12 +121,6 @@ class ParkingService:
                 "payment_id": session["payment_id"],
                 "flag_reason": session["flag_reason"],
             },
-        )
-
-    async def purge_processed(self, now: float | None = None) -> int:
-        cutoff = (time.time() if now is None else now) - PROCESSED_KEEP
-        return await self.store.write(
-            lambda tx: tx.execute("DELETE FROM processed_messages WHERE processed_at < ?", (cutoff,))
         )
 
     # --- fallback mode -----------------------------------------------------------------------

@@ -84,8 +84,15 @@ PAYMENT_STATES = {
 }
 
 
+def ms(seconds: float) -> int:
+    """Stored times are UNIX milliseconds; the API shows UNIX seconds."""
+    return int(seconds * 1000)
+
+
 def row_to_session(row: tuple[Any, ...]) -> dict[str, Any]:
     session = dict(zip(_KEYS, row, strict=True))
+    session["created_at"] //= 1000
+    session["updated_at"] //= 1000
     for key in ("quote", "request", "authorisation"):
         session[key] = loads(session[key]) if session[key] else None
     session["payment_state"] = PAYMENT_STATES.get(session["payment_status"] or "")
@@ -124,12 +131,12 @@ def _update(tx: Tx, session: dict[str, Any], now: float, **changes: Any) -> None
     sets = ", ".join(f"{key} = ?" for key in changes)
     tx.execute(
         f"UPDATE parking_sessions SET {sets}, updated_at = ?, version = version + 1 WHERE id = ?",
-        (*changes.values(), now, session["id"]),
+        (*changes.values(), ms(now), session["id"]),
     )
     for key in ("quote", "request", "authorisation"):
         if key in changes and isinstance(changes[key], str):
             changes[key] = loads(changes[key])
-    session.update(changes, updated_at=now, version=session["version"] + 1)
+    session.update(changes, updated_at=int(now), version=session["version"] + 1)
     if "payment_status" in changes:
         session["payment_state"] = PAYMENT_STATES.get(changes["payment_status"] or "")
 
@@ -153,7 +160,18 @@ def _open(
     tx.execute(
         "INSERT INTO parking_sessions (id, plate, badge, identity, state, entry_ts, exit_detected_ts,"
         " flag_reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (session_id, msg.plate, msg.badge, identity, state, msg.ts, exit_detected, flag_reason, now, now),
+        (
+            session_id,
+            msg.plate,
+            msg.badge,
+            identity,
+            state,
+            msg.ts,
+            exit_detected,
+            flag_reason,
+            ms(now),
+            ms(now),
+        ),
     )
     audit(
         tx,
@@ -173,8 +191,8 @@ def _open(
         entry_ts=msg.ts,
         exit_detected_ts=exit_detected,
         flag_reason=flag_reason,
-        created_at=now,
-        updated_at=now,
+        created_at=int(now),
+        updated_at=int(now),
         version=1,
         payment_state=None,
     )
@@ -190,7 +208,7 @@ def _mark(tx: Tx, msg: Inbound, outcome: Outcome, now: float) -> Outcome:
     tx.execute(
         "INSERT INTO processed_messages (msg_id, topic, session_id, outcome, processed_at)"
         " VALUES (?, ?, ?, ?, ?)",
-        (msg.msg_id, msg.topic, outcome.session_id, outcome.outcome, now),
+        (msg.msg_id, msg.topic, outcome.session_id, outcome.outcome, ms(now)),
     )
     return outcome
 
@@ -203,7 +221,7 @@ def record_rejected(tx: Tx, topic: str, msg_id: str | None, *, param: str, error
         tx.execute(
             "INSERT INTO processed_messages (msg_id, topic, session_id, outcome, processed_at)"
             " VALUES (?, ?, NULL, 'rejected', ?)",
-            (msg_id, topic, now),
+            (msg_id, topic, ms(now)),
         )
     audit(
         tx,
@@ -381,15 +399,43 @@ def handle_exit(ctx: Context, tx: Tx, msg: Inbound, trusted_pin: str | None = No
     """An exit detection. `trusted_pin` is the id of the trusted PIN the message's `pin` matched
     (checked by the caller before the transaction: PIN hashing is slow by design)."""
     now = ctx.clock()
-    actor = f"device:{msg.src}"
     seen = _seen(tx, msg.msg_id)
     if seen is not None:
-        # A redelivery: re-publish the same request (or authorisation), never a second payment.
-        known = get_session(tx, seen[0]) if seen[0] else None
-        if known is None:
-            return Outcome("duplicate", None)
-        return Outcome(f"duplicate:{_republish(tx, known)}", known["id"], known)
-    session: dict[str, Any] | None = None
+        return _redelivered(tx, seen[0])
+    session, unknown = _identify(tx, msg)
+    if unknown:
+        return _mark(tx, msg, Outcome("unknown_session"), now)
+    trusted_by = _trusted_exit(ctx, tx, msg, session, trusted_pin)
+    if trusted_by is not None:
+        return _mark(tx, msg, _exit_trusted(ctx, tx, msg, session, trusted_by), now)
+    if session is None:
+        # A vehicle at the exit with no entry on record: nothing to charge, nothing to open.
+        identity = "plate" if msg.plate else "badge" if msg.badge else "unknown"
+        session = _open(tx, msg, identity=identity, now=now, flag_reason="no_entry_on_record")
+        return _mark(tx, msg, _touched("flagged", session), now)
+    if session["state"] == ACTIVE:
+        return _mark(tx, msg, _exit_active(ctx, tx, msg, session), now)
+    if session["state"] == PENDING and session["payment_status"] in ("failed", "canceled"):
+        # The last attempt failed: a new detection at the exit starts a new attempt.
+        request_payment(ctx, tx, session, f"device:{msg.src}", now)
+        return _mark(tx, msg, _touched("payment_retried", session), now)
+    return _mark(tx, msg, _exit_again(tx, msg, session), now)
+
+
+def _touched(outcome: str, session: dict[str, Any]) -> Outcome:
+    return Outcome(outcome, session["id"], session, [session["id"]])
+
+
+def _redelivered(tx: Tx, session_id: str | None) -> Outcome:
+    """A redelivery: re-publish the same request (or authorisation), never a second payment."""
+    known = get_session(tx, session_id) if session_id else None
+    if known is None:
+        return Outcome("duplicate", None)
+    return Outcome(f"duplicate:{_republish(tx, known)}", known["id"], known)
+
+
+def _identify(tx: Tx, msg: Inbound) -> tuple[dict[str, Any] | None, bool]:
+    """The session the detection is about (by id, plate, then badge); True when a named id is unknown."""
     if msg.session_id is not None:
         session = get_session(tx, msg.session_id)
         if session is None:
@@ -397,110 +443,114 @@ def handle_exit(ctx: Context, tx: Tx, msg: Inbound, trusted_pin: str | None = No
                 tx,
                 "exit.unknown_session",
                 session_id=None,
-                actor=actor,
+                actor=f"device:{msg.src}",
                 reason="no session with this id",
                 data={"msg_id": msg.msg_id, **msg.identity()},
             )
-            return _mark(tx, msg, Outcome("unknown_session"), now)
-    if session is None and msg.plate is not None:
-        session = _find_by(tx, "plate", msg.plate, AT_EXIT_STATES)
-    if session is None and msg.badge is not None:
-        session = _find_by(tx, "badge", msg.badge, AT_EXIT_STATES)
+            return None, True
+        return session, False
+    if msg.plate is not None:
+        found = _find_by(tx, "plate", msg.plate, AT_EXIT_STATES)
+        if found is not None:
+            return found, False
+    if msg.badge is not None:
+        return _find_by(tx, "badge", msg.badge, AT_EXIT_STATES), False
+    return None, False
 
-    # Degraded mode: trusted badges and PINs open without a card payment.
-    trusted_by: tuple[str, str] | None = None
-    could_trust = msg.badge is not None or trusted_pin is not None
-    if could_trust and ctx.fallback(tx) and (session is None or session["state"] not in (PAID, CLOSED)):
-        if msg.badge is not None and is_trusted_badge(tx, msg.badge):
-            trusted_by = ("trusted_badge", f"badge:{msg.badge}")
-        elif trusted_pin is not None:
-            trusted_by = ("pin", f"pin:{trusted_pin}")
-    if trusted_by is not None:
-        if session is None:
-            session = _open(
-                tx,
-                msg,
-                identity=trusted_by[0],
-                now=now,
-                reason="exit of a trusted user without a known entry",
-            )
-        if session["exit_detected_ts"] is None:
-            _update(tx, session, now, exit_detected_ts=msg.ts)
-        authorise(
-            tx,
-            session,
-            reason=trusted_by[0],
-            actor=trusted_by[1],
-            provider_ref=None,
-            amount=0,
-            currency=session["currency"] or ctx.tariff.quote(0, 0).currency,
-            now=now,
-            why="fallback mode: trusted user exit",
-            data={"msg_id": msg.msg_id, **msg.identity()},
-        )
-        return _mark(tx, msg, Outcome("authorised_trusted", session["id"], session, [session["id"]]), now)
 
+def _trusted_exit(
+    ctx: Context, tx: Tx, msg: Inbound, session: dict[str, Any] | None, trusted_pin: str | None
+) -> tuple[str, str] | None:
+    """Degraded mode: a trusted badge or PIN opens without a card payment (reason, actor)."""
+    if msg.badge is None and trusted_pin is None:
+        return None
+    if not ctx.fallback(tx) or (session is not None and session["state"] in (PAID, CLOSED)):
+        return None
+    if msg.badge is not None and is_trusted_badge(tx, msg.badge):
+        return ("trusted_badge", f"badge:{msg.badge}")
+    if trusted_pin is not None:
+        return ("pin", f"pin:{trusted_pin}")
+    return None
+
+
+def _exit_trusted(
+    ctx: Context, tx: Tx, msg: Inbound, session: dict[str, Any] | None, trusted_by: tuple[str, str]
+) -> Outcome:
+    now = ctx.clock()
+    reason, actor = trusted_by
     if session is None:
-        # A vehicle at the exit with no entry on record: nothing to charge, nothing to open.
-        identity = "plate" if msg.plate else "badge" if msg.badge else "unknown"
-        session = _open(tx, msg, identity=identity, now=now, flag_reason="no_entry_on_record")
-        return _mark(tx, msg, Outcome("flagged", session["id"], session, [session["id"]]), now)
-
-    state = session["state"]
-    if state == ACTIVE:
-        audit(
-            tx,
-            "session.exit_detected",
-            session_id=session["id"],
-            actor=actor,
-            data={"msg_id": msg.msg_id, "exit_ts": msg.ts, **msg.identity()},
+        session = _open(
+            tx, msg, identity=reason, now=now, reason="exit of a trusted user without a known entry"
         )
-        if msg.ts < session["entry_ts"]:
-            flag(tx, session, "exit_before_entry", actor, now, exit_ts=msg.ts, entry_ts=session["entry_ts"])
-            return _mark(tx, msg, Outcome("flagged", session["id"], session, [session["id"]]), now)
-        quote = ctx.tariff.quote(session["entry_ts"], msg.ts)
-        priced = {
-            "exit_detected_ts": msg.ts,
+    if session["exit_detected_ts"] is None:
+        _update(tx, session, now, exit_detected_ts=msg.ts)
+    authorise(
+        tx,
+        session,
+        reason=reason,
+        actor=actor,
+        provider_ref=None,
+        amount=0,
+        currency=session["currency"] or ctx.tariff.quote(0, 0).currency,
+        now=now,
+        why="fallback mode: trusted user exit",
+        data={"msg_id": msg.msg_id, **msg.identity()},
+    )
+    return _touched("authorised_trusted", session)
+
+
+def _exit_active(ctx: Context, tx: Tx, msg: Inbound, session: dict[str, Any]) -> Outcome:
+    """The first detection of an active session: price it, then open for free or request a payment."""
+    now, actor = ctx.clock(), f"device:{msg.src}"
+    data = {"msg_id": msg.msg_id, "exit_ts": msg.ts, **msg.identity()}
+    audit(tx, "session.exit_detected", session_id=session["id"], actor=actor, data=data)
+    if msg.ts < session["entry_ts"]:
+        flag(tx, session, "exit_before_entry", actor, now, exit_ts=msg.ts, entry_ts=session["entry_ts"])
+        return _touched("flagged", session)
+    quote = ctx.tariff.quote(session["entry_ts"], msg.ts)
+    priced = {
+        "exit_detected_ts": msg.ts,
+        "amount": quote.amount,
+        "currency": quote.currency,
+        "quote": {
             "amount": quote.amount,
             "currency": quote.currency,
-            "quote": {
-                "amount": quote.amount,
-                "currency": quote.currency,
-                "units": quote.units,
-                "lines": quote.lines,
-            },
-        }
-        if quote.amount == 0:
-            authorise(
-                tx,
-                session,
-                reason="no_charge",
-                actor=SYSTEM,
-                provider_ref=None,
-                amount=0,
-                currency=quote.currency,
-                now=now,
-                why="the stay costs nothing (grace period or free tariff)",
-                changes=priced,
-            )
-            return _mark(tx, msg, Outcome("authorised_free", session["id"], session, [session["id"]]), now)
+            "units": quote.units,
+            "lines": quote.lines,
+        },
+    }
+    if quote.amount > 0:
         request_payment(ctx, tx, session, actor, now, changes=priced)
-        return _mark(tx, msg, Outcome("payment_requested", session["id"], session, [session["id"]]), now)
-    if state == PENDING and session["payment_status"] in ("failed", "canceled"):
-        # The last attempt failed: a new detection at the exit starts a new attempt.
-        request_payment(ctx, tx, session, actor, now)
-        return _mark(tx, msg, Outcome("payment_retried", session["id"], session, [session["id"]]), now)
+        return _touched("payment_requested", session)
+    authorise(
+        tx,
+        session,
+        reason="no_charge",
+        actor=SYSTEM,
+        provider_ref=None,
+        amount=0,
+        currency=quote.currency,
+        now=now,
+        why="the stay costs nothing (grace period or free tariff)",
+        changes=priced,
+    )
+    return _touched("authorised_free", session)
+
+
+def _exit_again(tx: Tx, msg: Inbound, session: dict[str, Any]) -> Outcome:
+    """A later detection: announce again what is owed or authorised; otherwise audit that nothing happens."""
     outcome = _republish(tx, session)
     if outcome == "no_effect":
+        flagged = f" ({session['flag_reason']})" if session["flag_reason"] else ""
         audit(
             tx,
             "session.exit_ignored",
             session_id=session["id"],
-            actor=actor,
-            reason=f"session is {state}" + (f" ({session['flag_reason']})" if session["flag_reason"] else ""),
+            actor=f"device:{msg.src}",
+            reason=f"session is {session['state']}{flagged}",
             data={"msg_id": msg.msg_id, **msg.identity()},
         )
-    return _mark(tx, msg, Outcome(outcome, session["id"], session), now)
+    return Outcome(outcome, session["id"], session)
 
 
 def fallback_enabled(tx: Tx) -> bool:

@@ -67,7 +67,7 @@ def add_trusted(
     tx.execute(
         "INSERT INTO parking_trusted (id, kind, badge, pin_hash, label, created_by, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (entry_id, kind, badge, pin_hash, label, who, now),
+        (entry_id, kind, badge, pin_hash, label, who, int(now * 1000)),
     )
     entry = {
         "id": entry_id,
@@ -75,7 +75,7 @@ def add_trusted(
         "badge": badge,
         "label": label,
         "created_by": who,
-        "created_at": now,
+        "created_at": int(now),
     }
     audit(tx, f"trusted.{kind}_added", session_id=None, actor=f"admin:{who}", data=entry)
     return entry
@@ -101,7 +101,7 @@ def list_trusted(tx: Tx) -> list[dict[str, Any]]:
         "SELECT id, kind, badge, label, created_by, created_at FROM parking_trusted ORDER BY created_at"
     )
     keys = ("id", "kind", "badge", "label", "created_by", "created_at")
-    return [dict(zip(keys, row, strict=True)) for row in rows]
+    return [{**dict(zip(keys, row, strict=True)), "created_at": row[5] // 1000} for row in rows]
 
 
 def read_fallback(tx: Tx) -> dict[str, Any]:
@@ -118,7 +118,7 @@ def write_fallback(tx: Tx, enabled: bool, who: str, why: str, now: float | None 
     tx.execute(
         "INSERT INTO parking_settings (name, value, updated_at) VALUES (?, ?, ?)"
         " ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-        (FALLBACK_SETTING, dumps(value), now),
+        (FALLBACK_SETTING, dumps(value), int(now * 1000)),
     )
     audit(
         tx,

@@ -1,7 +1,1 @@
-"""Payments: state machine, service on the store, validation, HTTP routes."""
-
-from __future__ import annotations
-
-from payedge_server.payments.service import PaymentService
-
-__all__ = ["PaymentService"]
+"""Payments: the domain model, its repository, operations, refunds, convergence and HTTP routes."""

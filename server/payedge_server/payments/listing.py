@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from payedge_server.contracts import Store, Tx
-from payedge_server.errors import ApiError
-from payedge_server.payments import records, states, validation
+from payedge_server.errors import RequestError
+from payedge_server.payments import repository, validation
+from payedge_server.payments.model import STATUSES
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 10
@@ -29,41 +31,64 @@ def _int(value: str, param: str, lo: int, hi: int) -> int:
     return n
 
 
-def parse(query: Mapping[str, str]) -> tuple[list[str], list[Any], int, str | None, str | None]:
-    for key in query:
-        if key not in KNOWN:
-            raise validation.bad(key, f"unknown parameter {key[:64]!r}", "parameter_unknown")
-    where: list[str] = []
-    params: list[Any] = []
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """A validated `GET /v1/payments` query: SQL conditions with their values, page size, cursor."""
+
+    where: tuple[str, ...]
+    params: tuple[Any, ...]
+    limit: int
+    after: str | None
+    before: str | None
+
+
+def _equals(query: Mapping[str, str]) -> list[tuple[str, Any]]:
+    found: list[tuple[str, Any]] = []
     for name in _EQUALS:
         if name in query:
-            value = query[name]
-            if name == "status" and value not in states.STATUSES:
+            value: Any = query[name]
+            if name == "status" and value not in STATUSES:
                 raise validation.bad("status", f"unknown status {value[:64]!r}")
             if name == "currency":
-                value = value.upper()
-            where.append(f"{name} = ?")
-            params.append(value)
+                value = validation.currency(value)
+            found.append((f"{name} = ?", value))
+    return found
+
+
+def _created(query: Mapping[str, str]) -> list[tuple[str, Any]]:
+    found: list[tuple[str, Any]] = []
     for op, sql in _RANGES.items():
         for param in (f"created[{op}]", f"created_{op}"):
             if param in query:
-                seconds = _int(query[param], param, 0, 10**11)
                 # `created` is shown in seconds; compare on whole seconds of created_at (ms).
-                where.append(f"(created_at / 1000) {sql} ?")
-                params.append(seconds)
-    limit = _int(query["limit"], "limit", 1, MAX_LIMIT) if "limit" in query else DEFAULT_LIMIT
-    after = query.get("starting_after")
-    before = query.get("ending_before")
+                found.append((f"(created_at / 1000) {sql} ?", _int(query[param], param, 0, 10**11)))
+    return found
+
+
+def _cursors(query: Mapping[str, str]) -> tuple[str | None, str | None]:
+    after, before = query.get("starting_after"), query.get("ending_before")
     if after is not None and before is not None:
         raise validation.bad("starting_after", "use starting_after or ending_before, not both")
     for name, cursor in (("starting_after", after), ("ending_before", before)):
         if cursor is not None and not validation.PAYMENT_ID.fullmatch(cursor):
             raise validation.bad(name, f"{name} must be a payment id", "invalid_id")
-    return where, params, limit, after, before
+    return after, before
+
+
+def parse(query: Mapping[str, str]) -> ListQuery:
+    for key in query:
+        if key not in KNOWN:
+            raise validation.bad(key, f"unknown parameter {key[:64]!r}", "parameter_unknown")
+    conditions = [*_equals(query), *_created(query)]
+    limit = _int(query["limit"], "limit", 1, MAX_LIMIT) if "limit" in query else DEFAULT_LIMIT
+    after, before = _cursors(query)
+    where = tuple(sql for sql, _ in conditions)
+    return ListQuery(where, tuple(value for _, value in conditions), limit, after, before)
 
 
 async def list_payments(store: Store, query: Mapping[str, str]) -> dict[str, Any]:
-    where, params, limit, after, before = parse(query)
+    q = parse(query)
+    where, params, limit, after, before = q.where, q.params, q.limit, q.after, q.before
 
     def read(tx: Tx) -> dict[str, Any]:
         clauses = list(where)
@@ -73,8 +98,7 @@ async def list_payments(store: Store, query: Mapping[str, str]) -> dict[str, Any
         if cursor is not None:
             row = tx.fetchone("SELECT seq FROM payments WHERE id = ?", (cursor,))
             if row is None:
-                raise ApiError(
-                    400,
+                raise RequestError(
                     "invalid_cursor",
                     f"no payment {cursor}",
                     "starting_after" if after else "ending_before",
@@ -83,13 +107,13 @@ async def list_payments(store: Store, query: Mapping[str, str]) -> dict[str, Any
             args.append(row[0])
             if before:
                 order = "ASC"
-        sql = f"{records.SELECT}"
+        sql = repository.SELECT
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
         sql += f" ORDER BY seq {order} LIMIT ?"
         rows = tx.fetchall(sql, (*args, limit + 1))
         has_more = len(rows) > limit
-        items = [records.public(records.from_row(r)) for r in rows[:limit]]
+        items = [repository.from_row(r).view() for r in rows[:limit]]
         if order == "ASC":
             items.reverse()
         return {"object": "list", "data": items, "has_more": has_more}

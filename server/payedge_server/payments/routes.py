@@ -1,13 +1,18 @@
-"""HTTP routes of the payments API (SPEC 3)."""
+"""HTTP routes of the payments API (SPEC 3): parse into a typed command, call, render."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from aiohttp import web
 
 from payedge_server import idempotency
-from payedge_server.errors import json_response, read_json_object
+from payedge_server.errors import DomainError, json_response, read_json_object
 from payedge_server.keys import PAYMENTS
-from payedge_server.payments import listing, validation
+from payedge_server.payments import listing, operations, refunds, validation
+from payedge_server.payments.model import Payment, Refund
+from payedge_server.payments.operations import Confirmation
+from payedge_server.payments.service import NewPayment
 
 CONFIRM_FIELDS = frozenset({"payment_method"})
 REFUND_FIELDS = frozenset({"amount"})
@@ -17,29 +22,53 @@ def _payment_id(request: web.Request) -> str:
     return validation.check_payment_id(request.match_info["id"])
 
 
-async def create_payment(request: web.Request) -> web.Response:
-    body = await read_json_object(request)
+def render_created(p: Payment) -> tuple[int, dict[str, Any]]:
+    return 201, p.view()
+
+
+def render_payment(p: Payment) -> tuple[int, dict[str, Any]]:
+    return 200, p.view()
+
+
+def render_refund(r: Refund) -> tuple[int, dict[str, Any]]:
+    return 200, r.view()
+
+
+def render_error(error: DomainError) -> tuple[int, dict[str, Any]]:
+    return error.status, error.as_dict()
+
+
+def render_confirmation(c: Confirmation) -> tuple[int, dict[str, Any]]:
+    return render_error(c.error) if c.error else render_payment(c.payment)
+
+
+def _respond(rendered: tuple[int, dict[str, Any]]) -> web.Response:
+    status, body = rendered
+    return json_response(body, status=status)
+
+
+def parse_new_payment(body: dict[str, Any]) -> NewPayment:
     validation.check_unknown(body, validation.CREATE_FIELDS)
-    amount = validation.amount(body.get("amount"))
-    currency = validation.currency(body.get("currency"))
-    gateway = body.get("gateway", "sandbox")
+    gateway = body.get("gateway")
+    if gateway is None:
+        gateway = "sandbox"
     if not isinstance(gateway, str):
         raise validation.bad("gateway", "gateway must be a string", "gateway_invalid")
-    user_id = validation.optional_ref(body, "user_id")
-    order_ref = validation.optional_ref(body, "order_ref")
-    payment_method = validation.payment_method(body.get("payment_method"))
-    metadata = validation.metadata(body.get("metadata"))
-    view = await request.app[PAYMENTS].create(
-        amount=amount,
-        currency=currency,
+    return NewPayment(
+        amount=validation.amount(body.get("amount")),
+        currency=validation.currency(body.get("currency")),
         gateway=gateway,
-        user_id=user_id,
-        order_ref=order_ref,
-        payment_method=payment_method,
-        metadata=metadata,
-        idem=idempotency.context(request),
+        user_id=validation.optional_ref(body, "user_id"),
+        order_ref=validation.optional_ref(body, "order_ref"),
+        payment_method=validation.payment_method(body.get("payment_method")),
+        metadata=validation.metadata(body.get("metadata")),
     )
-    return json_response(view, status=201)
+
+
+async def create_payment(request: web.Request) -> web.Response:
+    new = parse_new_payment(await read_json_object(request))
+    key = idempotency.context(request, render_created)
+    return _respond(render_created(await operations.create(request.app[PAYMENTS], new, key)))
 
 
 async def list_payments(request: web.Request) -> web.Response:
@@ -55,17 +84,16 @@ async def confirm_payment(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     validation.check_unknown(body, CONFIRM_FIELDS)
     payment_method = validation.payment_method(body.get("payment_method"))
-    status, view = await request.app[PAYMENTS].confirm(
-        payment_id, payment_method=payment_method, idem=idempotency.context(request)
-    )
-    return json_response(view, status=status)
+    key = idempotency.context(request, render_confirmation)
+    done = await operations.confirm(request.app[PAYMENTS], payment_id, payment_method, key)
+    return _respond(render_confirmation(done))
 
 
 async def cancel_payment(request: web.Request) -> web.Response:
     payment_id = _payment_id(request)
-    body = await read_json_object(request)
-    validation.check_unknown(body, frozenset())
-    return json_response(await request.app[PAYMENTS].cancel(payment_id, idem=idempotency.context(request)))
+    validation.check_unknown(await read_json_object(request), frozenset())
+    key = idempotency.context(request, render_payment)
+    return _respond(render_payment(await operations.cancel(request.app[PAYMENTS], payment_id, key)))
 
 
 async def refund_payment(request: web.Request) -> web.Response:
@@ -73,8 +101,8 @@ async def refund_payment(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     validation.check_unknown(body, REFUND_FIELDS)
     amount = validation.amount(body["amount"]) if body.get("amount") is not None else None
-    view = await request.app[PAYMENTS].refund(payment_id, amount=amount, idem=idempotency.context(request))
-    return json_response(view)
+    key = idempotency.context(request, render_refund)
+    return _respond(render_refund(await refunds.refund(request.app[PAYMENTS], payment_id, amount, key)))
 
 
 # These handlers check and save the Idempotency-Key inside their own writes.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from payedge_server.errors import ApiError
+from payedge_server.errors import RequestError
 from payedge_server.payments.currencies import minor_units
 
 MAX_AMOUNT = 99_999_999_999  # minor units; fits every currency's real-world amounts
@@ -22,8 +22,8 @@ CREATE_FIELDS = frozenset(
 )
 
 
-def bad(param: str, message: str, code: str = "parameter_invalid") -> ApiError:
-    return ApiError(400, code, message, param)
+def bad(param: str, message: str, code: str = "parameter_invalid") -> RequestError:
+    return RequestError(code, message, param)
 
 
 def check_payment_id(value: str) -> str:

@@ -195,13 +195,6 @@ class SqliteStore:
         finally:
             conn.execute("COMMIT")
 
-    async def ensure_schema(self, statements: Sequence[str]) -> None:
-        def apply(tx: SqliteTx) -> None:
-            for statement in statements:
-                tx.execute(statement)
-
-        await self.write(apply)
-
     def ping(self) -> bool:
         conn = self._reader
         if conn is None or self._thread is None or not self._thread.is_alive():

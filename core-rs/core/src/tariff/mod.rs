@@ -4,7 +4,8 @@
 //! [`Tariff::quote`] / [`Tariff::amount`] / [`Tariff::quote_many`] price stays
 //! ([`quote`]) with bands and night windows as intervals ([`night`]), so the
 //! cost of a quote does not grow with the number of units.
-mod json;
+// Also read by the routing rules parser (crate::routing), which shares its JSON paths.
+pub(crate) mod json;
 mod night;
 mod quote;
 mod rules;

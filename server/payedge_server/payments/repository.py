@@ -1,0 +1,201 @@
+"""Payment rows in the store: SQL only, typed in and out (`Payment`, `Attempt`, refund rows).
+
+Every function takes the caller's transaction (`Tx`); none decides anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from payedge_server.contracts import Tx
+from payedge_server.payments.model import Attempt, LastError, Payment, PaymentStatus
+
+_COLUMNS = (
+    "id, amount, currency, gateway, status, version, created_at, updated_at, user_id, order_ref, "
+    "payment_method, metadata, gateway_ref, amount_captured, amount_refunded, last_error_code, "
+    "last_error_message, last_error_gateway_code, provider_at, locked_until"
+)
+SELECT = f"SELECT {_COLUMNS} FROM payments"
+
+
+def from_row(row: Sequence[Any]) -> Payment:
+    (pid, amount, currency, gateway, status, version, created, updated, user_id, order_ref, pm, metadata,
+     ref, captured, refunded, err_code, err_message, err_gateway, provider_at, locked) = row  # fmt: skip
+    return Payment(
+        id=pid,
+        amount=amount,
+        currency=currency,
+        gateway=gateway,
+        status=PaymentStatus(status),
+        version=version,
+        created_at=created,
+        updated_at=updated,
+        user_id=user_id,
+        order_ref=order_ref,
+        payment_method=pm,
+        metadata=orjson.loads(metadata),
+        gateway_ref=ref,
+        amount_captured=captured,
+        amount_refunded=refunded,
+        last_error=LastError(err_code, err_message, err_gateway) if err_code is not None else None,
+        provider_at=provider_at,
+        locked_until=locked,
+    )
+
+
+def _values(p: Payment) -> tuple[Any, ...]:
+    error = p.last_error
+    return (
+        p.id,
+        p.amount,
+        p.currency,
+        p.gateway,
+        p.status.value,
+        p.version,
+        p.created_at,
+        p.updated_at,
+        p.user_id,
+        p.order_ref,
+        p.payment_method,
+        orjson.dumps(dict(p.metadata)).decode(),
+        p.gateway_ref,
+        p.amount_captured,
+        p.amount_refunded,
+        error.code if error else None,
+        error.message if error else None,
+        error.gateway_code if error else None,
+        p.provider_at,
+        p.locked_until,
+    )
+
+
+_INSERT = f"INSERT INTO payments ({_COLUMNS}) VALUES ({', '.join('?' * 20)})"
+_UPDATE = (
+    "UPDATE payments SET status = ?, version = ?, updated_at = ?, payment_method = ?, gateway_ref = ?, "
+    "amount_captured = ?, amount_refunded = ?, last_error_code = ?, last_error_message = ?, "
+    "last_error_gateway_code = ?, provider_at = ?, locked_until = ? WHERE id = ? AND version = ?"
+)
+
+
+def load(tx: Tx, payment_id: str) -> Payment | None:
+    row = tx.fetchone(f"{SELECT} WHERE id = ?", (payment_id,))
+    return from_row(row) if row else None
+
+
+def find_by_ref(tx: Tx, gateway: str, ref: str) -> Payment | None:
+    row = tx.fetchone(f"{SELECT} WHERE gateway = ? AND gateway_ref = ?", (gateway, ref))
+    return from_row(row) if row else None
+
+
+def insert(tx: Tx, p: Payment) -> None:
+    tx.execute(_INSERT, _values(p))
+
+
+def update(tx: Tx, before: Payment, after: Payment) -> None:
+    """Write `after` over `before` (same id); the row must still be at `before.version`."""
+    error = after.last_error
+    changed = tx.execute(
+        _UPDATE,
+        (
+            after.status.value,
+            after.version,
+            after.updated_at,
+            after.payment_method,
+            after.gateway_ref,
+            after.amount_captured,
+            after.amount_refunded,
+            error.code if error else None,
+            error.message if error else None,
+            error.gateway_code if error else None,
+            after.provider_at,
+            after.locked_until,
+            before.id,
+            before.version,
+        ),
+    )
+    if changed != 1:
+        raise RuntimeError(f"payment {before.id} changed under a write (version {before.version})")
+
+
+def append_history(tx: Tx, p: Payment, source: str) -> None:
+    tx.execute(
+        "INSERT INTO payment_status_history (payment_id, version, status, source, at) VALUES (?, ?, ?, ?, ?)",
+        (p.id, p.version, p.status.value, source, p.updated_at),
+    )
+
+
+def history(tx: Tx, payment_id: str) -> list[dict[str, Any]]:
+    return [
+        {"version": v, "status": s, "source": src, "at": at // 1000}
+        for v, s, src, at in tx.fetchall(
+            "SELECT version, status, source, at FROM payment_status_history WHERE payment_id = ? "
+            "ORDER BY version",
+            (payment_id,),
+        )
+    ]
+
+
+def insert_attempt(tx: Tx, payment_id: str, attempt: Attempt) -> None:
+    tx.execute(
+        "INSERT INTO payment_attempts (payment_id, gateway, outcome, error_code, latency_ms, at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (payment_id, attempt.gateway, attempt.outcome, attempt.error_code, attempt.latency_ms, attempt.at),
+    )
+
+
+def attempts(tx: Tx, payment_id: str) -> list[Attempt]:
+    rows = tx.fetchall(
+        "SELECT gateway, outcome, error_code, latency_ms, at FROM payment_attempts WHERE payment_id = ? "
+        "ORDER BY id",
+        (payment_id,),
+    )
+    return [Attempt(*row) for row in rows]
+
+
+# -- refunds ------------------------------------------------------------------------------
+
+
+def refunds_counted(tx: Tx, payment_id: str) -> int:
+    """What is refunded or being refunded (`succeeded` and `pending` refund rows)."""
+    row = tx.fetchone(
+        "SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE payment_id = ? "
+        "AND status IN ('pending', 'succeeded')",
+        (payment_id,),
+    )
+    return int(row[0]) if row else 0
+
+
+def insert_refund(
+    tx: Tx,
+    refund_id: str,
+    payment_id: str,
+    amount: int,
+    status: str,
+    *,
+    at: int,
+    gateway_ref: str | None = None,
+    request_key: str | None = None,
+) -> None:
+    tx.execute(
+        "INSERT INTO refunds (id, payment_id, amount, status, gateway_ref, request_key, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (refund_id, payment_id, amount, status, gateway_ref, request_key, at),
+    )
+
+
+def pending_refund(tx: Tx, payment_id: str, request_key: str) -> tuple[str, int] | None:
+    """The refund a request with this key reserved and did not finish (a crash in between)."""
+    row = tx.fetchone(
+        "SELECT id, amount FROM refunds WHERE payment_id = ? AND request_key = ? AND status = 'pending'",
+        (payment_id, request_key),
+    )
+    return (str(row[0]), int(row[1])) if row else None
+
+
+def settle_refund(tx: Tx, refund_id: str, status: str, gateway_ref: str | None = None) -> None:
+    tx.execute(
+        "UPDATE refunds SET status = ?, gateway_ref = ? WHERE id = ?", (status, gateway_ref, refund_id)
+    )

@@ -1,0 +1,147 @@
+"""POST /v1/webhooks/{provider}: verify, dedupe, record, apply, answer after the commit.
+
+The provider's connector (`gateways/<provider>.py`, a `WebhookParser`) verifies the
+delivery and reads it into an `InboundEvent`. Then:
+1. `payedge.Deduper` holds event ids already *committed*: a hot duplicate is
+   answered without touching the store. (Ids are inserted after the commit, so a
+   delivery is never called a duplicate of one that is not yet durable.)
+2. One store write records the event under (provider, event_id) -- the durable
+   dedupe -- and, for a first delivery about a known payment, merges its effect
+   into the payment in the same transaction (SPEC 3.1).
+3. 200 `{"received": true, "duplicate": ...}` once that write is committed.
+
+What the signature proves, payedge records and acknowledges (SPEC 3; Stripe
+disables an endpoint that keeps refusing): an event of a type payedge does not act
+on (`unhandled_type`), about a payment not known yet (`unknown_object`: kept with
+its effect, and applied when the payment becomes known), one payedge cannot read at
+all (`unparsed`) or one it acts on but could not read fully (`flagged`, never
+applied half-read). Only a delivery whose authenticity is not proven is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import payedge
+from aiohttp import web
+
+from payedge_server import metrics
+from payedge_server.contracts import Tx
+from payedge_server.errors import JSON, DomainError
+from payedge_server.gateways.base import InboundEvent, WebhookParser, WebhookRejectedError
+from payedge_server.payments.model import PaymentChange, now_ms
+from payedge_server.payments.service import PaymentService
+from payedge_server.payments.validation import PAYMENT_ID
+from payedge_server.webhooks import pending
+
+log = logging.getLogger("payedge.webhooks")
+
+DEDUPE_TTL = 259_200.0  # 72 h: Stripe retries a delivery for up to 3 days
+DEDUPE_MAX = 2_000_000
+_FIRST = b'{"received":true,"duplicate":false}'
+_DUPLICATE = b'{"received":true,"duplicate":true}'
+
+# A first delivery about a payment, classified in the same statement by whether the payment is
+# known (by the provider's object id, or by the payedge id the provider echoes). An unknown one
+# keeps its effect for later. `WHERE true`: SQLite's parser needs it before ON CONFLICT.
+_INSERT_ABOUT_PAYMENT = (
+    "INSERT INTO webhook_events (provider, event_id, type, object_id, hint, outcome, effect, received_at) "
+    "SELECT ?, ?, ?, ?, ?, CASE WHEN k.known THEN 'applied' ELSE 'unknown_object' END, "
+    "CASE WHEN k.known THEN NULL ELSE ? END, ? FROM (SELECT "
+    "(EXISTS (SELECT 1 FROM payments WHERE gateway = ? AND gateway_ref = ?) "
+    "OR EXISTS (SELECT 1 FROM payments WHERE id = ? AND gateway = ?)) AS known) AS k WHERE true "
+    "ON CONFLICT (provider, event_id) DO NOTHING RETURNING outcome"
+)
+_INSERT = (
+    "INSERT INTO webhook_events (provider, event_id, type, object_id, hint, outcome, problem, received_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (provider, event_id) DO NOTHING"
+)
+_OUTCOME = "UPDATE webhook_events SET outcome = ? WHERE provider = ? AND event_id = ?"
+
+
+class WebhookIngest:
+    def __init__(
+        self,
+        payments: PaymentService,
+        parsers: Mapping[str, WebhookParser],
+        *,
+        retention: float = DEDUPE_TTL,
+        deduper: Any | None = None,
+    ) -> None:
+        self.payments = payments
+        self.store = payments.store
+        self.parsers = dict(parsers)
+        # The hot-path dedupe never remembers an event longer than the store keeps its record.
+        ttl = min(DEDUPE_TTL, retention)
+        self.deduper = deduper if deduper is not None else payedge.Deduper(ttl=ttl, max_entries=DEDUPE_MAX)
+        payments.add_hook(self._on_payment_change)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        provider = request.match_info["provider"]
+        parser = self.parsers.get(provider)
+        if parser is None:
+            raise DomainError(
+                "unknown_provider", f"no webhook endpoint for provider {provider[:40]!r}", "provider"
+            )
+        body = await request.read()
+        try:
+            event = parser.parse(body, request.headers)
+        except WebhookRejectedError as exc:
+            log.debug("%s webhook refused: %s", provider, exc)
+            metrics.WEBHOOKS.inc(provider, "invalid")
+            raise DomainError(exc.code, exc.message, exc.param) from None
+        key = provider + ":" + event.event_id
+        deduper = self.deduper
+        if key in deduper:
+            metrics.WEBHOOKS.inc(provider, "duplicate")
+            return web.Response(body=_DUPLICATE, content_type=JSON)
+        outcome = await self.store.write(lambda tx: self.record_in_tx(tx, provider, event))
+        deduper.check_and_insert(key)
+        metrics.WEBHOOKS.inc(provider, outcome)
+        if outcome == "flagged":
+            log.warning("%s event %s recorded but not applied: %s", provider, event.event_id, event.problem)
+        return web.Response(body=_DUPLICATE if outcome == "duplicate" else _FIRST, content_type=JSON)
+
+    # -- the write ----------------------------------------------------------------------
+    def record_in_tx(self, tx: Tx, provider: str, event: InboundEvent) -> str:
+        """Record the event (durable dedupe) and apply its effect; returns the outcome."""
+        now = now_ms()
+        hint = event.payment_hint if event.payment_hint and PAYMENT_ID.fullmatch(event.payment_hint) else None
+        effect = event.effect
+        if effect is None or event.problem is not None:
+            outcome = _unapplied_outcome(event)
+            args = (provider, event.event_id, event.type, event.object_ref, hint, outcome, event.problem, now)
+            return outcome if tx.execute(_INSERT, args) else "duplicate"
+        row = tx.fetchone(
+            _INSERT_ABOUT_PAYMENT,
+            (provider, event.event_id, event.type, event.object_ref, hint, pending.dumps(effect), now,
+             provider, event.object_ref, hint, provider),
+        )  # fmt: skip
+        if row is None:
+            return "duplicate"
+        if row[0] != "applied":
+            return str(row[0])
+        payment = self.payments.find_in_tx(tx, provider, event.object_ref, hint)
+        assert payment is not None  # the INSERT found it in this transaction
+        after = self.payments.apply_in_tx(tx, payment, effect, source=f"webhook:{provider}:{event.event_id}")
+        if after is payment:
+            tx.execute(_OUTCOME, ("ignored", provider, event.event_id))
+            return "ignored"
+        return "applied"
+
+    def _on_payment_change(self, tx: Tx, change: PaymentChange) -> None:
+        """A payment became known (created, or its provider id learnt): apply what was waiting for it."""
+        before, after = change.before, change.after
+        if before is not None and (before.gateway_ref or not after.gateway_ref):
+            return
+        for event_id, effect in pending.take_in_tx(tx, after.gateway, after.gateway_ref, after.id):
+            current = self.payments.require_in_tx(tx, after.id)
+            self.payments.apply_in_tx(tx, current, effect, source=f"webhook:{after.gateway}:{event_id}")
+
+
+def _unapplied_outcome(event: InboundEvent) -> str:
+    if event.problem is None:
+        return "unhandled_type"
+    return "unparsed" if event.type == "unparsed" else "flagged"

@@ -1,0 +1,27 @@
+"""A `payedge serve` with every part switched on (terminals, tariff, parking over Mosquitto, stripe
+webhooks), so that every route it documents is live."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.parking.harness import write_tariff
+from tests.server.support import Server, running_server
+
+
+@pytest.fixture(scope="module")
+def full_server(mosquitto_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    work: Path = tmp_path_factory.mktemp("full")
+    args = (
+        "--terminals",
+        "T1,T2",
+        "--tariff",
+        str(write_tariff(work)),
+        "--mqtt-url",
+        f"mqtt://127.0.0.1:{mosquitto_port}?client_id=payedge-contract-{work.name}",
+    )
+    with running_server(work / "data", *args) as srv:
+        yield srv

@@ -1,0 +1,116 @@
+"""Retention (issue 16): every table that grows per request is purged by age, in bounded batches.
+
+Table-driven over the housekeeping's plan: rows past their retention are deleted,
+younger ones kept, a backlog larger than one batch is worked off in writes of at
+most BATCH rows (none of them stalls the group commit), and the audit log and the
+payments are never touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from payedge_server import housekeeping
+from payedge_server.config.sections.retention import RetentionConfig
+from payedge_server.contracts import Tx
+from payedge_server.store import migrations, open_store
+from payedge_server.store.sqlite import SqliteStore
+
+NOW = 1_800_000_000_000
+RETENTION = RetentionConfig(webhook_events=3600.0, outbox=600.0)
+PLAN = housekeeping.purges(RETENTION)
+
+# How to insert one row of each purged table, given its key and its time (UNIX ms).
+ROWS: dict[str, str] = {
+    "webhook_events": "INSERT INTO webhook_events (provider, event_id, type, outcome, received_at) "
+    "VALUES ('stripe', ?, 't', 'x', ?)",
+    "outbox": "INSERT INTO outbox (topic, payload, created_at, sent_at) VALUES (?, x'00', 0, ?)",
+    "idempotency_keys": "INSERT INTO idempotency_keys (key, fingerprint, status, body, created_at) "
+    "VALUES (?, 'f', 200, x'00', ?)",
+    "processed_messages": "INSERT INTO processed_messages (msg_id, topic, outcome, processed_at) "
+    "VALUES (?, 't', 'ok', ?)",
+    "sandbox_deliveries": "INSERT INTO sandbox_deliveries (event_id, payment_id, body, due_at, owner, "
+    "created_at, delivered_at) VALUES (?, 'p', x'00', 0, 'o', 0, ?)",
+}
+
+
+async def _store(tmp_path: Path) -> SqliteStore:
+    store = open_store(f"sqlite:///{tmp_path}/db.sqlite3")
+    await store.open()
+    await migrations.upgrade(store)
+    return store
+
+
+def _count(tx: Tx, table: str) -> int:
+    row = tx.fetchone(f"SELECT COUNT(*) FROM {table}")
+    return int(row[0]) if row else 0
+
+
+def test_every_growing_table_has_a_purge() -> None:
+    assert {p.table for p in PLAN} == set(ROWS)
+
+
+@pytest.mark.parametrize("purge", PLAN, ids=lambda p: p.table)
+def test_rows_past_their_retention_go_in_bounded_batches(
+    tmp_path: Path, purge: housekeeping.Purge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old, young = housekeeping.BATCH * 2 + 7, 5
+
+    async def scenario() -> tuple[int, int, list[int]]:
+        store = await _store(tmp_path)
+        sql = ROWS[purge.table]
+
+        def fill(tx: Tx) -> None:
+            for i in range(old):
+                tx.execute(sql, (f"old-{i}", NOW - purge.keep_ms - 1 - i))
+            for i in range(young):
+                tx.execute(sql, (f"young-{i}", NOW - purge.keep_ms + 1 + i))
+
+        await store.write(fill)
+        sizes: list[int] = []
+        original = housekeeping._delete
+
+        def counted(tx: Tx, *, purge: housekeeping.Purge, cutoff: int) -> int:
+            n = original(tx, purge=purge, cutoff=cutoff)
+            sizes.append(n)
+            return n
+
+        monkeypatch.setattr(housekeeping, "_delete", counted)
+        deleted = await housekeeping.purge_once(store, [purge], now_ms=NOW)
+        left = await store.read(lambda tx: _count(tx, purge.table))
+        await store.close()
+        return deleted[purge.table], left, sizes
+
+    deleted, left, sizes = asyncio.run(scenario())
+    assert (deleted, left) == (old, young)
+    assert max(sizes) <= housekeeping.BATCH and len(sizes) == 3
+
+
+def test_unsent_outbox_messages_and_undelivered_webhooks_are_kept(tmp_path: Path) -> None:
+    """Only what is done is purged: a message still owed to the broker is never lost to age."""
+
+    async def scenario() -> tuple[int, int]:
+        store = await _store(tmp_path)
+
+        def fill(tx: Tx) -> None:
+            tx.execute(
+                "INSERT INTO outbox (topic, payload, created_at, sent_at) VALUES ('t', x'00', 0, NULL)"
+            )
+            tx.execute(
+                "INSERT INTO sandbox_deliveries (event_id, payment_id, body, due_at, owner, created_at) "
+                "VALUES ('e', 'p', x'00', 0, 'o', 0)"
+            )
+
+        await store.write(fill)
+        await housekeeping.purge_once(store, PLAN, now_ms=NOW)
+        counts = await store.read(lambda tx: (_count(tx, "outbox"), _count(tx, "sandbox_deliveries")))
+        await store.close()
+        return counts
+
+    assert asyncio.run(scenario()) == (1, 1)
+
+
+def test_the_audit_log_is_never_purged() -> None:
+    assert not any(p.table in ("audit_log", "payments", "payment_status_history", "refunds") for p in PLAN)

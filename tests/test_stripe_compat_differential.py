@@ -54,13 +54,15 @@ class _Clock:
 @contextmanager
 def frozen_clock() -> Iterator[None]:
     """The `time` of stripe._webhook and of payedge's verifier, both at NOW."""
-    saved = stripe_webhook.time, compat_verify.time
-    stripe_webhook.time = _Clock()  # type: ignore[assignment]
-    compat_verify.time = _Clock()  # type: ignore[assignment]
+    namespaces = [vars(stripe_webhook), vars(compat_verify)]
+    saved = [namespace["time"] for namespace in namespaces]
+    for namespace in namespaces:
+        namespace["time"] = _Clock()
     try:
         yield
     finally:
-        stripe_webhook.time, compat_verify.time = saved
+        for namespace, module in zip(namespaces, saved, strict=True):
+            namespace["time"] = module
 
 
 # ------------------------------------------------------------------ payloads
@@ -277,6 +279,90 @@ def _arabic(digits: str) -> str:
     return "".join(chr(0x660 + int(d)) for d in digits)
 
 
+Items = list[str]
+
+
+def _wrong_sig(rng: random.Random, text: str, ts: int) -> Items:
+    good = signature(SECRET, ts, text)
+    bad = rng.choice(
+        [good.upper(), good[:-1], good + "0", signature("whsec_other", ts, text), "", good[::-1]]
+    )
+    return [f"t={ts}", f"v1={bad}"]
+
+
+def _age(rng: random.Random, text: str, ts: int) -> Items:
+    ts = int(NOW) - TOLERANCE + rng.choice([-2, -1, 0, 1, 2]) + rng.choice([0, 0, -(10**6), 10**6])
+    return [f"t={ts}", f"v1={signature(SECRET, ts, text)}"]
+
+
+def _odd_t(rng: random.Random, text: str, ts: int) -> Items:
+    t_text = rng.choice(ODD_T).format(t=ts, u=_arabic(str(ts)))
+    try:
+        signed_ts = int(t_text)
+    except ValueError:
+        signed_ts = ts
+    return [f"t={t_text}", f"v1={signature(SECRET, signed_ts, text)}"]
+
+
+def _malformed(rng: random.Random, text: str, ts: int) -> Items:
+    good = signature(SECRET, ts, text)
+    return rng.choice(
+        [
+            [f"v1={good}"],
+            [f"t={ts}"],
+            [f"t={ts}", "v1"],
+            ["t", f"t={ts}", f"v1={good}"],
+            [f"t={ts}", f"v1={good}", "t"],
+            [f"t={ts}", f"v1={good}=extra"],
+            [f"t={ts}", f" v1={good}"],
+            [f"t={ts}={ts}", f"v1={good}"],
+            [f"t={ts}", f"v0={good}"],
+            [f"t={ts}", ""],
+            [",,,"],
+        ]
+    )
+
+
+def _non_ascii(rng: random.Random, text: str, ts: int) -> Items:
+    good = signature(SECRET, ts, text)
+    return rng.choice(
+        [
+            [f"t={ts}", "v1=é", f"v1={good}"],
+            [f"t={ts}", f"v1={good}", "v1=é"],
+            [f"t={ts}", "v1=ünïcode"],
+            [f"t={ts}", f"v1={good}", "x=é"],
+            [f"t={_arabic(str(ts))}", f"v1={good}"],
+        ]
+    )
+
+
+ITEMS = {
+    "wrong_sig": _wrong_sig,
+    "age": _age,
+    "odd_t": _odd_t,
+    "malformed": _malformed,
+    "non_ascii": _non_ascii,
+}
+
+
+def _bad_bytes(rng: random.Random, text: str, ts: int) -> Case:
+    """Not UTF-8 (a stray byte, an encoded surrogate, an overlong form), signed as raw
+    bytes: a byte-level verifier would accept it, stripe-python cannot decode it."""
+    raw = text.encode().replace(b'"', b'"' + rng.choice([b"\xff", b"\xed\xa0\x80", b"\xc0\xaf"]), 2)
+    mac = hmac.new(SECRET.encode(), f"{ts}.".encode() + raw, hashlib.sha256).hexdigest()
+    payload = raw if rng.random() < 0.7 else bytearray(raw)
+    return Case("bad_bytes", payload, f"t={ts},v1={mac}", SECRET, TOLERANCE)
+
+
+def _with_extras(rng: random.Random, items: Items, text: str, ts: int) -> Items:
+    """Several v1 (rotation, retries) and items stripe ignores, in any order."""
+    extra = [f"v1={signature('whsec_old', ts, text)}", f"v0={'0' * 64}", "scheme=x"]
+    items = items + rng.sample(extra, rng.randint(0, len(extra)))
+    if rng.random() < 0.3:
+        rng.shuffle(items)
+    return items
+
+
 def make_case(rng: random.Random) -> Case:
     kind = rng.choices(
         [
@@ -287,79 +373,27 @@ def make_case(rng: random.Random) -> Case:
     )[0]  # fmt: skip
     text = payload_text(rng, kind)
     ts = int(NOW) - rng.randint(0, 200)
-    secret = SECRET
-    tolerance: Any = TOLERANCE
-    items = [f"t={ts}", f"v1={signature(secret, ts, text)}"]
+    if kind == "bad_bytes":
+        return _bad_bytes(rng, text, ts)
+    items = ITEMS[kind](rng, text, ts) if kind in ITEMS else [f"t={ts}", f"v1={signature(SECRET, ts, text)}"]
     if kind == "tampered":
         text = text.replace("e", "f", 1) if "e" in text else text + " "
-    elif kind == "wrong_sig":
-        good = signature(secret, ts, text)
-        items[1] = "v1=" + rng.choice(
-            [good.upper(), good[:-1], good + "0", signature("whsec_other", ts, text), "", good[::-1]]
-        )
-    elif kind == "age":
-        ts = int(NOW) - TOLERANCE + rng.choice([-2, -1, 0, 1, 2]) + rng.choice([0, 0, -(10**6), 10**6])
-        items = [f"t={ts}", f"v1={signature(secret, ts, text)}"]
-    elif kind == "odd_t":
-        t_text = rng.choice(ODD_T).format(t=ts, u=_arabic(str(ts)))
-        try:
-            signed_ts = int(t_text)
-        except ValueError:
-            signed_ts = ts
-        items = [f"t={t_text}", f"v1={signature(secret, signed_ts, text)}"]
-    elif kind == "malformed":
-        items = rng.choice(
-            [
-                [f"v1={signature(secret, ts, text)}"],
-                [f"t={ts}"],
-                [f"t={ts}", "v1"],
-                ["t", f"t={ts}", f"v1={signature(secret, ts, text)}"],
-                [f"t={ts}", f"v1={signature(secret, ts, text)}", "t"],
-                [f"t={ts}", f"v1={signature(secret, ts, text)}=extra"],
-                [f"t={ts}", f" v1={signature(secret, ts, text)}"],
-                [f"t={ts}={ts}", f"v1={signature(secret, ts, text)}"],
-                [f"t={ts}", f"v0={signature(secret, ts, text)}"],
-                [f"t={ts}", ""],
-                [",,,"],
-            ]
-        )
-    elif kind == "non_ascii":
-        items = rng.choice(
-            [
-                [f"t={ts}", "v1=é", f"v1={signature(secret, ts, text)}"],
-                [f"t={ts}", f"v1={signature(secret, ts, text)}", "v1=é"],
-                [f"t={ts}", "v1=ünïcode"],
-                [f"t={ts}", f"v1={signature(secret, ts, text)}", "x=é"],
-                [f"t={_arabic(str(ts))}", f"v1={signature(secret, ts, text)}"],
-            ]
-        )
-    if kind == "bad_bytes":
-        # not UTF-8 (a stray byte, an encoded surrogate, an overlong form), signed as
-        # raw bytes: a byte-level verifier would accept it, stripe-python cannot decode it
-        raw = text.encode().replace(b'"', b'"' + rng.choice([b"\xff", b"\xed\xa0\x80", b"\xc0\xaf"]), 2)
-        mac = hmac.new(secret.encode(), f"{ts}.".encode() + raw, hashlib.sha256).hexdigest()
-        payload = raw if rng.random() < 0.7 else bytearray(raw)
-        return Case(kind, payload, f"t={ts},v1={mac}", secret, tolerance)
     if kind in {"valid", "bad_json", "tolerance"} or rng.random() < 0.2:
-        # several v1 (rotation, retries) and items stripe ignores, in any order
-        extra = [f"v1={signature('whsec_old', ts, text)}", f"v0={'0' * 64}", "scheme=x"]
-        items += rng.sample(extra, rng.randint(0, len(extra)))
-        if rng.random() < 0.3:
-            rng.shuffle(items)
+        items = _with_extras(rng, items, text, ts)
     header: Any = header_of(items)
+    secret: Any = SECRET
     if kind == "missing":
         header, secret = rng.choice(
             [
-                (None, secret),
-                ("", secret),
+                (None, SECRET),
+                ("", SECRET),
                 (header, None),
                 (header, ""),
                 (header, " \t\n"),
                 (header, "whsec_x"),
             ]
         )
-    if kind == "tolerance":
-        tolerance = rng.choice([None, 0, 1, 10**9, -5, 2.5, True])
+    tolerance = rng.choice([None, 0, 1, 10**9, -5, 2.5, True]) if kind == "tolerance" else TOLERANCE
     return Case(kind, as_payload(text, rng), header, secret, tolerance)
 
 

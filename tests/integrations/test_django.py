@@ -19,14 +19,14 @@ from tests.integrations.scenario import STEPS, check, make_endpoints
 ENDPOINTS = make_endpoints()
 
 
-@csrf_exempt
+@csrf_exempt  # type: ignore[untyped-decorator]  # django ships no type hints
 @webhook_view(ENDPOINTS.stripe)
 def stripe_webhook(request: HttpRequest, event: Event) -> None:
     assert request.method == "POST"
     ENDPOINTS.stripe_fallback(event)
 
 
-@csrf_exempt
+@csrf_exempt  # type: ignore[untyped-decorator]
 @webhook_view(ENDPOINTS.standard)
 def standard_webhook(request: HttpRequest, event: StandardEvent) -> None:
     ENDPOINTS.standard_fallback(event)

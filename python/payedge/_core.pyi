@@ -696,3 +696,8 @@ class Router:
         counts leak like ours and expire after `peer_ttl_seconds`."""
     def reset_health(self, gateway: str | None = None, *, now: float | None = None) -> None:
         """Operator reset of one gateway's health (or all); peers adopt it via merge."""
+
+# private: the wide-integer check of payedge.stripe_compat (SPEC 10)
+def _json_has_wide_integer(payload: bytes) -> bool:
+    """Whether ``payload`` (JSON bytes) holds an integer literal outside
+    ``[-2**63, 2**64 - 1]`` (orjson would read it as a float). Private."""

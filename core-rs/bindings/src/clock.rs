@@ -17,11 +17,10 @@
 //! Signature `now` is an `int`: stripe-python and `standardwebhooks` compare
 //! whole seconds; the wall clock's fractional second is still counted by the
 //! core exactly as `timestamp < time.time() - tolerance` counts it.
-use std::time::Instant;
-
 use payedge_core::signature::UnixTime;
 use payedge_core::Error;
 use pyo3::prelude::*;
+#[cfg(not(target_os = "linux"))]
 use pyo3::sync::PyOnceLock;
 
 use crate::args::{self, Arg};
@@ -53,19 +52,42 @@ pub fn monotonic_now(py: Python<'_>, now: Option<&Bound<'_, PyAny>>) -> BindResu
     }
 }
 
-/// `time.monotonic()`, read natively: CPython's `time.monotonic()` and Rust's
-/// `Instant` read the same OS clock (CLOCK_MONOTONIC on Linux,
-/// mach_absolute_time on macOS), so one Python call at first use pins the
-/// offset. The `Instant` is taken after Python's reading, so the native value
-/// is never ahead of `time.monotonic()` (and behind by well under a microsecond).
-/// Saves a Python call (about 50 ns) on every default-`now` operation.
+/// `time.monotonic()`, read natively (saves a Python call, about 50 ns, on
+/// every default-`now` operation).
+///
+/// Linux: `clock_gettime(CLOCK_MONOTONIC)` converted to seconds exactly as
+/// CPython does it (`_PyTime_AsSecondsDouble`: nanoseconds as a double divided
+/// by 1e9, whole seconds converted directly), so a reading here equals a
+/// `time.monotonic()` taken at the same instant, bit for bit, and readings
+/// taken in order never go backwards across the two.
+#[cfg(target_os = "linux")]
+fn monotonic(_py: Python<'_>) -> PyResult<f64> {
+    let ts = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    let ns = i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec);
+    #[allow(clippy::cast_precision_loss)] // CPython rounds the same way
+    let secs = if ns % 1_000_000_000 == 0 {
+        (ns / 1_000_000_000) as f64
+    } else {
+        ns as f64 / 1e9
+    };
+    Ok(secs)
+}
+
+/// Elsewhere (macOS: CPython reads mach_absolute_time, which `Instant` also
+/// reads): one Python call at first use pins the offset between the two, and
+/// `Instant` measures from there. The `Instant` is taken after Python's
+/// reading, so the native value is never ahead of `time.monotonic()` (and
+/// behind by well under a microsecond).
+#[cfg(not(target_os = "linux"))]
 struct Monotonic {
-    base: Instant,
+    base: std::time::Instant,
     base_secs: f64,
 }
 
+#[cfg(not(target_os = "linux"))]
 static MONOTONIC: PyOnceLock<Monotonic> = PyOnceLock::new();
 
+#[cfg(not(target_os = "linux"))]
 fn monotonic(py: Python<'_>) -> PyResult<f64> {
     let clock = MONOTONIC.get_or_try_init(py, || -> PyResult<Monotonic> {
         let base_secs = py
@@ -74,7 +96,7 @@ fn monotonic(py: Python<'_>) -> PyResult<f64> {
             .call0()?
             .extract::<f64>()?;
         Ok(Monotonic {
-            base: Instant::now(),
+            base: std::time::Instant::now(),
             base_secs,
         })
     })?;

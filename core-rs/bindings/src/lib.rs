@@ -21,6 +21,7 @@ mod dedupe;
 mod event;
 mod fingerprint;
 mod idempotency;
+mod json_numbers;
 mod locks;
 mod money;
 mod queue;
@@ -41,6 +42,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     tariff::register(m)?;
     queue::register(m)?;
     locks::register(m)?;
+    json_numbers::register(m)?;
     routing::register(m)?;
     Ok(())
 }

@@ -10,7 +10,7 @@ export VIRTUAL_ENV := $(abspath $(VENV))
 PYTEST := $(BIN)/python -m pytest
 
 .PHONY: help setup system-deps venv build build-dev wheel serve test test-rust test-python lint fmt \
-        bench bench-quick bench-http bench-ledger soak fuzz loadtest clean
+        bench bench-quick bench-http bench-ledger soak fuzz loadtest docs clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
@@ -92,6 +92,9 @@ bench-ledger: build ## Ledger: durable transfers/s through the store; checkout w
 
 loadtest: build ## Locust scenarios (checkout, webhook storm, status polling) headless for 20 s
 	$(BIN)/python -m loadtest.run $(ARGS)
+
+docs: venv ## Build the documentation site into site/ (--strict: a broken link or reference fails)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 fuzz: ## Run every cargo-fuzz target for a bounded time (FUZZ_SECONDS, default 30)
 	bash scripts/fuzz.sh $${FUZZ_SECONDS:-30}

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from payedge_server import health, housekeeping, metrics, middleware, openapi, quotes, terminals
+from payedge_server import api_docs, health, housekeeping, metrics, middleware, openapi, quotes, terminals
 from payedge_server.auth import ApiKeys
 from payedge_server.config import Config
 from payedge_server.config.kinds import mask_url_password
@@ -175,6 +175,7 @@ def create_app(config: Config) -> web.Application:
     openapi.register(app, paths.PAYMENTS)
     openapi.register(app, paths.WEBHOOKS)
     openapi.register(app, paths.SERVICE)
+    api_docs.setup_api_docs(app)  # GET /docs: the browsable HTTP reference
 
     app[TARIFF] = config.tariff.compile()
     quotes.add_routes(app)

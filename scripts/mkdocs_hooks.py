@@ -1,0 +1,84 @@
+"""MkDocs hooks of the documentation site (mkdocs.yml `hooks:`).
+
+- `changelog.md` shows the repository's CHANGELOG.md (one file, no copy), its
+  `docs/...` links made relative to the site.
+- A citation of the specification in a page ("SPEC 2.3", "SPEC section 4") becomes a
+  link to that section of the site's own specification pages (docs/spec/), so pages
+  written against the contract point inside the site. Code spans and fenced blocks are
+  left as they are. A section with no page yet stays plain text.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from pathlib import Path
+from typing import Any
+
+from markdown.extensions.toc import slugify
+
+# Section number -> its page under docs/spec/.
+SPEC_PAGES = {
+    "1": "spec/index.md",
+    "2": "spec/core.md",
+    "3": "spec/server.md",
+    "4": "spec/parking.md",
+    "5": "spec/providers.md",
+    "6": "spec/ledger.md",
+    "7": "spec/scale-out.md",
+    "9": "spec/configuration.md",
+    "10": "spec/embedding.md",
+}
+# An existing Markdown link (left alone), or a citation to link.
+CITATION = re.compile(
+    r"(?P<link>\[[^\]]*\]\([^)]*\))|\bSPEC(?: section)? (?P<section>\d+)(?:\.(?P<sub>\d+))?\b"
+)
+FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+def _anchors(docs_dir: Path) -> dict[str, str]:
+    """'2.1' -> 'spec/core.md#21-webhook-signatures', from the spec pages' headings."""
+    found: dict[str, str] = {}
+    for page in set(SPEC_PAGES.values()):
+        for line in (docs_dir / page).read_text(encoding="utf-8").splitlines():
+            match = re.match(r"^#{2,3} (\d+\.\d+) ", line)
+            if match:
+                found[match.group(1)] = f"{page}#{slugify(line.lstrip('#').strip(), '-')}"
+    return found
+
+
+def _link(match: re.Match[str], here: str, anchors: dict[str, str]) -> str:
+    if match.group("link"):
+        return match.group(0)
+    section, sub = match.group("section"), match.group("sub")
+    target = (anchors.get(f"{section}.{sub}") if sub else None) or SPEC_PAGES.get(section)
+    if target is None:
+        return match.group(0)
+    page, _, anchor = target.partition("#")
+    rel = posixpath.relpath(page, posixpath.dirname(here) or ".")
+    return f"[{match.group(0)}]({rel}{'#' + anchor if anchor else ''})"
+
+
+def _link_citations(markdown: str, here: str, anchors: dict[str, str]) -> str:
+    out, fenced = [], False
+    for line in markdown.split("\n"):
+        if FENCE.match(line):
+            fenced = not fenced
+        if not fenced and "SPEC" in line:
+            parts = line.split("`")
+            for i in range(0, len(parts), 2):  # outside code spans only
+                parts[i] = CITATION.sub(lambda m: _link(m, here, anchors), parts[i])
+            line = "`".join(parts)
+        out.append(line)
+    return "\n".join(out)
+
+
+def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
+    here = page.file.src_uri
+    docs_dir = Path(config["docs_dir"])
+    if here == "changelog.md":
+        changelog = (Path(config["config_file_path"]).parent / "CHANGELOG.md").read_text(encoding="utf-8")
+        markdown = re.sub(r"\]\(docs/", "](", changelog)
+    if here.startswith("spec/"):
+        return markdown
+    return _link_citations(markdown, here, _anchors(docs_dir))

@@ -3,8 +3,9 @@
 A tutorial marks each fenced block with an HTML comment on the line before it (invisible
 in the rendered site), so the commands a reader copies are the commands the test runs:
 
-- `<!-- test: ports 8080 1883 -->` (anywhere): these port numbers are replaced, in every
-  block, URL and expectation of the page, by free loopback ports chosen for the run;
+- `<!-- test: ports 8080 1883 47100:4 -->` (anywhere): these port numbers are replaced, in
+  every block, URL and expectation of the page, by free loopback ports chosen for the run
+  (`47100:4`: 47100 starts a block of 4 consecutive ports, all free);
 - `<!-- test: file NAME -->`: the block is written to `NAME` in the tutorial's directory;
 - `<!-- test: run [expect=TEXT ...] [open] -->`: the block runs in the page's one bash
   session (`set -euo pipefail`; variables carry over from block to block); each
@@ -30,9 +31,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import re
 import shlex
 import signal
+import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -157,6 +160,24 @@ class Run:
             del env[name]  # only what the page sets
         env["NO_COLOR"] = "1"
         return env
+
+
+def free_ports(count: int) -> int:
+    """The first of `count` consecutive free loopback ports (bounded tries)."""
+    if count == 1:
+        return free_port()
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(20000, 60000 - count)
+        with contextlib.ExitStack() as held:
+            try:
+                for port in range(base, base + count):
+                    sock = held.enter_context(socket.socket())
+                    sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return base
+    raise RuntimeError(f"no {count} consecutive free ports")
 
 
 def _where(step: Step) -> str:
@@ -302,8 +323,11 @@ async def _provide(run: Run, step: Step) -> None:
 
 async def _step(run: Run, step: Step) -> None:
     if step.kind == "ports":
-        for port in step.words:
-            run.ports[port] = str(free_port())
+        for word in step.words:
+            port, _, count = word.partition(":")
+            base = free_ports(int(count or 1))
+            for offset in range(int(count or 1)):
+                run.ports[str(int(port) + offset)] = str(base + offset)
     elif step.kind == "file":
         target = run.work / step.words[0]
         target.parent.mkdir(parents=True, exist_ok=True)

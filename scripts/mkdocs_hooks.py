@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from markdown.extensions.toc import slugify
+from markdown.extensions.toc import slugify  # type: ignore[import-untyped]
 
 # Section number -> its page under docs/spec/.
 SPEC_PAGES = {
@@ -68,8 +68,9 @@ def _link_citations(markdown: str, here: str, anchors: dict[str, str]) -> str:
             parts = line.split("`")
             for i in range(0, len(parts), 2):  # outside code spans only
                 parts[i] = CITATION.sub(lambda m: _link(m, here, anchors), parts[i])
-            line = "`".join(parts)
-        out.append(line)
+            out.append("`".join(parts))
+        else:
+            out.append(line)
     return "\n".join(out)
 
 

@@ -1,6 +1,6 @@
 """payedge._core: the native core (core-rs/bindings over core-rs/core).
 
-Everything here is re-exported by ``payedge`` (see SPEC.md section 2).
+Everything here is re-exported by ``payedge`` (the contract: SPEC section 2, docs/spec/core.md).
 
 Errors: every exception is a ``payedge.PayedgeError`` with a stable ``.code``
 and, where one input was at fault, ``.param`` naming it (an argument such as

@@ -78,7 +78,8 @@ class Tutorial:
 
 def _split(spec: str) -> tuple[str, tuple[str, ...], dict[str, list[str]]]:
     tokens = shlex.split(spec)
-    kind, words, options = tokens[0], [], {}
+    kind, words = tokens[0], []
+    options: dict[str, list[str]] = {}
     for token in tokens[1:]:
         name, eq, value = token.partition("=")
         if eq and re.fullmatch(r"[a-z][a-z-]*", name):
@@ -244,9 +245,11 @@ async def _stop(proc: asyncio.subprocess.Process) -> None:
 
 async def _answers(url: str) -> bool:
     with contextlib.suppress(aiohttp.ClientError, OSError, TimeoutError):
-        async with aiohttp.ClientSession() as http:
-            async with http.get(url, timeout=aiohttp.ClientTimeout(total=2)) as resp:
-                return resp.status < 500
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(url, timeout=aiohttp.ClientTimeout(total=2)) as resp,
+        ):
+            return resp.status < 500
     return False
 
 
@@ -308,7 +311,7 @@ def _postgres(run: Run, step: Step) -> Iterator[None]:
 
     with postgres_server(durable=False) as server:
         server.psql("CREATE ROLE payedge LOGIN PASSWORD 'payedge'")
-        server.psql('CREATE DATABASE payedge OWNER payedge')
+        server.psql("CREATE DATABASE payedge OWNER payedge")
         run.ports[step.option("port") or "5432"] = str(server.port)
         yield
 
@@ -354,7 +357,7 @@ async def _running(page: Tutorial, work: Path) -> AsyncIterator[Run]:
 
 
 async def run_tutorial(path: Path, work: Path) -> Run:
-    page = parse(path.read_text(encoding="utf-8"))
+    page = parse(await asyncio.to_thread(path.read_text, encoding="utf-8"))
     async with _running(page, work) as run:
         for step in page.steps:
             await _step(run, step)

@@ -48,13 +48,16 @@ async def server(tmp_path: Path) -> AsyncIterator[TestServer]:
         store=StoreConfig(database_url=f"sqlite:///{tmp_path}/db.sqlite3"),
         server=ServerConfig(data_dir=tmp_path),
     )
-    async with TestServer(create_app(config), host="127.0.0.1") as test_server:
+    test_server = TestServer(create_app(config), host="127.0.0.1")
+    async with test_server:
         yield test_server
 
 
 def _operations(document: dict[str, Any]) -> set[str]:
     methods = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
-    return {f"{method} {path}" for path, item in document["paths"].items() for method in item if method in methods}
+    return {
+        f"{method} {path}" for path, item in document["paths"].items() for method in item if method in methods
+    }
 
 
 async def test_docs_page_and_files_are_served_with_the_page_headers(server: TestServer) -> None:
@@ -81,16 +84,19 @@ async def test_docs_page_and_files_are_served_with_the_page_headers(server: Test
 
 
 async def test_docs_lists_every_operation_in_chromium(server: TestServer) -> None:
-    async with aiohttp.ClientSession() as http:
-        async with http.get(server.make_url("/openapi.json")) as resp:
-            expected = _operations(await resp.json())
+    async with aiohttp.ClientSession() as http, http.get(server.make_url("/openapi.json")) as resp:
+        expected = _operations(await resp.json())
     assert {"get /docs", "post /v1/payments", "post /v1/webhooks/{provider}"} <= expected
     origin = str(server.make_url("/"))
     async with chromium_page() as page:
         await page.call("Page.addScriptToEvaluateOnNewDocument", source=WATCH_CSP)
-        await page.call("Emulation.setDeviceMetricsOverride", width=1280, height=900, deviceScaleFactor=1, mobile=False)
+        await page.call(
+            "Emulation.setDeviceMetricsOverride", width=1280, height=900, deviceScaleFactor=1, mobile=False
+        )
         await page.call("Page.navigate", url=str(server.make_url("/docs")))
-        await page.wait_for(f"document.querySelectorAll('.opblock').length >= {len(expected)}", True, within=30)
+        await page.wait_for(
+            f"document.querySelectorAll('.opblock').length >= {len(expected)}", True, within=30
+        )
         rendered = await page.evaluate(RENDERED)
         assert sorted(rendered) == sorted(expected)
         title = await page.evaluate("document.querySelector('.info .title').textContent")

@@ -35,6 +35,12 @@ START_SCRIPT: Final = Path(__file__).with_name("static") / "docs.js"
 # Only these files of the package are served (it also ships Swagger Editor, unused here).
 BUNDLE_FILES: Final = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png")
 FILES: Final = (*BUNDLE_FILES, "docs.js")
+# Set, not guessed: the system's MIME table may say application/javascript.
+TYPES: Final = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".png": "image/png",
+}
 
 PAGE: Final = """<!doctype html>
 <html lang="en">
@@ -74,7 +80,11 @@ def _file_handler(directory: Path) -> Any:
         name = request.match_info["name"]
         path = START_SCRIPT if name == "docs.js" else directory / name
         # Revalidated each time (ETag, Last-Modified): an upgrade of the package shows at once.
-        headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
+        headers = {
+            "Content-Type": TYPES[path.suffix],
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-cache",
+        }
         return web.FileResponse(path, headers=headers)
 
     return handler
@@ -104,6 +114,10 @@ PATHS: Final[dict[str, dict[str, Any]]] = {
                 "200": {
                     "description": "the file",
                     "content": {"text/javascript": {}, "text/css": {}, "image/png": {}},
+                },
+                "404": {
+                    "description": "no such file",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
                 },
             },
         }

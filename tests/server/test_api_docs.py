@@ -74,6 +74,11 @@ async def test_docs_page_and_files_are_served_with_the_page_headers(server: Test
             assert f"docs/{name}" in page or name == "docs.js" or name.endswith(".png")
             async with http.get(server.make_url(f"/docs/{name}")) as resp:
                 assert resp.status == 200, name
+                suffix = name.rsplit(".", 1)[1]
+                assert (
+                    resp.content_type
+                    == {"js": "text/javascript", "css": "text/css", "png": "image/png"}[suffix]
+                )
                 assert resp.headers["X-Content-Type-Options"] == "nosniff"
                 assert len(await resp.read()) > 100
         for name in ("swagger-editor-bundle.js", "..%2Fapp.py", "index.html"):

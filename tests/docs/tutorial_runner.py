@@ -7,10 +7,12 @@ in the rendered site), so the commands a reader copies are the commands the test
   every block, URL and expectation of the page, by free loopback ports chosen for the run
   (`47100:4`: 47100 starts a block of 4 consecutive ports, all free);
 - `<!-- test: file NAME -->`: the block is written to `NAME` in the tutorial's directory;
-- `<!-- test: run [expect=TEXT ...] [open] -->`: the block runs in the page's one bash
-  session (`set -euo pipefail`; variables carry over from block to block); each
-  `expect=` text must appear in its output; with `open`, the output's last line is a
-  URL that the test opens in headless Chromium;
+- `<!-- test: run [expect=TEXT ...] [within=SECONDS] [open] -->`: the block runs in the
+  page's one bash session (`set -euo pipefail`; variables carry over from block to
+  block); each `expect=` text must appear in its output; with `within=`, a block that
+  reads something settling in the background (a read, safe to repeat) is run again
+  every half second until its expectations hold, for at most that long; with `open`,
+  the output's last line is a URL that the test opens in headless Chromium;
 - `<!-- test: background NAME ready=URL | ready-text=TEXT [ready-file=PATH] -->`: the block
   is a long-running command (a server, a broker) the reader starts in another terminal;
   it runs in the background until the end of the page, once `URL` answers or `TEXT` is in
@@ -205,6 +207,22 @@ async def _shell(run: Run) -> asyncio.subprocess.Process:
 
 
 async def _run(run: Run, step: Step) -> None:
+    deadline = time.monotonic() + float(step.option("within") or 0)
+    while True:
+        output = await _run_once(run, step)
+        missing = [text for text in step.options.get("expect", []) if run.sub(text) not in output]
+        if not missing or time.monotonic() >= deadline:
+            break
+        await asyncio.sleep(0.5)
+    assert not missing, f"{_where(step)}: {missing} not in the output:\n{output}"
+    if "open" in step.words:
+        url = output.strip().splitlines()[-1].strip()
+        if run.browser is None:
+            run.browser = await run.stack.enter_async_context(chromium_page())
+        await run.browser.call("Page.navigate", url=url)
+
+
+async def _run_once(run: Run, step: Step) -> str:
     assert step.body is not None
     run.counter += 1
     script = run.work / ".tutorial" / f"{run.counter:02d}.sh"
@@ -221,13 +239,7 @@ async def _run(run: Run, step: Step) -> None:
         line = b""
     output = out.read_text() if out.exists() else ""
     assert line.strip() == DONE.encode(), f"{_where(step)} failed:\n{step.body}\n--- output ---\n{output}"
-    for expected in step.options.get("expect", []):
-        assert run.sub(expected) in output, f"{_where(step)}: {expected!r} not in the output:\n{output}"
-    if "open" in step.words:
-        url = output.strip().splitlines()[-1].strip()
-        if run.browser is None:
-            run.browser = await run.stack.enter_async_context(chromium_page())
-        await run.browser.call("Page.navigate", url=url)
+    return output
 
 
 async def _stop(proc: asyncio.subprocess.Process) -> None:

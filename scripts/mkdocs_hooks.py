@@ -5,7 +5,9 @@
 - A citation of the specification in a page ("SPEC 2.3", "SPEC section 4") becomes a
   link to that section of the site's own specification pages (docs/spec/), so pages
   written against the contract point inside the site. Code spans and fenced blocks are
-  left as they are. A section with no page yet stays plain text.
+  left as they are. A section with no page yet stays plain text. In the API reference the
+  citations come from docstrings, rendered after the Markdown: they are linked in the
+  page's HTML (text outside code and links only).
 """
 
 from __future__ import annotations
@@ -72,6 +74,46 @@ def _link_citations(markdown: str, here: str, anchors: dict[str, str]) -> str:
         else:
             out.append(line)
     return "\n".join(out)
+
+
+HTML_TOKENS = re.compile(r"(<[^>]+>)")
+SKIP_INSIDE = ("code", "a", "pre")
+
+
+def _link_html(content: str, page_url: str, files: Any, anchors: dict[str, str]) -> str:
+    depth = 0  # inside code, a link or pre
+    out = []
+    for token in HTML_TOKENS.split(content):
+        if token.startswith("<"):
+            tag = re.match(r"</?(\w+)", token)
+            if tag and tag.group(1) in SKIP_INSIDE and not token.endswith("/>"):
+                depth += -1 if token.startswith("</") else 1
+            out.append(token)
+        elif depth > 0 or "SPEC" not in token:
+            out.append(token)
+        else:
+            out.append(CITATION.sub(lambda m: _html_link(m, page_url, files, anchors), token))
+    return "".join(out)
+
+
+def _html_link(match: re.Match[str], page_url: str, files: Any, anchors: dict[str, str]) -> str:
+    if match.group("link"):
+        return match.group(0)
+    section, sub = match.group("section"), match.group("sub")
+    target = (anchors.get(f"{section}.{sub}") if sub else None) or SPEC_PAGES.get(section)
+    if target is None:
+        return match.group(0)
+    page, _, anchor = target.partition("#")
+    url = files.get_file_from_path(page).url
+    rel = posixpath.relpath(url or ".", page_url or ".")
+    href = (rel if rel.endswith("/") or rel == "." else rel + "/") + (f"#{anchor}" if anchor else "")
+    return f'<a href="{href}">{match.group(0)}</a>'
+
+
+def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
+    if not page.file.src_uri.startswith("reference/"):
+        return html
+    return _link_html(html, page.url, files, _anchors(Path(config["docs_dir"])))
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import random
 import socket
 import subprocess
 import sys
@@ -57,14 +58,18 @@ def wait_ready(log: Path, proc: subprocess.Popen[bytes], timeout: float = 20.0) 
 
 
 def four_free_ports() -> int:
-    """A base port with the three after it free too (checked by binding; bounded tries)."""
+    """A base port with the three after it free too (checked by binding; bounded tries).
+
+    Drawn below the kernel's ephemeral range (32768-60999 here), where no outgoing
+    connection and no `free_port()` of a parallel test can take one of the four
+    between this check and the fakes' bind.
+    """
+    rng = random.SystemRandom()
     for _ in range(50):
-        base = services.free_port()
-        if base > 65532:
-            continue
+        base = rng.randrange(20000, 32764)
         probes = []
         try:
-            for port in range(base + 1, base + 4):
+            for port in range(base, base + 4):
                 sock = socket.socket()
                 probes.append(sock)
                 sock.bind(("127.0.0.1", port))
@@ -85,16 +90,37 @@ def payedge_exe() -> str:
 
 @contextlib.contextmanager
 def running_fakes(extra: Sequence[str] = ()) -> Iterator[dict[str, str]]:
-    """`payedge fakes` on four consecutive free ports, stopped afterwards; yields its settings."""
-    base = four_free_ports()
-    cmd = [payedge_exe(), "fakes", "--port-base", str(base), *extra]
+    """`payedge fakes` on four consecutive free ports, stopped afterwards; yields its settings.
+
+    A port taken between the check and the bind (another process on the machine) is
+    not the fakes' fault: a new base is drawn, a bounded number of times.
+    """
     with tempfile.TemporaryDirectory() as logs:
-        log = Path(logs) / "fakes.log"
-        proc = services.spawn(cmd, base + 3, log)
+        proc, env = _start_fakes(extra, Path(logs))
         try:
-            yield wait_ready(log, proc)
+            yield env
         finally:
             services.stop(proc)
+
+
+def _start_fakes(extra: Sequence[str], logs: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+    for attempt in range(5):
+        base = four_free_ports()
+        log = logs / f"fakes-{attempt}.log"
+        with log.open("ab") as out:
+            proc = subprocess.Popen(
+                [payedge_exe(), "fakes", "--port-base", str(base), *extra],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            return proc, wait_ready(log, proc)
+        except RuntimeError as exc:
+            services.stop(proc)
+            if "cannot listen" not in str(exc) or attempt == 4:
+                raise
+    raise AssertionError("unreachable")
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,17 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from payedge_server import health, housekeeping, metrics, middleware, openapi, quotes, terminals
-from payedge_server.auth import ApiKeys
+from payedge_server.auth import ApiKeys, Authenticator
+from payedge_server.checkout import setup_checkout
 from payedge_server.config import Config
 from payedge_server.config.kinds import mask_url_password
+from payedge_server.dashboard import setup_dashboard
 from payedge_server.gateways.base import Gateway, WebhookParser
 from payedge_server.gateways.sandbox import SandboxGateway, SandboxWebhooks, new_webhook_secret
 from payedge_server.gateways.stripe import StripeWebhooks
 from payedge_server.idempotency import Idempotency
 from payedge_server.keys import (
+    AUTHENTICATORS,
     CONFIG,
     GATEWAYS,
     IDEMPOTENCY,
@@ -31,10 +34,12 @@ from payedge_server.ledger import setup_ledger
 from payedge_server.live import setup_live
 from payedge_server.live_feed import setup_live_feed
 from payedge_server.openapi import paths
+from payedge_server.orders import setup_orders
 from payedge_server.parking import setup_parking
 from payedge_server.payments import routes as payment_routes
 from payedge_server.payments.service import PaymentService
 from payedge_server.quotes import TARIFF
+from payedge_server.ratelimit import RateLimiter
 from payedge_server.shared_redis import RedisDedupe, setup_redis
 from payedge_server.store import migrations, open_store
 from payedge_server.webhooks import listing as webhook_listing
@@ -129,16 +134,25 @@ def create_app(config: Config) -> web.Application:
     store = open_store(config.store.database_url)
     idempotency = Idempotency(store)
     public_prefixes: list[str] = []
+    authenticators: list[Authenticator] = []
+    limiter = RateLimiter.from_config(config)  # SPEC 8: None (no cost at all) unless configured
     app = web.Application(
         client_max_size=middleware.MAX_BODY,
-        middlewares=[middleware.build(ApiKeys(config.auth.api_keys), idempotency, public_prefixes)],
+        middlewares=[
+            middleware.build(
+                ApiKeys(config.auth.api_keys), idempotency, public_prefixes, authenticators, limiter
+            )
+        ],
     )
     app[CONFIG] = config
     app[STORE] = store
     app[IDEMPOTENCY] = idempotency
     app[PUBLIC_PREFIXES] = public_prefixes
+    app[AUTHENTICATORS] = authenticators
     # Registered first: closed last, after every part that uses it has stopped.
     shared = setup_redis(app, config.redis.url) if config.redis.url else None
+    if limiter is not None and shared is not None:
+        limiter.attach(shared)
     gateways = build_gateways(config)
     app[GATEWAYS] = gateways
     payments = PaymentService(store, gateways)
@@ -181,4 +195,7 @@ def create_app(config: Config) -> web.Application:
         setup_live_feed(app, store, hub, shared)
     openapi.register(app, paths.LIVE)
     setup_parking(app)
+    setup_orders(app)  # SPEC 8: catalog, orders, client secrets
+    setup_checkout(app)
+    setup_dashboard(app)
     return app

@@ -19,7 +19,11 @@ EXAMPLE = ROOT / "docs" / "examples" / "payedge.toml"
 SPECS = {s.path: s for s in specs(Config)}
 PERSISTED = {"auth.api_keys": "api_key", "gateways.sandbox.webhook_secret": "sandbox_webhook_secret"}
 # Settings that need another one to be valid (a cross-setting rule): given along with them.
-COMPANIONS: Mapping[str, tuple[str, ...]] = {"mqtt.url": ("--tariff", str(PARIS))}
+COMPANIONS: Mapping[str, tuple[str, ...]] = {
+    "mqtt.url": ("--tariff", str(PARIS)),
+    "rate_limits.per_key.burst": ("--rate-limit-key-rate", "10"),
+    "rate_limits.per_address.burst": ("--rate-limit-address-rate", "10"),
+}
 
 
 def _whsec(seed: bytes) -> str:
@@ -69,6 +73,17 @@ def samples(tmp: Path) -> dict[str, tuple[str, str, str]]:
             json.dumps({"credit_note_series": "AV"}),
         ),
         "ledger.postings": ("ON", "OFF", "ON"),
+        "catalog.products": (
+            json.dumps({"id": "basic", "name": "Basic", "prices": {"EUR": 2900}}),
+            json.dumps({"id": "vip", "name": "VIP", "prices": {"EUR": 14900, "XOF": 98000}, "active": False}),
+            json.dumps({"id": "t.shirt-1", "name": "T-shirt", "prices": {"JPY": 1500}}),
+        ),
+        "rate_limits.per_key.rate": ("5", "100", "1000000"),
+        "rate_limits.per_key.period": ("2", "60", "86400"),
+        "rate_limits.per_key.burst": ("1", "20", "1000"),
+        "rate_limits.per_address.rate": ("5", "100", "1000000"),
+        "rate_limits.per_address.period": ("2", "60", "86400"),
+        "rate_limits.per_address.burst": ("1", "20", "1000"),
     }
 
 

@@ -87,6 +87,8 @@ async def checkout(request: web.Request) -> web.Response:
     ctx = await _context(request, request.query.get(client_secrets.PARAM))
     if ctx is None:
         return _not_found(request)
+    if ctx.order["status"] in PAID:
+        return redirect(ctx.url("/receipt"))  # paid already: the link now opens the receipt
     return page(views.checkout_page(ctx, form_for(ctx.payment)))
 
 

@@ -44,8 +44,18 @@ def _sessions(request: web.Request) -> Sessions:
     return request.app[SESSIONS]
 
 
+FORM: Final = "application/x-www-form-urlencoded"
+
+
 def _wants_json(request: web.Request) -> bool:
     return request.content_type == "application/json"
+
+
+async def _form_field(request: web.Request, name: str) -> Any:
+    """A field of a urlencoded form (the pages' own forms); any other body is refused (415)."""
+    if request.content_type != FORM:
+        raise DomainError("unsupported_media_type", f"send a form ({FORM}) or JSON")
+    return (await request.post()).get(name)
 
 
 async def dashboard(request: web.Request) -> web.Response:
@@ -59,7 +69,7 @@ async def _presented_key(request: web.Request) -> str | None:
     if _wants_json(request):
         value: Any = (await read_json_object(request)).get("api_key")
     else:
-        value = (await request.post()).get("api_key")
+        value = await _form_field(request, "api_key")
     return value if isinstance(value, str) and 0 < len(value) <= MAX_KEY else None
 
 
@@ -84,7 +94,7 @@ async def sign_out(request: web.Request) -> web.Response:
     session = await sessions.current(request)
     if session is not None:
         presented = request.headers.get(CSRF_HEADER)
-        if presented is None and not _wants_json(request):
+        if presented is None and request.content_type == FORM:
             field = (await request.post()).get("csrf_token")
             presented = field if isinstance(field, str) else ""
         try:
@@ -148,7 +158,9 @@ PATHS: Final[dict[str, dict[str, Any]]] = {
                         **openapi.builder.error_responses(("unauthorized",))["401"]["content"],
                     },
                 },
-                **openapi.builder.error_responses(("csrf_failed", "invalid_json", "body_too_large")),
+                **openapi.builder.error_responses(
+                    ("csrf_failed", "invalid_json", "body_too_large", "unsupported_media_type")
+                ),
                 **_LIMITED,
             },
         }

@@ -223,7 +223,13 @@ PATHS: dict[str, dict[str, Any]] = {
             },
             idempotent=True,
             body_required=True,
-            errors=(*_BODY, "parameter_unknown", "account_code_invalid", "timeout_invalid"),
+            errors=(
+                *_BODY,
+                "parameter_unknown",
+                "account_code_invalid",
+                "timeout_invalid",
+                "flags_are_mutually_exclusive",  # a transfer both pending and posting/voiding one
+            ),
             example={
                 "transfers": [
                     {

@@ -151,8 +151,10 @@ class Order:
 
     @property
     def receipt_number(self) -> str:
-        """The receipt's reference: the order id's digits (unique, printed on the receipt page)."""
-        return "R-" + self.id.removeprefix(ORDER_PREFIX).upper()
+        """The receipt's reference: the order id's digits, in groups of four to be read out
+        (`R-1A22-D5B6-E15E-2A69-421D-4930`; unique, like the order id)."""
+        digits = self.id.removeprefix(ORDER_PREFIX).upper()
+        return "R-" + "-".join(digits[i : i + 4] for i in range(0, len(digits), 4))
 
 
 @dataclass(frozen=True, slots=True)

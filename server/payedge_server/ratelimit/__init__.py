@@ -37,6 +37,10 @@ class RateLimiter:
     def __init__(self, per_key: Policy | None, per_address: Policy | None) -> None:
         self.by_key = LocalTable(per_key) if per_key else None
         self.by_address = LocalTable(per_address) if per_address else None
+        # The tables a request is checked against, by which of address and key it has.
+        self._both = tuple(t for t in (self.by_address, self.by_key) if t is not None)
+        self._address_only = (self.by_address,) if self.by_address else ()
+        self._key_only = (self.by_key,) if self.by_key else ()
         self.shared: Any = None  # shared_redis.SharedRedis once attached
         self._script: Any = None
 
@@ -63,23 +67,24 @@ class RateLimiter:
 
     async def admit(self, address: str | None, key_id: str | None) -> Report | None:
         """The verdict for one request from `address`, made with the key `key_id` (its hash) if any."""
-        tables: list[LocalTable] = []
-        keys: list[str] = []
-        if self.by_address is not None and address:
-            tables.append(self.by_address)
-            keys.append(address)
-        if self.by_key is not None and key_id:
-            tables.append(self.by_key)
-            keys.append(key_id)
-        if not tables:
+        keys: tuple[str, ...]
+        by_address = self.by_address if address else None
+        by_key = self.by_key if key_id else None
+        if by_address is not None and by_key is not None:
+            tables, keys = self._both, (str(address), str(key_id))
+        elif by_address is not None:
+            tables, keys = self._address_only, (str(address),)
+        elif by_key is not None:
+            tables, keys = self._key_only, (str(key_id),)
+        else:
             return None
         if self._script is not None:
-            shared_report = await self._shared(tuple(tables), keys)
+            shared_report = await self._shared(tables, keys)
             if shared_report is not None:
                 return shared_report
-        return admit_local(tuple(tables), tuple(keys), time.monotonic_ns() // 1000)
+        return admit_local(tables, keys, time.monotonic_ns() // 1000)
 
-    async def _shared(self, tables: tuple[LocalTable, ...], keys: list[str]) -> Report | None:
+    async def _shared(self, tables: tuple[LocalTable, ...], keys: tuple[str, ...]) -> Report | None:
         policies = tuple(t.policy for t in tables)
         redis_keys = [f"{PREFIX}{p.name[0]}:{k}" for p, k in zip(policies, keys, strict=True)]
         script = self._script

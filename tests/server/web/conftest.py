@@ -54,3 +54,9 @@ def site(mosquitto_port: int, tmp_path_factory: pytest.TempPathFactory) -> Itera
     work = tmp_path_factory.mktemp("web")
     mqtt = f"mqtt://127.0.0.1:{mosquitto_port}?client_id=payedge-web-{work.name}"
     yield from web_server(work, "--tariff", str(write_tariff(work)), "--mqtt-url", mqtt)
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The same server without parking (the checkout needs no broker)."""
+    yield from web_server(tmp_path_factory.mktemp("shop"))

@@ -52,6 +52,8 @@
     return null; // "confirm": the method the merchant attached
   }
 
+  var paying = false; // a pay request is out: its answer decides where the page goes
+
   function follow(main, answer) {
     if (answer.receipt_url) { window.location.assign(answer.receipt_url); return; }
     if (answer.redirect_url) { window.location.assign(answer.redirect_url); return; }
@@ -69,6 +71,7 @@
     if (method === undefined) return;
     var button = $("pay-button");
     button.disabled = true;
+    paying = true;
     showMessage("");
     fetch(main.dataset.payUrl, {
       method: "POST",
@@ -80,11 +83,13 @@
       .then(function (resp) { return resp.json(); })
       .then(function (answer) {
         button.disabled = false;
+        paying = false;
         if (answer.error) { showMessage(answer.message || answer.error.message); return; }
         follow(main, answer);
       })
       .catch(function () {
         button.disabled = false;
+        paying = false;
         window.location.reload();
       });
   }
@@ -96,10 +101,13 @@
     live.watch(main.dataset.payment, function (status) {
       main.dataset.liveVersion = String(status.version);
       $("live-status").dataset.status = status.status;
-      if (status.version <= rendered) return;
+      if (status.status === "succeeded") {
+        window.location.assign(main.dataset.receiptUrl);
+        return;
+      }
+      if (paying || status.version <= Math.max(rendered, Number(main.dataset.version))) return;
       rendered = status.version;
-      if (status.status === "succeeded") window.location.assign(main.dataset.receiptUrl);
-      else if (status.status !== main.dataset.status) window.location.reload();
+      if (status.status !== main.dataset.status) window.location.reload();
     });
   }
 

@@ -123,9 +123,11 @@ async def test_removing_a_key_ends_the_sessions_opened_with_it(tmp_path: Path) -
                 assert resp.status == 200
     # The same store, restarted without that key (rotated out): the cookie no longer opens anything.
     with running_server(data) as srv:
-        async with aiohttp.ClientSession(cookies={COOKIE: cookie}) as http:
-            async with http.get(f"{srv.url}/v1/payments") as resp:
-                assert resp.status == 401
+        async with (
+            aiohttp.ClientSession(cookies={COOKIE: cookie}) as http,
+            http.get(f"{srv.url}/v1/payments") as resp,
+        ):
+            assert resp.status == 401
 
 
 def test_the_cookie_is_secure_over_https() -> None:

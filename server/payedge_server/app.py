@@ -14,7 +14,9 @@ from payedge_server.auth import ApiKeys, Authenticator
 from payedge_server.checkout import setup_checkout
 from payedge_server.config import Config
 from payedge_server.config.kinds import mask_url_password
+from payedge_server.contracts import Store
 from payedge_server.dashboard import setup_dashboard
+from payedge_server.gateways import hosted
 from payedge_server.gateways.base import Gateway, WebhookParser
 from payedge_server.gateways.sandbox import SandboxGateway, SandboxWebhooks, new_webhook_secret
 from payedge_server.gateways.stripe import StripeWebhooks
@@ -60,7 +62,7 @@ def self_url(config: Config) -> str:
     return f"http://{host}:{config.server.port}"
 
 
-def build_gateways(config: Config) -> dict[str, Gateway]:
+def build_gateways(config: Config, store: Store) -> dict[str, Gateway]:
     gateways: dict[str, Gateway] = {
         "sandbox": SandboxGateway(
             self_url(config) + "/v1/webhooks/sandbox",
@@ -73,6 +75,7 @@ def build_gateways(config: Config) -> dict[str, Gateway]:
         from payedge_server.gateways.stripe import StripeGateway
 
         gateways["stripe"] = StripeGateway(stripe.api_key, stripe.api_base)
+    gateways.update(hosted.build(config, store, self_url(config)))
     return gateways
 
 
@@ -153,7 +156,7 @@ def create_app(config: Config) -> web.Application:
     shared = setup_redis(app, config.redis.url) if config.redis.url else None
     if limiter is not None and shared is not None:
         limiter.attach(shared)
-    gateways = build_gateways(config)
+    gateways = build_gateways(config, store)
     app[GATEWAYS] = gateways
     payments = PaymentService(store, gateways)
     app[PAYMENTS] = payments
@@ -162,6 +165,7 @@ def create_app(config: Config) -> web.Application:
     parsers: dict[str, WebhookParser] = {
         "stripe": StripeWebhooks(config.gateways.stripe.webhook_secrets),
         "sandbox": SandboxWebhooks(sandbox.webhook_secret),
+        **hosted.parsers(app, config, payments),
     }
     app[WEBHOOKS] = WebhookIngest(payments, parsers, retention=config.retention.webhook_events)
     if shared is not None:
@@ -173,9 +177,11 @@ def create_app(config: Config) -> web.Application:
     app.cleanup_ctx.append(_housekeeping_ctx)
     # After the store and the gateways: stopped before the sandbox's session and the store close.
     app.cleanup_ctx.append(_sandbox_deliveries_ctx)
+    app.cleanup_ctx.append(hosted.pollers_ctx)  # status reads of hosted payments
 
     payment_routes.add_routes(app)
     app.router.add_post("/v1/webhooks/{provider}", app[WEBHOOKS].handle)
+    hosted.add_routes(app, app[WEBHOOKS])
     app.router.add_get("/v1/webhook-events", webhook_listing.list_events)
     health.add_routes(app)
     app.router.add_get("/metrics", metrics.handler(store, metrics.instance_name(config.server.port)))

@@ -74,6 +74,14 @@ CATALOGUE: Mapping[str, ErrorSpec] = {
     "payment_failed": _spec(402, "The payment attempt failed at the provider; the payment is in the body."),
     "gateway_rejected": _spec(400, "The provider refused the request; `gateway_code` says why."),
     "gateway_unavailable": _spec(503, "The provider could not be reached or answered 5xx; retry later."),
+    "gateway_timeout": _spec(
+        504,
+        "The provider did not answer in time: it may have acted. payedge settles it by a status read; "
+        "retry with the same Idempotency-Key.",
+    ),
+    "refund_not_supported": _spec(
+        400, "The payment's gateway has no refund API: refund it from the provider's back office."
+    ),
     # -- catalog and orders (SPEC 8) -----------------------------------------------------
     "product_not_found": _spec(404, "No product with this id."),
     "order_not_found": _spec(404, "No order with this id (or the client secret is not this order's)."),
@@ -97,6 +105,7 @@ CATALOGUE: Mapping[str, ErrorSpec] = {
     "terminal_busy": _spec(409, "The terminal already holds a lease."),
     "unknown_terminal": _spec(404, "No terminal with this id."),
     "stale_lease": _spec(409, "The lease token is expired, completed or unknown."),
+    "already_allocated": _spec(409, "The payment holds a terminal lease: it cannot be queued again."),
     "terminals_not_configured": _spec(409, "The server has no terminal queue (start it with --terminals)."),
     # -- quotes and tariffs --------------------------------------------------------------
     "tariff_not_configured": _spec(409, "The server has no tariff (start it with --tariff FILE)."),

@@ -9,6 +9,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import redis
 
 from tests.server.support import Server, running_server
 
@@ -79,6 +80,8 @@ async def test_without_terminals_configured(tmp_path: Path, http: aiohttp.Client
 async def test_queue_in_redis_is_shared_by_workers(
     tmp_path: Path, redis_url: str, http: aiohttp.ClientSession
 ) -> None:
+    # The session's Redis is shared by the runs of this test on each store: start from an empty one.
+    redis.Redis.from_url(redis_url).flushdb()
     with running_server(
         tmp_path / "data", "--terminals", "R1", "--redis-url", redis_url, "--workers", "2"
     ) as srv:

@@ -53,8 +53,11 @@ async def test_bad_signatures_are_400(server: Server, http: aiohttp.ClientSessio
 
 
 async def test_unknown_provider_and_types(server: Server, http: aiohttp.ClientSession) -> None:
-    async with http.post(server.url + "/v1/webhooks/paypal", data=b"{}") as resp:
+    async with http.post(server.url + "/v1/webhooks/adyen", data=b"{}") as resp:
         assert resp.status == 404 and (await resp.json())["error"]["code"] == "unknown_provider"
+    for provider in ("paypal", "cinetpay", "mtn_momo", "orange_money"):  # known, not configured here
+        async with http.post(server.url + f"/v1/webhooks/{provider}", data=b"{}") as resp:
+            assert resp.status == 400 and (await resp.json())["error"]["code"] == "webhook_not_configured"
     body = stripe_event("customer.created", "cus_1")
     assert await deliver(http, server, body, stripe_headers(body)) == (
         200,

@@ -32,6 +32,8 @@ def _default(spec: Spec) -> str:
         return spec.setting.fallback.doc
     if spec.default is None or spec.default == ():
         return "—"
+    if isinstance(spec.default, tuple):  # a list setting with items by default
+        return ", ".join(f"`{spec.scalar.show(item)}`" for item in spec.default)
     return f"`{spec.scalar.show(spec.default)}`"
 
 

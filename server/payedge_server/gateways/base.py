@@ -9,12 +9,12 @@ amounts crossing this interface are ISO 4217 minor units, already converted.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from payedge_server.contracts import Tx
-from payedge_server.payments.model import LastError, Payment, PaymentStatus
+from payedge_server.payments.model import LastError, NextAction, Payment, PaymentStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +26,9 @@ class GatewayResult:
     `failed` is final. `amount_captured` and `amount_refunded` are the provider's
     cumulative amounts, when it says them. `occurred_at` is the provider's time of
     this state in UNIX seconds (a webhook's `created`), None for a synchronous
-    answer (which is the newest thing known).
+    answer (which is the newest thing known). `next_action` is what the payer must
+    do for a `processing` payment to go on (open the provider's page, approve on
+    the phone); a confirm's answer carries it to the payment.
     """
 
     status: PaymentStatus
@@ -35,6 +37,7 @@ class GatewayResult:
     amount_refunded: int | None = None
     error: LastError | None = None
     occurred_at: int | None = None
+    next_action: NextAction | None = None
 
 
 class GatewayError(Exception):
@@ -42,7 +45,21 @@ class GatewayError(Exception):
 
 
 class GatewayUnavailableError(GatewayError):
-    """The provider could not be reached, or answered 5xx: it did not take the money. Retry later."""
+    """Proved: the provider did not take the money. Retry later, or elsewhere.
+
+    Raised for a connection that could not be made, a documented "not processed"
+    answer, a 5xx still failing after an idempotent retry, or an unknown outcome
+    that a status read settled as "nothing was created".
+    """
+
+
+class GatewayTimeoutError(GatewayError):
+    """The request was sent and its outcome is unknown: the provider may have taken the money.
+
+    A timeout after sending, a connection lost before the answer, an answer that
+    cannot be read. Never retried at another gateway: resolved by a status read
+    (`Gateway.retrieve`) with the same payment.
+    """
 
 
 class GatewayRejectedError(GatewayError):
@@ -84,6 +101,15 @@ class Gateway(Protocol):
 
     async def cancel(self, payment: Payment, *, idempotency_key: str) -> GatewayResult: ...
 
+    async def retrieve(self, payment: Payment) -> GatewayResult | None:
+        """A status read: what the provider says about this payment now, with no side effect.
+
+        None when the provider has no object for it (nothing was created there, so
+        nothing was taken). Raises GatewayUnavailableError when the read fails.
+        Used to settle a GatewayTimeoutError and to follow callbacks and polls.
+        """
+        ...
+
     async def refund(
         self, payment: Payment, amount: int, *, refund_id: str, idempotency_key: str
     ) -> str | None:
@@ -121,6 +147,10 @@ class InboundEvent:
     provider echoes (metadata), when it does. `problem` is set when the event is
     of a type payedge acts on but a field it needs could not be read: it is then
     recorded, acknowledged and flagged for an operator, never applied half-read.
+    `follow_up` runs once a first delivery is recorded (after the commit, outside
+    any write): a callback that is only a hint (MoMo, CinetPay, Orange Money) or
+    that asks for an action (PayPal's approval: capture) is recorded first, then
+    its connector reads the payment's status from the provider.
     """
 
     event_id: str
@@ -129,6 +159,7 @@ class InboundEvent:
     payment_hint: str | None = None
     effect: GatewayResult | None = None
     problem: str | None = None
+    follow_up: Callable[[], None] | None = field(default=None, compare=False, repr=False)
 
 
 class WebhookRejectedError(Exception):
@@ -150,6 +181,10 @@ class WebhookParser(Protocol):
 
     provider: str
 
-    def parse(self, body: bytes, headers: Mapping[str, str]) -> InboundEvent:
-        """Raise WebhookRejectedError for a delivery whose authenticity is not proven."""
+    def parse(self, body: bytes, headers: Mapping[str, str]) -> InboundEvent | Awaitable[InboundEvent]:
+        """Raise WebhookRejectedError for a delivery whose authenticity is not proven.
+
+        A parser that needs I/O to verify (fetch PayPal's certificate, look up the
+        token Orange gave for a payment) returns an awaitable; the ingest awaits it.
+        """
         ...

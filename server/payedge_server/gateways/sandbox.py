@@ -213,6 +213,18 @@ class SandboxGateway:
     ) -> str | None:
         return "sbre_" + refund_id
 
+    async def retrieve(self, payment: Payment) -> GatewayResult | None:
+        """The sandbox's truth is the payment itself (it decides in-process)."""
+        if payment.gateway_ref is None:
+            return None
+        return GatewayResult(
+            payment.status,
+            payment.gateway_ref,
+            amount_captured=payment.amount_captured if payment.status.captured else None,
+            amount_refunded=payment.amount_refunded if payment.status.captured else None,
+            error=payment.last_error,
+        )
+
     async def ready(self) -> bool:
         return True
 

@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import aiohttp
 import orjson
 import payedge
 import stripe
@@ -36,6 +37,7 @@ from payedge_server.gateways.amounts import Scale
 from payedge_server.gateways.base import (
     GatewayRejectedError,
     GatewayResult,
+    GatewayTimeoutError,
     GatewayUnavailableError,
     InboundEvent,
     WebhookRejectedError,
@@ -161,13 +163,21 @@ class StripeGateway:
     def check_amount(self, amount: int, currency: str) -> None:
         SCALE.to_provider(amount, currency)
 
-    async def _call(self, fn: Callable[[], Awaitable[T]]) -> T:
+    async def _call(self, fn: Callable[[], Awaitable[T]], *, write: bool = True) -> T:
+        """Connection errors retried with the same idempotency key; then what the last one proves.
+
+        A connection that could not be made sent nothing (GatewayUnavailableError); a
+        write whose answer was lost may have acted (GatewayTimeoutError).
+        """
         for attempt in range(self.retries + 1):
             try:
                 return await fn()
             except stripe.APIConnectionError as exc:
                 if attempt == self.retries:
-                    raise GatewayUnavailableError(f"stripe unreachable: {exc.user_message or exc}") from None
+                    message = f"stripe: {exc.user_message or exc}"
+                    if write and not isinstance(exc.__cause__, aiohttp.ClientConnectorError):
+                        raise GatewayTimeoutError(message) from None
+                    raise GatewayUnavailableError(message) from None
                 await asyncio.sleep(self.backoff * 2**attempt)
             except stripe.CardError:
                 raise
@@ -231,6 +241,19 @@ class StripeGateway:
         )
         return str(refund.id)
 
+    async def retrieve(self, payment: Payment) -> GatewayResult | None:
+        """`PaymentIntent.retrieve`: the intent as Stripe has it now (None when Stripe has none)."""
+        ref = payment.gateway_ref
+        if ref is None:
+            return None
+        try:
+            intent = await self._call(lambda: self.client.v1.payment_intents.retrieve_async(ref), write=False)
+        except GatewayRejectedError as exc:
+            if exc.gateway_code == "resource_missing":
+                return None
+            raise GatewayUnavailableError(f"stripe refused the status read: {exc.message}") from None
+        return intent_result(intent)
+
     async def ready(self) -> bool:
         try:
             await self.client.v1.balance.retrieve_async()
@@ -250,7 +273,7 @@ def _stripe_error(exc: stripe.StripeError) -> Exception:
         "gateway_rejected",
         f"stripe refused the request: {exc.user_message or exc}",
         getattr(exc, "param", None),
-        gateway_code=exc.code or "invalid_request",
+        gateway_code=exc.code or ("resource_missing" if status == 404 else "invalid_request"),
     )
 
 

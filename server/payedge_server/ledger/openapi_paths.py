@@ -228,7 +228,7 @@ PATHS: dict[str, dict[str, Any]] = {
                 "parameter_unknown",
                 "account_code_invalid",
                 "timeout_invalid",
-                "flags_are_mutually_exclusive",  # a transfer both pending and posting/voiding one
+                "flags_are_mutually_exclusive",
             ),
             example={
                 "transfers": [

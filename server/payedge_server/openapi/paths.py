@@ -17,7 +17,8 @@ from payedge_server.webhooks.listing import OUTCOMES
 
 _ID = [path_param("id", PAYMENT_ID)]
 _ID_ERRORS = ("invalid_id", "payment_not_found")
-_GATEWAY_ERRORS = ("gateway_rejected", "gateway_unavailable", "amount_not_representable")
+_GATEWAY_ERRORS = ("gateway_rejected", "gateway_unavailable", "gateway_timeout", "amount_not_representable")
+_PROVIDERS = ["stripe", "sandbox", "paypal", "cinetpay", "mtn_momo", "orange_money"]
 _INT = {"type": "integer", "minimum": 0, "maximum": 10**11}
 
 PAYMENTS: dict[str, dict[str, Any]] = {
@@ -117,6 +118,7 @@ PAYMENTS: dict[str, dict[str, Any]] = {
                 "amount_invalid",
                 "payment_unexpected_state",
                 "refund_exceeds_captured",
+                "refund_not_supported",
                 *_GATEWAY_ERRORS,
             ),
             idempotent=True,
@@ -125,14 +127,23 @@ PAYMENTS: dict[str, dict[str, Any]] = {
     },
 }
 
+_WEBHOOK_ERRORS = (
+    "unknown_provider",
+    "invalid_signature",
+    "invalid_payload",
+    "webhook_not_configured",
+    "gateway_unavailable",  # PayPal's certificate cannot be fetched now: PayPal retries
+)
 WEBHOOKS: dict[str, dict[str, Any]] = {
     "/v1/webhooks/{provider}": {
         "post": op(
-            "Receive a provider webhook (stripe: Stripe-Signature; sandbox: Standard Webhooks). "
-            "A signed event is acknowledged even when payedge does not act on it.",
+            "Receive a provider webhook (stripe: Stripe-Signature; sandbox: Standard Webhooks; paypal: "
+            "PAYPAL-TRANSMISSION-SIG with PAYPAL-CERT-URL; cinetpay: x-token; orange_money: notif_token; "
+            "mtn_momo: unsigned, a hint to read the status). A signed event is acknowledged even when "
+            "payedge does not act on it.",
             schema={"$ref": "#/components/schemas/WebhookAck"},
             params=[
-                path_param("provider", {"type": "string", "enum": ["stripe", "sandbox"]}),
+                path_param("provider", {"type": "string", "enum": _PROVIDERS}),
                 {"name": "Stripe-Signature", "in": "header", "required": False, "schema": {"type": "string"}},
                 {"name": "webhook-id", "in": "header", "required": False, "schema": {"type": "string"}},
                 {
@@ -149,10 +160,27 @@ WEBHOOKS: dict[str, dict[str, Any]] = {
                 },
             ],
             body=OBJECT,
-            errors=("unknown_provider", "invalid_signature", "invalid_payload", "webhook_not_configured"),
+            errors=_WEBHOOK_ERRORS,
             public=True,
             limited=False,
-        )
+        ),
+        "put": op(
+            "Receive a provider webhook sent with PUT (MTN MoMo sends its callbacks so): as POST",
+            schema={"$ref": "#/components/schemas/WebhookAck"},
+            params=[path_param("provider", {"type": "string", "enum": _PROVIDERS})],
+            body=OBJECT,
+            errors=_WEBHOOK_ERRORS,
+            public=True,
+            limited=False,
+        ),
+        "get": op(
+            "A provider checking that its webhook URL answers (CinetPay does, before notifying): 200",
+            schema=OBJECT,
+            params=[path_param("provider", {"type": "string", "enum": _PROVIDERS})],
+            errors=("unknown_provider",),
+            public=True,
+            limited=False,
+        ),
     },
 }
 
@@ -166,7 +194,7 @@ WEBHOOK_EVENTS: dict[str, dict[str, Any]] = {
                 query_param("outcome", {"type": "string", "enum": list(OUTCOMES)}),
                 query_param("provider", {"type": "string"}),
                 query_param("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
-                query_param("before", {"type": "integer", "minimum": 0, "maximum": 10**15}),
+                query_param("starting_after", {"type": "string", "pattern": "^[^:]+:.+$"}),
             ],
             errors=("parameter_unknown", "parameter_invalid"),
         )
@@ -302,7 +330,7 @@ QUOTES_AND_TERMINALS: dict[str, dict[str, Any]] = {
                 },
             },
             body_required=True,
-            errors=(*_TERMINAL_ERRORS, "parameter_invalid", "invalid_argument"),
+            errors=(*_TERMINAL_ERRORS, "parameter_invalid", "invalid_argument", "already_allocated"),
             idempotent=True,
             example={"payment_id": "pay_example", "user_id": "user_example"},
         )

@@ -31,6 +31,14 @@ LAST_ERROR: dict[str, Any] = {
         "customer_message": {"type": "string", "description": "for the customer, in the payment's locale"},
     },
 }
+NEXT_ACTION: dict[str, Any] = {
+    "type": ["object", "null"],
+    "description": "what the payer must do at the provider while the payment is processing",
+    "properties": {
+        "type": {"enum": ["redirect", "approve_on_phone"]},
+        "url": {"type": "string", "description": "the provider's page (redirect)"},
+    },
+}
 LOCALE: dict[str, Any] = {"type": ["string", "null"], "enum": ["en", "fr", None]}
 ATTEMPT: dict[str, Any] = {
     "type": "object",
@@ -63,6 +71,7 @@ SCHEMAS: dict[str, Any] = {
             "amount_captured": {"type": "integer"},
             "amount_refunded": {"type": "integer"},
             "last_error": LAST_ERROR,
+            "next_action": NEXT_ACTION,
             "created": {"type": "integer", "description": "UNIX seconds"},
             "updated": {"type": "integer", "description": "UNIX seconds"},
             "history": {"type": "array", "items": {"type": "object"}},

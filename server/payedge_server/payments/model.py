@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import secrets
 import time
 from collections.abc import Mapping
@@ -66,6 +67,37 @@ class LastError:
         # SPEC 8: what the customer is told, in the payment's locale (payments/declines.py).
         out["customer_message"] = customer_message(self.code, self.gateway_code, locale)
         return out
+
+
+class NextActionType(StrEnum):
+    """What the payer must do at a hosted-payment provider before the payment can go on."""
+
+    REDIRECT = "redirect"  # open `url` (PayPal approval, CinetPay or Orange Money payment page)
+    APPROVE_ON_PHONE = "approve_on_phone"  # MTN MoMo: the payer confirms with their PIN
+
+
+@dataclass(frozen=True, slots=True)
+class NextAction:
+    """The payer's next step for a `processing` payment (shown as `next_action` on the payment)."""
+
+    type: NextActionType
+    url: str | None = None
+
+    def view(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type.value}
+        if self.url is not None:
+            out["url"] = self.url
+        return out
+
+    def dumps(self) -> str:
+        return json.dumps(self.view(), separators=(",", ":"))
+
+    @staticmethod
+    def loads(text: str | None) -> NextAction | None:
+        if not text:
+            return None
+        data = json.loads(text)
+        return NextAction(NextActionType(data["type"]), data.get("url"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +186,8 @@ class Payment:
     # SPEC 6: the wallet owner credited on success, and the commission that applies.
     payee: str = DEFAULT_PAYEE
     commission_type: str | None = None
+    # What the payer must do at the provider (hosted payments); shown while `processing`.
+    next_action: NextAction | None = None
     # SPEC 8: the hash of the payment's client secret (None for payments made before 0.5),
     # the customer's language (customer messages), and the secret itself, which only the
     # object returned by the creating write carries (never stored, never published).
@@ -182,6 +216,9 @@ class Payment:
             "amount_captured": self.amount_captured,
             "amount_refunded": self.amount_refunded,
             "last_error": self.last_error.view(self.locale) if self.last_error else None,
+            "next_action": self.next_action.view()
+            if self.next_action and self.status is PaymentStatus.PROCESSING
+            else None,
             "created": self.created_at // 1000,
             "updated": self.updated_at // 1000,
             "payee": self.payee,

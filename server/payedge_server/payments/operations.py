@@ -10,6 +10,7 @@ saved in the last, so a payment and the key that made it commit together.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from typing import Protocol
@@ -21,6 +22,7 @@ from payedge_server.gateways.base import (
     GatewayError,
     GatewayRejectedError,
     GatewayResult,
+    GatewayTimeoutError,
     GatewayUnavailableError,
 )
 from payedge_server.payments import repository
@@ -69,6 +71,8 @@ def gateway_error(exc: GatewayError) -> DomainError:
     if isinstance(exc, GatewayRejectedError):
         details = {"gateway_code": exc.gateway_code} if exc.gateway_code else None
         return DomainError(exc.code, exc.message, exc.param, details=details)
+    if isinstance(exc, GatewayTimeoutError):
+        return DomainError("gateway_timeout", f"the payment gateway did not answer in time: {exc}")
     return DomainError("gateway_unavailable", f"the payment gateway is unavailable, retry later: {exc}")
 
 
@@ -177,8 +181,15 @@ def _declined(p: Payment) -> DomainError | None:
 def _applied(
     tx: Tx, service: PaymentService, p: Payment, result: GatewayResult, started: float
 ) -> Confirmation:
-    """Apply a confirm's answer (lock released) and keep the attempt."""
-    released = service.hold_in_tx(tx, p, p.replace(locked_until=None))
+    """Apply a confirm's answer (lock released) and keep the attempt.
+
+    The answer names the provider's object of this attempt (a hosted provider makes a
+    new one per attempt) and what the payer must do next (`next_action`).
+    """
+    held = p.replace(
+        locked_until=None, next_action=result.next_action, gateway_ref=result.gateway_ref or p.gateway_ref
+    )
+    released = service.hold_in_tx(tx, p, held)
     after = service.apply_in_tx(tx, released, result, source="api:confirm")
     _attempt_in_tx(tx, after, result.status.value, result.error, started)
     return Confirmation(after, _declined(after) if result.error else None)
@@ -245,7 +256,13 @@ async def _confirm_remote(
         if p.gateway_ref is None:
             created = await gw.create(p, idempotency_key=p.id + ":create")
             p = p.replace(gateway_ref=created.gateway_ref)
-        result = await gw.confirm(p, idempotency_key=f"{p.id}:confirm:{p.version}")
+        unknown: GatewayTimeoutError | None = None
+        try:
+            result = await gw.confirm(p, idempotency_key=f"{p.id}:confirm:{p.version}")
+        except GatewayTimeoutError as exc:
+            settled = await settle_unknown(gw, p)
+            unknown = exc if settled is None else None
+            result = settled or GatewayResult(PaymentStatus.PROCESSING, p.gateway_ref)
     except GatewayError as exc:
         failure = exc
         error = await service.store.write(
@@ -258,11 +275,37 @@ async def _confirm_remote(
         if p.gateway_ref and not cur.gateway_ref:
             cur = service.hold_in_tx(tx, cur, cur.replace(gateway_ref=p.gateway_ref))
         done = _applied(tx, service, cur, result, started)
+        if unknown is not None:  # processing: never confirmed elsewhere; status reads settle it
+            error = gateway_error(unknown)
+            done = Confirmation(
+                done.payment, DomainError(error.code, error.message, attach={"payment": done.payment.view()})
+            )
         if key:
             key.save_in_tx(tx, done)
         return done
 
     return await service.store.write(apply)
+
+
+async def settle_unknown(gw: Gateway, p: Payment, reads: int = 2) -> GatewayResult | None:
+    """A confirm whose outcome is unknown (GatewayTimeoutError), settled by status reads.
+
+    The provider's answer if a read gets one; GatewayUnavailableError if the provider
+    has no object for the payment (nothing was created: nothing was taken); None when
+    the reads fail too: the outcome stays unknown (the payment is then `processing`,
+    never confirmed elsewhere, and callbacks and status reads settle it later).
+    """
+    for attempt in range(reads):
+        try:
+            found = await gw.retrieve(p)
+        except GatewayError:
+            if attempt + 1 < reads:
+                await asyncio.sleep(0.5)
+            continue
+        if found is None:
+            raise GatewayUnavailableError(f"{p.gateway} has no trace of the request: nothing was taken")
+        return found
+    return None
 
 
 def _release_in_tx(tx: Tx, service: PaymentService, payment_id: str) -> Payment:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from payedge_server.contracts import Tx
 from payedge_server.errors import DomainError
-from payedge_server.gateways.base import GatewayError
+from payedge_server.gateways.base import GatewayError, GatewayTimeoutError
 from payedge_server.payments import repository
 from payedge_server.payments.convergence import refunded_status
 from payedge_server.payments.model import REFUNDABLE, Payment, Refund, new_refund_id, now_ms
@@ -112,6 +112,9 @@ async def refund(
     gw = service.gateway(p.gateway)
     try:
         ref = await gw.refund(p, want, refund_id=refund_id, idempotency_key=f"{refund_id}:refund")
+    except GatewayTimeoutError as exc:
+        # It may have been refunded: the refund stays pending (its amount reserved), never "failed".
+        raise gateway_error(exc) from None
     except GatewayError as exc:
 
         def failed(tx: Tx) -> None:

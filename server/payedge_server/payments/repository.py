@@ -11,13 +11,13 @@ from typing import Any
 import orjson
 
 from payedge_server.contracts import Tx
-from payedge_server.payments.model import Attempt, LastError, Payment, PaymentStatus
+from payedge_server.payments.model import Attempt, LastError, NextAction, Payment, PaymentStatus
 
 _COLUMNS = (
     "id, amount, currency, gateway, status, version, created_at, updated_at, user_id, order_ref, "
     "payment_method, metadata, gateway_ref, amount_captured, amount_refunded, last_error_code, "
     "last_error_message, last_error_gateway_code, provider_at, locked_until, payee, commission_type, "
-    "client_secret_hash, locale"
+    "next_action, client_secret_hash, locale"
 )
 SELECT = f"SELECT {_COLUMNS} FROM payments"
 
@@ -25,7 +25,7 @@ SELECT = f"SELECT {_COLUMNS} FROM payments"
 def from_row(row: Sequence[Any]) -> Payment:
     (pid, amount, currency, gateway, status, version, created, updated, user_id, order_ref, pm, metadata,
      ref, captured, refunded, err_code, err_message, err_gateway, provider_at, locked, payee,
-     commission_type, secret_hash, locale) = row  # fmt: skip
+     commission_type, action, secret_hash, locale) = row  # fmt: skip
     return Payment(
         id=pid,
         amount=amount,
@@ -47,6 +47,7 @@ def from_row(row: Sequence[Any]) -> Payment:
         locked_until=locked,
         payee=payee,
         commission_type=commission_type,
+        next_action=NextAction.loads(action),
         client_secret_hash=secret_hash,
         locale=locale,
     )
@@ -77,16 +78,18 @@ def _values(p: Payment) -> tuple[Any, ...]:
         p.locked_until,
         p.payee,
         p.commission_type,
+        p.next_action.dumps() if p.next_action else None,
         p.client_secret_hash,
         p.locale,
     )
 
 
-_INSERT = f"INSERT INTO payments ({_COLUMNS}) VALUES ({', '.join('?' * 24)})"
+_INSERT = f"INSERT INTO payments ({_COLUMNS}) VALUES ({', '.join('?' * 25)})"
 _UPDATE = (
     "UPDATE payments SET status = ?, version = ?, updated_at = ?, payment_method = ?, gateway_ref = ?, "
     "amount_captured = ?, amount_refunded = ?, last_error_code = ?, last_error_message = ?, "
-    "last_error_gateway_code = ?, provider_at = ?, locked_until = ? WHERE id = ? AND version = ?"
+    "last_error_gateway_code = ?, provider_at = ?, locked_until = ?, next_action = ? "
+    "WHERE id = ? AND version = ?"
 )
 
 
@@ -128,6 +131,7 @@ def update(tx: Tx, before: Payment, after: Payment) -> None:
             error.gateway_code if error else None,
             after.provider_at,
             after.locked_until,
+            after.next_action.dumps() if after.next_action else None,
             before.id,
             before.version,
         ),

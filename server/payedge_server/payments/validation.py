@@ -17,6 +17,33 @@ MAX_REF = 255
 
 PAYMENT_ID = re.compile(r"pay_[0-9a-f]{24}")
 _CARD_LIKE = re.compile(r"[0-9][0-9 -]{11,22}[0-9]")
+# A mobile-money payer (`msisdn:<E.164 digits>`, MTN MoMo): up to 15 digits, so the
+# 13-15 digit numbers of Côte d'Ivoire or Benin (225/229 + 10 digits) would trip the
+# card guard. Such a number is refused only if it could be a card number: 13-15
+# digits (Visa 13, Diners 14, Amex 15) whose first digit is a card network's (3-6,
+# ISO/IEC 7812's major industry identifiers for banking and travel) and that pass
+# the Luhn check. A European number that happens to look like that is refused (the
+# payer is told why) rather than risk storing a card number.
+_MSISDN = re.compile(r"msisdn:([0-9]{5,15})")
+
+
+def luhn_valid(digits: str) -> bool:
+    """The Luhn (mod 10) check every card number passes (ISO/IEC 7812-1 annex B)."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+def could_be_card_data(value: str) -> bool:
+    """True if `value` may hold a card number (the guard on payment_method and metadata)."""
+    msisdn = _MSISDN.fullmatch(value)
+    if msisdn is None:
+        return _CARD_LIKE.search(value) is not None
+    digits = msisdn.group(1)
+    return len(digits) >= 13 and digits[0] in "3456" and luhn_valid(digits)
+
 
 CREATE_FIELDS = frozenset(
     {
@@ -91,7 +118,7 @@ def payment_method(value: Any) -> str | None:
         raise bad(
             "payment_method", f"payment_method must be a payment-method id of 1 to {MAX_REF} characters"
         )
-    if _CARD_LIKE.search(value):
+    if could_be_card_data(value):
         # Never accept (nor store, nor log) raw card numbers: only tokens/ids.
         raise bad(
             "payment_method",
@@ -125,7 +152,7 @@ def metadata(value: Any) -> dict[str, str]:
             raise bad(f"metadata[{key}]", "metadata values must be strings")
         if len(item) > MAX_METADATA_VALUE:
             raise bad(f"metadata[{key}]", f"metadata values may have at most {MAX_METADATA_VALUE} characters")
-        if _CARD_LIKE.search(item):
+        if could_be_card_data(item):
             raise bad(f"metadata[{key}]", "metadata must not hold card data", "card_data_refused")
     return value
 

@@ -19,9 +19,13 @@ Isolation: SERIALIZABLE. SQLite runs every write alone, and the parts rely on it
 (read a payment, decide, write it back; check a key, then insert). SERIALIZABLE
 gives the same guarantee across connections and instances: PostgreSQL aborts a
 transaction that could break it (SQLSTATE 40001, and deadlocks 40P01), and the
-batch is run again, each callable in its own transaction, up to `RETRIES` times.
-Callables are functions of the database state, so a re-run gives the answer a
-serial order would have.
+batch is run again, each callable in its own transaction, up to `RETRIES` times,
+in the serial lane: while a conflicted batch is re-run, no new batch starts on this
+instance, so only the batches already running (each of which, if it conflicts in
+turn, queues behind it) or another instance can conflict with it again. Contention
+on a hot row (the invoice counter, a wallet) then degrades to SQLite's one-writer
+order instead of a storm of aborts ending in 503s. Callables are functions of the
+database state, so a re-run gives the answer a serial order would have.
 
 Failures a client sees as `store_unavailable` (503), never a hang: no connection
 within `ACQUIRE_SECONDS` (PostgreSQL down: connecting fails at once), a statement
@@ -242,6 +246,7 @@ class PostgresStore:
         self._active = 0
         self._scheduled = False
         self._closing = False
+        self._lane = asyncio.Lock()
         self._idle: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -342,7 +347,8 @@ class PostgresStore:
     # -- batches -------------------------------------------------------------
     def _flush(self) -> None:
         self._scheduled = False
-        if not self._pending or self._active >= WRITE_CONNECTIONS or self._loop is None:
+        busy = self._active >= WRITE_CONNECTIONS or self._lane.locked()
+        if not self._pending or busy or self._loop is None:
             if not self._pending and not self._active and self._idle is not None:
                 self._idle.set()
             return
@@ -377,8 +383,12 @@ class PostgresStore:
         else:
             self._settle(batch, None)
             return
-        for item in batch:
-            await self._commit_alone(item)
+        async with self._lane:
+            for item in batch:
+                await self._commit_alone(item)
+        if self._pending and not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
 
     async def _commit_alone(self, item: _Item) -> None:
         for attempt in range(RETRIES):

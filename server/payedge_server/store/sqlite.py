@@ -144,11 +144,27 @@ class SqliteStore:
 
     # -- lifecycle ---------------------------------------------------------
     def _connect(self, *, readonly: bool = False) -> sqlite3.Connection:
+        """A connection with the store's pragmas; while another process is switching a new database
+        to WAL (workers starting together), SQLite may answer busy at once: retried, bounded."""
+        deadline = time.monotonic() + BUSY_WAIT_SECONDS
+        while True:
+            try:
+                return self._configured(readonly=readonly)
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.05)
+
+    def _configured(self, *, readonly: bool) -> sqlite3.Connection:
         conn = sqlite3.connect(
             self.path, isolation_level=None, check_same_thread=False, cached_statements=256
         )
         for pragma in _PRAGMAS:
-            conn.execute(pragma)
+            try:
+                conn.execute(pragma)
+            except sqlite3.Error:
+                conn.close()
+                raise
         if readonly:
             conn.execute("PRAGMA busy_timeout=10000")
             conn.execute("PRAGMA query_only=ON")

@@ -15,7 +15,8 @@ disables an endpoint that keeps refusing): an event of a type payedge does not a
 on (`unhandled_type`), about a payment not known yet (`unknown_object`: kept with
 its effect, and applied when the payment becomes known), one payedge cannot read at
 all (`unparsed`) or one it acts on but could not read fully (`flagged`, never
-applied half-read). Only a delivery whose authenticity is not proven is refused.
+applied half-read), a hint whose truth the connector reads from the provider after
+this write (`status_read`). Only a delivery whose authenticity is not proven is refused.
 """
 
 from __future__ import annotations
@@ -90,7 +91,9 @@ class WebhookIngest:
             )
         body = await request.read()
         try:
-            event = parser.parse(body, request.headers)
+            parsed = parser.parse(body, request.headers)
+            # A parser that verifies with I/O (a certificate, a stored token) answers an awaitable.
+            event = parsed if isinstance(parsed, InboundEvent) else await parsed
         except WebhookRejectedError as exc:
             log.debug("%s webhook refused: %s", provider, exc)
             metrics.WEBHOOKS.inc(provider, "invalid")
@@ -105,6 +108,8 @@ class WebhookIngest:
         deduper.check_and_insert(key)
         if shared is not None:
             shared.remember(key)
+        if event.follow_up is not None and outcome != "duplicate":
+            event.follow_up()  # recorded first; the connector's status read runs after
         metrics.WEBHOOKS.inc(provider, outcome)
         if outcome == "flagged":
             log.warning("%s event %s recorded but not applied: %s", provider, event.event_id, event.problem)
@@ -149,5 +154,6 @@ class WebhookIngest:
 
 def _unapplied_outcome(event: InboundEvent) -> str:
     if event.problem is None:
-        return "unhandled_type"
+        # A hint: its connector reads the payment's status once this record is committed.
+        return "status_read" if event.follow_up is not None else "unhandled_type"
     return "unparsed" if event.type == "unparsed" else "flagged"

@@ -3,7 +3,8 @@
 Above all the signed events payedge recorded without applying them: `unparsed` (it
 could not read them at all) and `flagged` (of a type it acts on, with a field it could
 not read; never applied half-read): an operator looks at these. Newest first, cursor
-pagination by the provider and event id of the last row seen.
+pagination: `starting_after=<provider>:<event_id>` of the last row seen (rows received in the
+same millisecond are ordered by provider and event id, so a page boundary loses none).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from payedge_server.keys import STORE
 
 OUTCOMES = ("applied", "ignored", "unhandled_type", "unknown_object", "unparsed", "flagged")
 MAX_LIMIT = 100
-_KNOWN = frozenset({"outcome", "provider", "limit", "before"})
+_KNOWN = frozenset({"outcome", "provider", "limit", "starting_after"})
 _SELECT = (
     "SELECT provider, event_id, type, object_id, hint, outcome, problem, received_at FROM webhook_events"
 )
@@ -31,7 +32,7 @@ class EventQuery:
     outcome: str | None
     provider: str | None
     limit: int
-    before: int | None  # received_at (ms) of the last row of the previous page
+    after: tuple[str, str] | None  # (provider, event_id) of the last row of the previous page
 
 
 def parse(query: Mapping[str, str]) -> EventQuery:
@@ -41,8 +42,17 @@ def parse(query: Mapping[str, str]) -> EventQuery:
     outcome = query.get("outcome")
     if outcome is not None and outcome not in OUTCOMES:
         raise RequestError("parameter_invalid", f"outcome must be one of {', '.join(OUTCOMES)}", "outcome")
-    limit, before = _number(query, "limit", 1, MAX_LIMIT, 20), _number(query, "before", 0, 10**15, None)
-    return EventQuery(outcome, query.get("provider"), limit if limit is not None else 20, before)
+    limit = _number(query, "limit", 1, MAX_LIMIT, 20)
+    cursor = query.get("starting_after")
+    after = None
+    if cursor is not None:
+        provider, sep, event_id = cursor.partition(":")
+        if not sep or not provider or not event_id:
+            raise RequestError(
+                "parameter_invalid", "starting_after is <provider>:<event_id>", "starting_after"
+            )
+        after = (provider, event_id)
+    return EventQuery(outcome, query.get("provider"), limit if limit is not None else 20, after)
 
 
 def _number(query: Mapping[str, str], name: str, lo: int, hi: int, default: int | None) -> int | None:
@@ -61,10 +71,15 @@ def _read(tx: Tx, q: EventQuery) -> dict[str, Any]:
         if value is not None:
             where.append(f"{column} = ?")
             args.append(value)
-    if q.before is not None:
-        where.append("received_at < ?")
-        args.append(q.before)
-    sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY received_at DESC LIMIT ?"
+    if q.after is not None:
+        # Strictly after the cursor's row in (received_at, provider, event_id) descending order.
+        where.append(
+            "(received_at, provider, event_id) < (SELECT received_at, provider, event_id FROM webhook_events "
+            "WHERE provider = ? AND event_id = ?)"
+        )
+        args.extend(q.after)
+    order = " ORDER BY received_at DESC, provider DESC, event_id DESC LIMIT ?"
+    sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + order
     rows = tx.fetchall(sql, (*args, q.limit + 1))
     keys = ("provider", "event_id", "type", "object_id", "payment_id", "outcome", "problem", "received_at")
     data = [dict(zip(keys, row, strict=True)) for row in rows[: q.limit]]

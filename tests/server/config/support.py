@@ -18,9 +18,33 @@ PARIS = ROOT / "docs" / "examples" / "paris.json"
 EXAMPLE = ROOT / "docs" / "examples" / "payedge.toml"
 SPECS = {s.path: s for s in specs(Config)}
 PERSISTED = {"auth.api_keys": "api_key", "gateways.sandbox.webhook_secret": "sandbox_webhook_secret"}
+# A hosted gateway's credentials: all of them or none (each needs the others to be valid).
+_CREDENTIALS = {
+    "gateways.paypal": {"client_id": "CompanionClientId", "client_secret": "CompanionSecret1"},
+    "gateways.cinetpay": {
+        "apikey": "CompanionApikey1",
+        "site_id": "105900001",
+        "secret_key": "CompanionKey1",
+    },
+    "gateways.mtn_momo": {
+        "subscription_key": "CompanionSub1",
+        "api_user": "CompanionUser",
+        "api_key": "Key1",
+    },
+    "gateways.orange_money": {"client_id": "CompanionId", "client_secret": "Secret1", "merchant_key": "Key1"},
+}
+
+
+def _companions(section: str, name: str) -> tuple[str, ...]:
+    prefix = "--" + section.removeprefix("gateways.").replace("_", "-")
+    others = [(k, v) for k, v in _CREDENTIALS[section].items() if k != name]
+    return tuple(x for k, v in others for x in (f"{prefix}-{k.replace('_', '-')}", v))
+
+
 # Settings that need another one to be valid (a cross-setting rule): given along with them.
 COMPANIONS: Mapping[str, tuple[str, ...]] = {
     "mqtt.url": ("--tariff", str(PARIS)),
+    **{f"{sec}.{name}": _companions(sec, name) for sec, names in _CREDENTIALS.items() for name in names},
     "rate_limits.per_key.burst": ("--rate-limit-key-rate", "10"),
     "rate_limits.per_address.burst": ("--rate-limit-address-rate", "10"),
 }
@@ -73,6 +97,7 @@ def samples(tmp: Path) -> dict[str, tuple[str, str, str]]:
             json.dumps({"credit_note_series": "AV"}),
         ),
         "ledger.postings": ("ON", "OFF", "ON"),
+        **_hosted_samples(),
         "catalog.products": (
             json.dumps({"id": "basic", "name": "Basic", "prices": {"EUR": 2900}}),
             json.dumps({"id": "vip", "name": "VIP", "prices": {"EUR": 14900, "XOF": 98000}, "active": False}),
@@ -85,6 +110,51 @@ def samples(tmp: Path) -> dict[str, tuple[str, str, str]]:
         "rate_limits.per_address.period": ("2", "60", "86400"),
         "rate_limits.per_address.burst": ("1", "20", "1000"),
     }
+
+
+def _hosted_samples() -> dict[str, tuple[str, str, str]]:
+    common = {
+        "api_base": ("http://127.0.0.1:1", "https://b.example", "http://c.example:9/v"),
+        "timeout": ("0.5", "2", "300"),
+        "poll_interval": ("0.05", "1", "3600"),
+        "poll_max_interval": ("0.05", "60", "86400"),
+        "poll_for": ("1", "60", "2592000"),
+    }
+    back = ("https://shop.example/back/{payment_id}", "http://127.0.0.1:1/r", "https://c.example/done")
+    own = {
+        "paypal": {
+            "client_id": ("ClientIdSampleA1", "ClientIdSampleB2", "ClientIdSampleC3"),
+            "client_secret": ("PayPalSecretA1", "PayPalSecretB2", "PayPalSecretC3"),
+            "webhook_id": ("8PT597110X687430LKGECATA", "WH0000000001", "WH0000000002"),
+            "cert_origins": ("https://api.paypal.com", "http://127.0.0.1:47100", "https://localhost:8443"),
+            "cert_url": (
+                "http://127.0.0.1:1/v1/notifications/certs/C",
+                "https://b.example/c",
+                "http://c.example/",
+            ),
+            "return_url": back,
+        },
+        "cinetpay": {
+            "apikey": ("CinetPayKeyA1", "CinetPayKeyB2", "CinetPayKeyC3"),
+            "site_id": ("105900001", "105900002", "site3"),
+            "secret_key": ("CinetSecretA1", "CinetSecretB2", "CinetSecretC3"),
+            "return_url": back,
+        },
+        "mtn_momo": {
+            "subscription_key": ("MomoSubA1", "MomoSubB2", "MomoSubC3"),
+            "api_user": ("0b5c6c0e-3a2b-4f4e-9d7c-6f1e2d3c4b5a", "user-b", "user-c"),
+            "api_key": ("MomoKeyA1", "MomoKeyB2", "MomoKeyC3"),
+            "target_environment": ("mtnuganda", "mtnghana", "mtncameroon"),
+        },
+        "orange_money": {
+            "client_id": ("OrangeIdA1", "OrangeIdB2", "OrangeIdC3"),
+            "client_secret": ("OrangeSecretA1", "OrangeSecretB2", "OrangeSecretC3"),
+            "merchant_key": ("OrangeMerchantA1", "OrangeMerchantB2", "OrangeMerchantC3"),
+            "country": ("ci", "cm", "gn"),
+            "return_url": back,
+        },
+    }
+    return {f"gateways.{gw}.{k}": v for gw, names in own.items() for k, v in {**common, **names}.items()}
 
 
 def toml_value(spec: Spec, text: str) -> Any:

@@ -138,6 +138,13 @@ def test_a_url_password_in_the_file_is_refused_but_not_as_a_reference(
 
 # -- wrong types, out of range, bad values (every source that can carry them) --------------
 
+_HOSTED_WRONG: dict[str, list[object]] = {
+    "cert_origins": ["https://api.paypal.com", [1]],
+    "timeout": ["20", True],
+    "poll_interval": ["5", [5]],
+    "poll_max_interval": ["300", False],
+    "poll_for": ["86400", {"a": 1}],
+}
 WRONG_TYPE: dict[str, list[object]] = {
     "server.host": [1, True, ["a"]],
     "server.port": ["8080", 80.5, True, [8080]],
@@ -163,6 +170,24 @@ WRONG_TYPE: dict[str, list[object]] = {
     "tariff.file": [1, ["a"]],
     "tariff.rules": ["rules", 1, [1]],
     "terminals.ids": ["T1", [1], [["T1"]]],
+    **{
+        f"gateways.{gw}.{name}": kinds
+        for gw, names in {
+            "paypal": (
+                "client_id",
+                "client_secret",
+                "webhook_id",
+                "cert_url",
+                "return_url",
+                "cert_origins",
+            ),
+            "cinetpay": ("apikey", "site_id", "secret_key", "return_url"),
+            "mtn_momo": ("subscription_key", "api_user", "api_key", "target_environment"),
+            "orange_money": ("client_id", "client_secret", "merchant_key", "country", "return_url"),
+        }.items()
+        for name in (*names, "api_base", "timeout", "poll_interval", "poll_max_interval", "poll_for")
+        for kinds in [_HOSTED_WRONG.get(name, [1, True])]
+    },
     "catalog.products": [{"id": "x", "name": "X", "prices": {"EUR": 1}}, ["x"]],
     "rate_limits.per_key.rate": ["5", 5.0, True],
     "rate_limits.per_key.period": ["1", [1]],
@@ -201,6 +226,12 @@ OUT_OF_RANGE: dict[str, list[str]] = {
     "gateways.sandbox.webhook_secret": ["whsec_!!!", "whsec_"],
     "gateways.stripe.api_base": ["ftp://h", "http:///v1"],
     "tariff.file": ["/nonexistent/tariff.json", "{tmp}/broken.json"],
+    "gateways.paypal.api_base": ["ftp://h", "api-m.paypal.com"],
+    "gateways.paypal.cert_origins": ["ftp://api.paypal.com", "api.paypal.com", "https://api.paypal.com/v1"],
+    "gateways.paypal.timeout": ["0", "301", "-1"],
+    "gateways.cinetpay.return_url": ["ftp://h/{payment_id}", "/back"],
+    "gateways.mtn_momo.poll_interval": ["0", "3601"],
+    "gateways.orange_money.poll_for": ["0.5", "2592001"],
 }
 
 
@@ -253,11 +284,11 @@ UNKNOWN = [
     "gateways.stripe.webhook_secret",
     "tariff.path",
     "terminals.id",
+    "gateways.paypal.clientid",
+    "gateways.cinetpay.site",
+    "gateways.mtn_momo.user",
+    "gateways.orange_money.merchantkey",
     # Sections later work adds are unknown until then.
-    "gateways.paypal.client_id",
-    "gateways.cinetpay.site_id",
-    "gateways.mtn_momo.api_user",
-    "gateways.orange_money.merchant_key",
     "routing.default",
     "catalog.items",
     "commissions.rates",
@@ -382,6 +413,27 @@ def test_a_bad_persisted_secret_is_refused_naming_the_file(
             "--terminals with --workers > 1 needs --redis-url",
         ),
         ({"argv": ["--mqtt-url", "mqtt://127.0.0.1:1"]}, "mqtt.url (--mqtt-url)", "--tariff FILE"),
+        (
+            {"argv": ["--paypal-client-id", "ClientIdOnly"]},
+            "gateways.paypal",
+            "the paypal gateway needs all of --paypal-client-id, --paypal-client-secret; "
+            "missing: --paypal-client-secret",
+        ),
+        (
+            {"env": {"PAYEDGE_CINETPAY_APIKEY": "K1", "PAYEDGE_CINETPAY_SITE_ID": "1"}},
+            "gateways.cinetpay",
+            "missing: --cinetpay-secret-key",
+        ),
+        (
+            {"argv": ["--mtn-momo-target-environment", "mtnmars"]},
+            "gateways.mtn_momo.target_environment (--mtn-momo-target-environment)",
+            "'mtnmars' is not one payedge knows: mtnbenin,",
+        ),
+        (
+            {"file": {"gateways.orange_money.country": "fr"}},
+            "gateways.orange_money.country (--orange-money-country)",
+            "'fr' is not one payedge knows",
+        ),
         (
             {"file": {"tariff.file": str(Path(__file__)), "tariff.rules": {"currency": "EUR"}}},
             "payedge.toml: tariff.file and ",

@@ -274,24 +274,24 @@ def test_secret_values_include_url_passwords(tmp_path: Path) -> None:
 
 
 def _needs_client_id(config: Any) -> str | None:
-    paypal = config.gateways.paypal
-    return "client_secret needs client_id" if paypal.client_secret and not paypal.client_id else None
+    adyen = config.gateways.adyen
+    return "client_secret needs client_id" if adyen.client_secret and not adyen.client_id else None
 
 
 @dataclass(frozen=True)
-class PaypalConfig:
+class AdyenConfig:
     client_id: str | None = setting(
-        Text(), None, help="id", flag="--paypal-client-id", env="PAYEDGE_PAYPAL_CLIENT_ID"
+        Text(), None, help="id", flag="--adyen-client-id", env="PAYEDGE_ADYEN_CLIENT_ID"
     )
     client_secret: str | None = setting(
         Text(),
         None,
         help="secret",
         secret=True,
-        flag="--paypal-client-secret",
-        env="PAYEDGE_PAYPAL_CLIENT_SECRET",
+        flag="--adyen-client-secret",
+        env="PAYEDGE_ADYEN_CLIENT_SECRET",
     )
-    checks: ClassVar[tuple[Check, ...]] = (Check("gateways.paypal", _needs_client_id),)
+    checks: ClassVar[tuple[Check, ...]] = (Check("gateways.adyen", _needs_client_id),)
 
 
 @dataclass(frozen=True)
@@ -306,12 +306,12 @@ class ShelfConfig:
 
 @dataclass(frozen=True)
 class ExtendedGateways(GatewaysConfig):
-    paypal: PaypalConfig = field(default_factory=PaypalConfig)
+    adyen: AdyenConfig = field(default_factory=AdyenConfig)
 
 
 @dataclass(frozen=True)
 class ExtendedConfig(Config):
-    """Config + [gateways.paypal] + [quotas] + [[shelf.products]], as later work adds them."""
+    """Config + [gateways.adyen] + [quotas] + [[shelf.products]], as later work adds them."""
 
     gateways: ExtendedGateways = field(default_factory=ExtendedGateways)
     quotas: QuotasConfig = field(default_factory=QuotasConfig)
@@ -322,7 +322,7 @@ def test_a_section_added_by_one_module_is_read_from_every_source(tmp_path: Path)
     root = ExtendedConfig
     file = tmp_path / "x.toml"
     file.write_text(
-        '[gateways.paypal]\nclient_id = "cid"\nclient_secret = "env:PP"\n[quotas]\nrate = 5\n'
+        '[gateways.adyen]\nclient_id = "cid"\nclient_secret = "env:PP"\n[quotas]\nrate = 5\n'
         '[[shelf.products]]\nid = "p1"\nprices = { EUR = 100 }\n[[shelf.products]]\nid = "p2"\n'
     )
     loaded = load(
@@ -330,14 +330,14 @@ def test_a_section_added_by_one_module_is_read_from_every_source(tmp_path: Path)
     )
     assert loaded.problems == ()
     config: Any = loaded.config
-    assert config.gateways.paypal.client_secret == "ppsecret" and config.quotas.rate == 7
+    assert config.gateways.adyen.client_secret == "ppsecret" and config.quotas.rate == 7
     assert [p for p in config.shelf.products] == ['{"id":"p1","prices":{"EUR":100}}', '{"id":"p2"}']
-    bad = load(["--paypal-client-secret", " x", "--data-dir", str(tmp_path)], {}, root=root)
+    bad = load(["--adyen-client-secret", " x", "--data-dir", str(tmp_path)], {}, root=root)
     assert [str(p) for p in bad.problems] == [
-        "--paypal-client-secret: starts with a space; payedge uses values exactly as given: remove it"
+        "--adyen-client-secret: starts with a space; payedge uses values exactly as given: remove it"
     ]
-    rule = load(["--paypal-client-secret", "x", "--data-dir", str(tmp_path)], {}, root=root)
-    assert [str(p) for p in rule.problems] == ["gateways.paypal: client_secret needs client_id"]
+    rule = load(["--adyen-client-secret", "x", "--data-dir", str(tmp_path)], {}, root=root)
+    assert [str(p) for p in rule.problems] == ["gateways.adyen: client_secret needs client_id"]
     # The shipped Config still refuses those keys.
     assert any("unknown key" in str(p) for p in load(["--config", str(file)], {"PP": "x"}).problems)
 

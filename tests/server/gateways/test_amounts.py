@@ -64,6 +64,37 @@ KNOWN = [
     ("stripe", "XOF", 5, 5),
     ("sandbox", "ISK", 5000, 5000),
     ("sandbox", "KWD", 1005, 1005),
+    # PayPal (developer.paypal.com/reference/currency-codes): HUF, JPY, TWD without decimals.
+    ("paypal", "USD", 1050, 1050),  # "10.50"
+    ("paypal", "EUR", 1, 1),  # "0.01"
+    ("paypal", "JPY", 1500, 1500),  # "1500"
+    ("paypal", "HUF", 150000, 1500),  # ISO 2 decimals, PayPal 0: "1500"
+    ("paypal", "HUF", 150050, None),  # 1500.50 forints cannot be sent
+    ("paypal", "TWD", 9900, 99),
+    ("paypal", "TWD", 9950, None),
+    ("paypal", "XOF", 1000, None),  # not a PayPal currency
+    ("paypal", "KWD", 1000, None),
+    # CinetPay (docs.cinetpay.com, initialisation): integers, multiples of 5 but USD.
+    ("cinetpay", "XOF", 100, 100),
+    ("cinetpay", "XOF", 102, None),
+    ("cinetpay", "XAF", 1005, 1005),
+    ("cinetpay", "GNF", 1003, None),
+    ("cinetpay", "CDF", 50000, 500),  # ISO 2 decimals, CinetPay whole francs
+    ("cinetpay", "CDF", 50050, None),
+    ("cinetpay", "USD", 700, 7),  # whole dollars, any number of them
+    ("cinetpay", "USD", 750, None),
+    ("cinetpay", "EUR", 500, None),
+    # MTN MoMo: decimal strings with the currency's ISO digits; the environments' currencies.
+    ("mtn_momo", "EUR", 1050, 1050),  # "10.50"
+    ("mtn_momo", "UGX", 1000, 1000),
+    ("mtn_momo", "XOF", 1001, 1001),
+    ("mtn_momo", "USD", 100, None),  # no MoMo environment takes USD
+    # Orange Money WebPay: integers of the country's currency.
+    ("orange_money", "XOF", 1001, 1001),
+    ("orange_money", "XAF", 5, 5),
+    ("orange_money", "CDF", 1500, 15),
+    ("orange_money", "CDF", 1550, None),
+    ("orange_money", "EUR", 100, None),
 ]
 
 
@@ -76,6 +107,22 @@ def test_known_provider_rules(gateway: str, currency: str, amount: int, units: i
     else:
         assert scale.to_provider(amount, currency) == units
         assert scale.from_provider(units, currency) == amount
+
+
+def test_provider_decimal_strings_read_exactly() -> None:
+    """Amounts coming back from PayPal and MoMo: exact, or not read (never rounded)."""
+    from payedge_server.gateways.paypal.orders import minor
+
+    assert minor({"currency_code": "USD", "value": "10.50"}) == 1050
+    assert minor({"currency_code": "JPY", "value": "1500"}) == 1500
+    assert minor({"currency_code": "JPY", "value": "1500.00"}) == 1500  # trailing zeros are exact
+    assert minor({"currency_code": "HUF", "value": "1500"}) == 150000
+    assert minor({"currency_code": "USD", "value": "10.505"}) is None
+    assert minor({"currency_code": "USD", "value": "-1.00"}) is None
+    assert minor({"currency_code": "XOF", "value": "100"}) is None
+    assert minor({"currency_code": "USD", "value": 10}) is None
+    assert SCALES["mtn_momo"].from_decimal("10.50", "EUR") == 1050
+    assert SCALES["mtn_momo"].from_decimal("10.505", "EUR") is None
 
 
 def test_an_inbound_amount_that_is_not_whole_is_not_read() -> None:

@@ -1,5 +1,5 @@
-"""Fixtures: a real SQLite store with the ledger's tables (per test); a real `payedge serve`
-with commission rates and invoice settings (per module)."""
+"""Fixtures: a real store (SQLite or PostgreSQL, tests/support/stores.py) with the ledger's
+tables (per test); a real `payedge serve` with commission rates and invoice settings (per module)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,16 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from payedge_server.store import migrations
-from payedge_server.store.sqlite import SqliteStore
+from payedge_server.contracts import Store
+from payedge_server.store import migrations, open_store
 
 from tests.server.support import Server, running_server
+from tests.support.stores import current
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    s = SqliteStore(tmp_path / "ledger.sqlite3")
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    s = open_store(current().database_url(tmp_path))
     await s.open()
     await migrations.upgrade(s)
     try:

@@ -12,12 +12,11 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from payedge_server.contracts import Tx
+from payedge_server.contracts import Store, Tx
 from payedge_server.ledger import invoices, postings
 from payedge_server.ledger.commissions import Rate, Rates, RatesError, merchant_reversal, parse_rates
 from payedge_server.ledger.invoices import InvoiceSettings, parse_vat_rate, vat_split
 from payedge_server.ledger.settings import LedgerSettings, SettingsError, parse_settings
-from payedge_server.store.sqlite import SqliteStore
 
 from tests.server.ledger.reference import RefRate, half_up
 
@@ -207,7 +206,7 @@ def _facts(pid: str, metadata: dict[str, str], captured: int = 2500) -> postings
     return postings.PaymentFacts(pid, "sandbox", "EUR", "alice", None, captured, 0, metadata)
 
 
-async def test_numbers_are_gap_free_and_a_rollback_takes_none(store: SqliteStore) -> None:
+async def test_numbers_are_gap_free_and_a_rollback_takes_none(store: Store) -> None:
     def pay_then_fail(tx: Tx) -> None:
         postings.capture(tx, _facts("pay_rolled_back", CUSTOMER), SETTINGS, NOW)
         raise RuntimeError("the payment's write fails after its invoice was numbered")
@@ -225,7 +224,7 @@ async def test_numbers_are_gap_free_and_a_rollback_takes_none(store: SqliteStore
     assert docs[0][0]["total"] == 2500 and docs[0][0]["total_vat"] == 417
 
 
-async def test_credit_notes_reverse_exactly_the_invoice_vat(store: SqliteStore) -> None:
+async def test_credit_notes_reverse_exactly_the_invoice_vat(store: Store) -> None:
     facts = _facts("pay_cn", {**CUSTOMER, "vat_rate": "5.5"}, captured=999)
     await store.write(lambda tx: postings.capture(tx, facts, SETTINGS, NOW))
     for refunded in (333, 666, 999):

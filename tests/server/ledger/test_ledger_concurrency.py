@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import sqlite3
 from pathlib import Path
 
 import aiohttp
@@ -14,6 +13,7 @@ from tests.server.ledger import invariants
 from tests.server.ledger.conftest import write_settings
 from tests.server.ledger.http import balance, call, fund, trial_balance_holds
 from tests.server.support import running_server
+from tests.support.stores import rows_at
 
 
 async def test_fifty_concurrent_withdrawals_against_ten_payable(tmp_path: Path) -> None:
@@ -38,8 +38,7 @@ async def test_fifty_concurrent_withdrawals_against_ten_payable(tmp_path: Path) 
                 "debited": 0,
             }
             await trial_balance_holds(http, srv)
-    with sqlite3.connect(tmp_path / "data" / "payedge.sqlite3") as db:
-        invariants.check(lambda sql: db.execute(sql).fetchall())
+    invariants.check(lambda sql: rows_at(tmp_path / "data", sql))
 
 
 async def test_two_hundred_concurrent_payments_number_their_invoices_without_gaps(tmp_path: Path) -> None:
@@ -77,5 +76,4 @@ async def test_two_hundred_concurrent_payments_number_their_invoices_without_gap
             year = datetime.datetime.now(datetime.UTC).year
             assert sorted(numbers) == [f"INV-{year}-{n:06d}" for n in range(1, 201)]
             await trial_balance_holds(http, srv)
-    with sqlite3.connect(tmp_path / "data" / "payedge.sqlite3") as db:
-        assert invariants.check(lambda sql: db.execute(sql).fetchall())["documents"] == 200
+    assert invariants.check(lambda sql: rows_at(tmp_path / "data", sql))["documents"] == 200

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from tests.server.ledger import invariants
 from tests.server.ledger.conftest import write_settings
 from tests.server.ledger.http import call, fund, trial_balance_holds
 from tests.server.support import Server, running_server
+from tests.support.stores import current, rows_at
 
 BURST_SECONDS = 1.5
 CONCURRENCY = 32
@@ -91,21 +91,24 @@ async def _burst(srv: Server) -> Acked:
     return acked
 
 
-def _check_database(db_path: Path, acked: Acked) -> None:
-    with sqlite3.connect(db_path) as db:
-        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-        invariants.check(lambda sql: db.execute(sql).fetchall())
-        rows = db.execute("SELECT payment_id, captured, refunded FROM ledger_payment_postings").fetchall()
-        postings = {r[0]: (r[1], r[2]) for r in rows}
-        # Every succeeded payment was posted, in its own transaction.
-        unposted = db.execute(
-            "SELECT p.id FROM payments p LEFT JOIN ledger_payment_postings l ON l.payment_id = p.id "
-            "WHERE p.status IN ('succeeded', 'partially_refunded', 'refunded') AND l.payment_id IS NULL"
-        ).fetchall()
-        assert unposted == []
-        refunded = dict(db.execute("SELECT id, amount_refunded FROM payments").fetchall())
-        invoiced = {r[0] for r in db.execute("SELECT payment_id FROM ledger_invoices WHERE kind = 'invoice'")}
-        transfers = {r[0] for r in db.execute("SELECT id FROM ledger_transfers")}
+def _check_database(data: Path, acked: Acked) -> None:
+    def fetchall(sql: str) -> list[tuple[Any, ...]]:
+        return rows_at(data, sql)
+
+    if current().name == "sqlite":
+        assert fetchall("PRAGMA integrity_check") == [("ok",)]
+    invariants.check(fetchall)
+    rows = fetchall("SELECT payment_id, captured, refunded FROM ledger_payment_postings")
+    postings = {r[0]: (r[1], r[2]) for r in rows}
+    # Every succeeded payment was posted, in its own transaction.
+    unposted = fetchall(
+        "SELECT p.id FROM payments p LEFT JOIN ledger_payment_postings l ON l.payment_id = p.id "
+        "WHERE p.status IN ('succeeded', 'partially_refunded', 'refunded') AND l.payment_id IS NULL"
+    )
+    assert unposted == []
+    refunded = {r[0]: r[1] for r in fetchall("SELECT id, amount_refunded FROM payments")}
+    invoiced = {r[0] for r in fetchall("SELECT payment_id FROM ledger_invoices WHERE kind = 'invoice'")}
+    transfers = {r[0] for r in fetchall("SELECT id FROM ledger_transfers")}
     for pid, captured in acked.payments.items():
         assert postings[pid][0] == captured and pid in invoiced and f"{pid}:capture" in transfers
         assert postings[pid][1] == refunded[pid]  # the ledger reversed exactly what the payment shows
@@ -125,7 +128,7 @@ async def test_sigkill_during_money_movement_loses_nothing_acknowledged(tmp_path
         len(acked.payments),
         len(acked.withdrawals),
     )
-    _check_database(data / "payedge.sqlite3", acked)
+    _check_database(data, acked)
 
     with running_server(data, "--config", str(settings)) as srv:
         async with aiohttp.ClientSession() as http:
@@ -140,4 +143,4 @@ async def test_sigkill_during_money_movement_loses_nothing_acknowledged(tmp_path
             status, body = await call(http, srv, "GET", "/v1/ledger/trial-balance")
             eur: dict[str, Any] = body["currencies"]["EUR"]
             assert eur["debits_posted"] == eur["credits_posted"]
-    _check_database(data / "payedge.sqlite3", acked)
+    _check_database(data, acked)

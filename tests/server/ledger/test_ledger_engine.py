@@ -7,11 +7,10 @@ import contextlib
 from typing import Any
 
 import pytest
-from payedge_server.contracts import Tx
+from payedge_server.contracts import Store, Tx
 from payedge_server.ledger import engine
 from payedge_server.ledger.errors import LedgerError
 from payedge_server.ledger.model import Outcome, Transfer, TransferKind
-from payedge_server.store.sqlite import SqliteStore
 
 from tests.server.ledger import invariants
 
@@ -23,7 +22,7 @@ def t(tid: str, debit: str | None, credit: str | None, amount: int | None, **kw:
     return Transfer(tid, debit, credit, amount, **kw)
 
 
-async def dump(store: SqliteStore) -> dict[str, list[tuple[Any, ...]]]:
+async def dump(store: Store) -> dict[str, list[tuple[Any, ...]]]:
     def read(tx: Tx) -> dict[str, list[tuple[Any, ...]]]:
         tables = ("ledger_accounts", "ledger_transfers", "ledger_pending")
         return {name: tx.fetchall(f"SELECT * FROM {name} ORDER BY 1") for name in tables}
@@ -31,11 +30,11 @@ async def dump(store: SqliteStore) -> dict[str, list[tuple[Any, ...]]]:
     return await store.read(read)
 
 
-async def create(store: SqliteStore, *transfers: Transfer, now: int = NOW) -> list[Outcome]:
+async def create(store: Store, *transfers: Transfer, now: int = NOW) -> list[Outcome]:
     return await store.write(lambda tx: [engine.create_transfer(tx, x, now) for x in transfers])
 
 
-async def funded(store: SqliteStore) -> None:
+async def funded(store: Store) -> None:
     """wallet:a:EUR holds 1000; p1 is a pending 300 from it (timeout 10 s); p2 a pending 100 (none)."""
     await create(
         store,
@@ -119,7 +118,7 @@ REFUSALS: list[tuple[str, Transfer, str]] = [
 
 @pytest.mark.parametrize(("name", "transfer", "code"), REFUSALS, ids=[r[0] for r in REFUSALS])
 async def test_each_refusal_has_its_code_and_writes_nothing(
-    store: SqliteStore, name: str, transfer: Transfer, code: str
+    store: Store, name: str, transfer: Transfer, code: str
 ) -> None:
     await funded(store)
     before = await dump(store)
@@ -133,7 +132,7 @@ async def test_each_refusal_has_its_code_and_writes_nothing(
 @pytest.mark.parametrize("second", [POST, VOID])
 @pytest.mark.parametrize("first", [POST, VOID])
 async def test_a_pending_transfer_resolves_once(
-    store: SqliteStore, first: TransferKind, second: TransferKind
+    store: Store, first: TransferKind, second: TransferKind
 ) -> None:
     await funded(store)
     assert await create(store, t("r1", None, None, None, kind=first, pending_id="p2")) == [Outcome.OK]
@@ -147,7 +146,7 @@ async def test_a_pending_transfer_resolves_once(
     assert await dump(store) == before
 
 
-async def test_partial_post_releases_the_rest(store: SqliteStore) -> None:
+async def test_partial_post_releases_the_rest(store: Store) -> None:
     await funded(store)
     await create(store, t("post", None, None, 120, kind=POST, pending_id="p1"))
     wallet = await store.read(lambda tx: engine.get_account(tx, "wallet:a:EUR"))
@@ -155,7 +154,7 @@ async def test_partial_post_releases_the_rest(store: SqliteStore) -> None:
     assert (wallet.debits_posted, wallet.debits_pending, wallet.credits_posted) == (120, 100, 1000)
 
 
-async def test_expiry_releases_a_hold_and_refuses_its_post(store: SqliteStore) -> None:
+async def test_expiry_releases_a_hold_and_refuses_its_post(store: Store) -> None:
     await funded(store)
     later = NOW + 10_000
     with pytest.raises(LedgerError) as refused:
@@ -172,7 +171,7 @@ async def test_expiry_releases_a_hold_and_refuses_its_post(store: SqliteStore) -
     assert again.value.code.value == "pending_transfer_expired"
 
 
-async def test_an_expired_hold_no_longer_blocks_a_debit(store: SqliteStore) -> None:
+async def test_an_expired_hold_no_longer_blocks_a_debit(store: Store) -> None:
     """The sweeper has not run yet; a debit that needs the expired hold's amount releases it."""
     await funded(store)
     spend = t("spend", "wallet:a:EUR", "wallet:b:EUR", 900)
@@ -181,7 +180,7 @@ async def test_an_expired_hold_no_longer_blocks_a_debit(store: SqliteStore) -> N
     assert await create(store, spend, now=NOW + 10_000) == [Outcome.OK]
 
 
-async def test_linked_chain_commits_all_or_nothing(store: SqliteStore) -> None:
+async def test_linked_chain_commits_all_or_nothing(store: Store) -> None:
     await funded(store)
     before = await dump(store)
     batch = [
@@ -209,7 +208,7 @@ async def test_linked_chain_commits_all_or_nothing(store: SqliteStore) -> None:
     assert await store.write(lambda tx: engine.create_batch(tx, fixed, NOW)) == ["exists"] * 4
 
 
-async def test_invariants_hold_after_the_table(store: SqliteStore) -> None:
+async def test_invariants_hold_after_the_table(store: Store) -> None:
     await funded(store)
     for _, transfer, _ in REFUSALS:
         with contextlib.suppress(LedgerError):

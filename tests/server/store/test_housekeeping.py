@@ -29,16 +29,23 @@ PLAN = housekeeping.purges(RETENTION)
 ROWS: dict[str, str] = {
     "webhook_events": "INSERT INTO webhook_events (provider, event_id, type, outcome, received_at) "
     "VALUES ('stripe', ?, 't', 'x', ?)",
-    "outbox": "INSERT INTO outbox (topic, payload, created_at, sent_at) VALUES (?, x'00', 0, ?)",
+    "outbox": "INSERT INTO outbox (topic, payload, created_at, sent_at) VALUES (?, ?, 0, ?)",
     "idempotency_keys": "INSERT INTO idempotency_keys (key, fingerprint, status, body, created_at) "
-    "VALUES (?, 'f', 200, x'00', ?)",
+    "VALUES (?, 'f', 200, ?, ?)",
     "processed_messages": "INSERT INTO processed_messages (msg_id, topic, outcome, processed_at) "
     "VALUES (?, 't', 'ok', ?)",
     "sandbox_deliveries": "INSERT INTO sandbox_deliveries (event_id, payment_id, body, due_at, owner, "
-    "created_at, delivered_at) VALUES (?, 'p', x'00', 0, 'o', 0, ?)",
+    "created_at, delivered_at) VALUES (?, 'p', ?, 0, 'o', 0, ?)",
     "dashboard_sessions": "INSERT INTO dashboard_sessions (id_hash, csrf_token, key_hash, created_at, "
     "expires_at) VALUES (?, 'c', 'k', 0, ?)",
 }
+
+
+BLOBS = frozenset({"outbox", "idempotency_keys", "sandbox_deliveries"})  # a bytes column to fill
+
+
+def _args(table: str, key: str, at: int) -> tuple[object, ...]:
+    return (key, b"\0", at) if table in BLOBS else (key, at)
 
 
 async def _store(tmp_path: Path) -> SqliteStore | PostgresStore:
@@ -69,9 +76,9 @@ def test_rows_past_their_retention_go_in_bounded_batches(
 
         def fill(tx: Tx) -> None:
             for i in range(old):
-                tx.execute(sql, (f"old-{i}", NOW - purge.keep_ms - 1 - i))
+                tx.execute(sql, _args(purge.table, f"old-{i}", NOW - purge.keep_ms - 1 - i))
             for i in range(young):
-                tx.execute(sql, (f"young-{i}", NOW - purge.keep_ms + 1 + i))
+                tx.execute(sql, _args(purge.table, f"young-{i}", NOW - purge.keep_ms + 1 + i))
 
         await store.write(fill)
         sizes: list[int] = []
@@ -101,11 +108,12 @@ def test_unsent_outbox_messages_and_undelivered_webhooks_are_kept(tmp_path: Path
 
         def fill(tx: Tx) -> None:
             tx.execute(
-                "INSERT INTO outbox (topic, payload, created_at, sent_at) VALUES ('t', x'00', 0, NULL)"
+                "INSERT INTO outbox (topic, payload, created_at, sent_at) VALUES ('t', ?, 0, NULL)", (b"\0",)
             )
             tx.execute(
                 "INSERT INTO sandbox_deliveries (event_id, payment_id, body, due_at, owner, created_at) "
-                "VALUES ('e', 'p', x'00', 0, 'o', 0)"
+                "VALUES ('e', 'p', ?, 0, 'o', 0)",
+                (b"\0",),
             )
 
         await store.write(fill)

@@ -1,4 +1,4 @@
-"""Version 5: client secrets and locales of payments, the catalog, orders, dashboard sessions (SPEC 8).
+"""Version 6: client secrets and locales of payments, the catalog, orders, dashboard sessions (SPEC 8).
 
 A payment's client secret is kept only as its SHA-256 (hex): the secret itself is shown
 once, in the create response. Products and orders are business records (kept); a

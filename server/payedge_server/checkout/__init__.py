@@ -8,6 +8,10 @@
   the order's payment with a method of the form shown, answers what the page does next
   (the receipt, a provider's page, a message in the customer's language);
 - `GET /checkout/{order_id}/receipt?client_secret=`: the receipt once paid;
+- `GET /checkout/payments/{payment_id}`: where a provider (PayPal, CinetPay, Orange Money)
+  sends the payer back (the connectors' default `return_url`): it shows nothing itself and
+  takes the tab back to the checkout it came from (remembered in the tab's sessionStorage,
+  so the client secret never goes through the provider);
 - `GET /checkout/static/{name}`: checkout.js, checkout.css.
 
 The client secret is the page's credential and its CSRF token at once (a page of
@@ -36,6 +40,7 @@ from payedge_server.pages import page, redirect, static_file
 from payedge_server.payments import operations
 from payedge_server.payments import repository as payments_repository
 from payedge_server.payments.declines import customer_message, negotiate
+from payedge_server.payments.validation import PAYMENT_ID
 from payedge_server.payments.validation import payment_method as check_payment_method
 
 STATIC: Final = Path(__file__).with_name("static")
@@ -136,12 +141,21 @@ async def pay(request: web.Request) -> web.Response:
     return json_response(_outcome(ctx, done.payment.view(), order))
 
 
+async def returned(request: web.Request) -> web.Response:
+    payment_id = request.match_info["payment_id"]
+    if not PAYMENT_ID.fullmatch(payment_id):
+        return _not_found(request)
+    locale = negotiate(request.headers.get("Accept-Language")) or "en"
+    return page(views.return_page(locale, payment_id))
+
+
 async def static(request: web.Request) -> web.Response:
     return static_file(STATIC, request.match_info["name"], FILES)
 
 
 def setup_checkout(app: web.Application) -> None:
     app.router.add_get("/checkout/static/{name}", static)
+    app.router.add_get("/checkout/payments/{payment_id}", returned)
     app.router.add_get("/checkout/{order_id}", checkout)
     app.router.add_post("/checkout/{order_id}/pay", pay)
     app.router.add_get("/checkout/{order_id}/receipt", receipt)
@@ -219,6 +233,18 @@ PATHS: Final[dict[str, dict[str, Any]]] = {
                         "rate_limited",
                     )
                 ),
+            },
+        }
+    },
+    "/checkout/payments/{payment_id}": {
+        "get": {
+            "summary": "Where a provider sends the payer back: takes the tab back to its checkout (HTML)",
+            "security": [],
+            "parameters": [openapi.path_param("payment_id", {"type": "string"})],
+            "responses": {
+                "200": {"description": "the page (it shows nothing of the payment)", "content": _HTML},
+                "404": {"description": "not a payment id", "content": _HTML},
+                **error_responses(("rate_limited",)),
             },
         }
     },

@@ -62,6 +62,14 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
         "Il n'y a rien à cette adresse. Vérifiez le lien que vous avez reçu.",
     ),
     "live_error": ("Connection lost: retrying…", "Connexion perdue : nouvelle tentative…"),
+    "returning": (
+        "Back from the payment: opening your order…",
+        "Retour du paiement : ouverture de votre commande…",
+    ),
+    "returned": (
+        "Thank you. Your payment is being confirmed; the seller confirms your order once it is.",
+        "Merci. Votre paiement est en cours de confirmation ; le vendeur confirmera votre commande ensuite.",
+    ),
 }
 
 

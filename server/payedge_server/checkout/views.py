@@ -232,6 +232,26 @@ def receipt_page(ctx: Context) -> str:
     )
 
 
+def return_page(locale: str, payment_id: str) -> str:
+    """Where a provider sends the payer back (`/checkout/payments/{payment_id}`): it shows nothing of
+    the payment; checkout.js finds the checkout this tab came from (kept in sessionStorage before the
+    redirect: the client secret never travels through the provider) and goes back to it."""
+    title = esc(t("title", locale))
+    return (
+        _HEAD.format(
+            locale=locale, title=title, scripts='<script src="/checkout/static/checkout.js" defer></script>\n'
+        )
+        + f"""<body>
+<main id="returned" data-payment="{esc(payment_id)}">
+<p class="waiting" id="returning">{esc(t("returning", locale))}</p>
+<p class="done" id="returned-text" hidden>{esc(t("returned", locale))}</p>
+</main>
+</body>
+</html>
+"""
+    )
+
+
 def not_found_page(locale: str) -> str:
     title = esc(t("not_found", locale))
     return (

@@ -54,9 +54,25 @@
 
   var paying = false; // a pay request is out: its answer decides where the page goes
 
+  var KEPT = "payedge.checkout:";
+
+  function keep(main) {
+    try {
+      window.sessionStorage.setItem(KEPT + main.dataset.payment, window.location.href);
+    } catch (err) {
+      /* storage refused (private mode): the return page then says the payment is being confirmed */
+    }
+  }
+
   function follow(main, answer) {
     if (answer.receipt_url) { window.location.assign(answer.receipt_url); return; }
-    if (answer.redirect_url) { window.location.assign(answer.redirect_url); return; }
+    if (answer.redirect_url) {
+      // The provider sends the payer back to /checkout/payments/<id>: remember, in this tab only,
+      // which checkout that is (its address holds the client secret, which never goes to the provider).
+      keep(main);
+      window.location.assign(answer.redirect_url);
+      return;
+    }
     main.dataset.version = String(answer.version);
     main.dataset.status = answer.payment_status;
     showMessage(answer.message);
@@ -111,10 +127,26 @@
     });
   }
 
+  function backFromProvider() {
+    var back = $("returned");
+    if (!back) return;
+    var kept = null;
+    try { kept = window.sessionStorage.getItem(KEPT + back.dataset.payment); } catch (err) { kept = null; }
+    if (kept && kept.indexOf(window.location.origin + "/checkout/") === 0) {
+      window.location.replace(kept);
+    } else {
+      $("returning").hidden = true;
+      $("returned-text").hidden = false;
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     printButton();
+    backFromProvider();
     var main = $("checkout");
     if (!main) return;
+    var link = $("redirect-link");
+    if (link) link.addEventListener("click", function () { keep(main); });
     var form = $("pay-form");
     if (form) {
       form.addEventListener("submit", function (event) {

@@ -21,7 +21,7 @@ from tests.server.web.conftest import ARTIFACTS
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.timeout(180)]
 
-PRODUCT = {"id": "tea", "name": "Thé à la menthe", "prices": {"USD": 500, "EUR": 450}}
+PRODUCT: dict[str, Any] = {"id": "tea", "name": "Thé à la menthe", "prices": {"USD": 500, "EUR": 450}}
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def hosted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 
 def _order(site: Site, gateway: str, currency: str) -> dict[str, Any]:
-    body = {"items": [{"product_id": "tea", "quantity": 2}], "currency": currency, "gateway": gateway,
+    body: dict[str, Any] = {"items": [{"product_id": "tea", "quantity": 2}], "currency": currency, "gateway": gateway,
             "customer": {"email": "amina@example.com"}}  # fmt: skip
     resp = site.http.post(f"{site.url}/v1/orders", json=body)
     assert resp.status_code == 201, resp.text

@@ -67,6 +67,18 @@ _FAILED = (
     "Le paiement n'a pas pu aboutir. Réessayez ou utilisez un autre moyen de paiement.",
 )
 _CANCELED = ("The payment was canceled.", "Le paiement a été annulé.")
+_NOT_APPROVED = (
+    "The payment was not approved on your phone. Try again.",
+    "Le paiement n'a pas été validé sur votre téléphone. Réessayez.",
+)
+_NO_ACCOUNT = (
+    "No mobile money account was found for this number. Check it and try again.",
+    "Aucun compte mobile money n'existe pour ce numéro. Vérifiez-le et réessayez.",
+)
+_EXPIRED_REQUEST = (
+    "The payment request expired before it was approved. Try again.",
+    "La demande de paiement a expiré avant sa validation. Réessayez.",
+)
 
 # Lower-case codes: Stripe's decline codes, the mobile-money codes the connectors pass on,
 # and payedge's own codes (the fallback when the provider gave none we know).
@@ -104,6 +116,11 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "withdrawal_count_limit_exceeded": _LIMIT,
     "invalid_amount": _LIMIT,
     "authentication_required": _AUTHENTICATION,
+    # mobile money (MTN MoMo's reasons, lower-cased) and PayPal's instrument decline
+    "approval_rejected": _NOT_APPROVED,
+    "payer_not_found": _NO_ACCOUNT,
+    "expired": _EXPIRED_REQUEST,
+    "instrument_declined": _GENERIC,
     "approve_with_id": _RETRY,
     "issuer_not_available": _RETRY,
     "processing_error": _RETRY,

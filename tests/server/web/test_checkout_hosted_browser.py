@@ -36,8 +36,8 @@ def hosted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 
 def _order(site: Site, gateway: str, currency: str) -> dict[str, Any]:
-    body: dict[str, Any] = {"items": [{"product_id": "tea", "quantity": 2}], "currency": currency, "gateway": gateway,
-            "customer": {"email": "amina@example.com"}}  # fmt: skip
+    body: dict[str, Any] = {"items": [{"product_id": "tea", "quantity": 2}], "currency": currency,
+                            "gateway": gateway, "customer": {"email": "amina@example.com"}}  # fmt: skip
     resp = site.http.post(f"{site.url}/v1/orders", json=body)
     assert resp.status_code == 201, resp.text
     return dict(resp.json())

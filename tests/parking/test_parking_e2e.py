@@ -319,10 +319,18 @@ async def test_edge_cases_are_flagged_or_refused(lane: tuple[Site, Api]) -> None
         "POST", "/v1/admin/fallback-mode", {"enabled": "yes", "who": "a", "why": "b"}
     )
     assert status == 400 and body["error"]["param"] == "enabled"
-    status, body = await api.call(
-        "POST", "/v1/admin/parking/trusted", {"kind": "pin", "pin": "12", "label": "x", "who": "a"}
-    )
-    assert status == 400 and body["error"]["param"] == "pin"
+    # A bad or misplaced field is refused (never ignored) and nothing is added.
+    for bad, param in (
+        ({"kind": "pin", "pin": "12"}, "pin"),
+        ({"kind": "badge", "badge": "B-1", "pin": ["1234"]}, "pin"),
+        ({"kind": "badge", "badge": "B-1", "pin": "1234"}, "pin"),
+        ({"kind": "pin", "pin": "1234", "badge": "B-1"}, "badge"),
+        ({"kind": "card", "badge": "B-1"}, "kind"),
+    ):
+        status, body = await api.call("POST", "/v1/admin/parking/trusted", {**bad, "label": "x", "who": "a"})
+        assert status == 400 and body["error"]["param"] == param, (bad, body)
+    status, body = await api.call("GET", "/v1/admin/parking/trusted")
+    assert status == 200 and not any(e.get("badge") == "B-1" for e in body["data"]), body
 
 
 async def test_openapi_documents_parking_routes(lane: tuple[Site, Api]) -> None:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
 from payedge_server import errors
+
+pytestmark = pytest.mark.sqlite_only  # no store
 
 SERVER = Path(errors.__file__).parent
 ROOT = SERVER.parents[1]

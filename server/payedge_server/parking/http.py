@@ -139,6 +139,11 @@ async def trusted_add(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     kind = body.get("kind")
     label, who = _text(body, "label"), _text(body, "who")
+    # A field of the other kind is refused, not ignored: {"kind": "badge", "pin": ...}
+    # is a mistake the operator should see (and the stored entry must match the request).
+    other = {"badge": "pin", "pin": "badge"}.get(str(kind))
+    if other is not None and other in body:
+        raise RequestError("parameter_invalid", f"{other} is not used by a {kind} entry", other)
     badge = pin_hash = None
     if kind == "badge":
         badge = _text(body, "badge")

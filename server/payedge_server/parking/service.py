@@ -16,6 +16,7 @@ from payedge_server.contracts import LivePublisher, Store, Tx
 from payedge_server.errors import DomainError
 from payedge_server.mqtt_relay import MqttRelay
 from payedge_server.parking import messages as m
+from payedge_server.parking.ordering import KeyedOrder, vehicle_key
 from payedge_server.parking.sessions import (
     Context,
     CreatePayment,
@@ -52,6 +53,7 @@ class ParkingService:
         self.live = live
         self.ctx = Context(tariff=tariff, create_payment=create_payment, fallback=fallback_enabled)
         self.relay: MqttRelay | None = None
+        self.order = KeyedOrder()
 
     def wake(self) -> None:
         if self.relay is not None:
@@ -71,6 +73,10 @@ class ParkingService:
             )
             log.warning("MQTT message on %s rejected: %s", topic, error)
             return ACK_PAYLOAD_INVALID
+        async with self.order.turn(vehicle_key(msg)):
+            return await self._apply(topic, msg, now)
+
+    async def _apply(self, topic: str, msg: m.Inbound, now: float) -> int:
         work: Callable[[Tx], Outcome]
         if msg.topic == m.TOPIC_ENTRY:
             work = lambda tx: handle_entry(self.ctx, tx, msg)  # noqa: E731

@@ -173,6 +173,9 @@ def create_app(config: Config) -> web.Application:
 
     app.cleanup_ctx.append(_store_ctx)
     setup_ledger(app)  # SPEC 6: right after the store (its tables), before the parts that read payments
+    # SPEC 8: catalog, orders, client secrets; its catalog is written at start, before the sandbox's
+    # deliveries begin (a start's writes all land before the server listens).
+    setup_orders(app)
     app.cleanup_ctx.append(_gateways_ctx)
     app.cleanup_ctx.append(_housekeeping_ctx)
     # After the store and the gateways: stopped before the sandbox's session and the store close.
@@ -201,7 +204,6 @@ def create_app(config: Config) -> web.Application:
         setup_live_feed(app, store, hub, shared)
     openapi.register(app, paths.LIVE)
     setup_parking(app)
-    setup_orders(app)  # SPEC 8: catalog, orders, client secrets
     setup_checkout(app)
     setup_dashboard(app)
     return app

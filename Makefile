@@ -9,8 +9,8 @@ export VIRTUAL_ENV := $(abspath $(VENV))
 # pytest-benchmark and hypothesis write here; keep it out of the tree root.
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: help setup system-deps venv build build-dev serve test test-rust test-python lint fmt \
-        bench bench-quick bench-http bench-ledger soak fuzz loadtest clean
+.PHONY: help setup system-deps venv build build-dev wheel serve test test-rust test-python lint fmt \
+        bench bench-quick bench-http bench-ledger soak fuzz loadtest docs clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
@@ -27,13 +27,25 @@ $(VENV)/.deps-stamp: requirements-dev.txt pyproject.toml server/pyproject.toml
 
 venv: $(VENV)/.deps-stamp ## Create .venv with the pinned Python dependencies
 
+# The extension is abi3 (_core.abi3.so); an older per-version build would shadow it.
+STALE_EXT := rm -f python/payedge/_core.cpython-*.so
+
 build: venv ## Build the Rust extension (release) and install payedge + payedge_server into .venv
+	$(STALE_EXT)
 	cd $(CURDIR) && $(BIN)/maturin develop --release -q
 	$(BIN)/python -m pip install -q --no-deps -e server
 
 build-dev: venv ## Same as build, unoptimised (faster to compile; not for benchmarks)
+	$(STALE_EXT)
 	cd $(CURDIR) && $(BIN)/maturin develop -q
 	$(BIN)/python -m pip install -q --no-deps -e server
+
+wheel: venv ## Build the payedge wheel (abi3, any CPython >= 3.11) and the payedge-server wheel into dist/
+	rm -rf dist && mkdir -p dist
+	$(BIN)/maturin build --release --out dist -q
+	rm -rf server/build  # setuptools' staging copy: a stale one would ship deleted modules
+	$(BIN)/python -m pip wheel --no-deps -q -w dist ./server
+	rm -rf server/build
 
 setup: system-deps build ## Everything: system packages, .venv, native build
 
@@ -80,6 +92,9 @@ bench-ledger: build ## Ledger: durable transfers/s through the store; checkout w
 
 loadtest: build ## Locust scenarios (checkout, webhook storm, status polling) headless for 20 s
 	$(BIN)/python -m loadtest.run $(ARGS)
+
+docs: venv ## Build the documentation site into site/ (--strict: a broken link or reference fails)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 fuzz: ## Run every cargo-fuzz target for a bounded time (FUZZ_SECONDS, default 30)
 	bash scripts/fuzz.sh $${FUZZ_SECONDS:-30}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the real components the tests start (Redis, Mosquitto, Chromium, wrk, PostgreSQL 15) and the
-# tools they use (pdftoppm/pdftotext from poppler-utils: the invoice PDF test)
+# tools they use (pdftoppm/pdftotext from poppler-utils: the invoice PDF test; curl, jq and the
+# Mosquitto clients: the docs' tutorials, which tests/docs runs as written)
 # from Debian's packages, only when they are absent.
 set -euo pipefail
 declare -A pkg_for=(
@@ -9,6 +10,9 @@ declare -A pkg_for=(
   [chromium]=chromium
   [wrk]=wrk
   [pdftoppm]=poppler-utils
+  [mosquitto_pub]=mosquitto-clients
+  [curl]=curl
+  [jq]=jq
 )
 missing=()
 # PostgreSQL 15's server binaries live outside PATH (tests/support/postgres.py runs initdb there).

@@ -7,6 +7,7 @@ import time
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from payedge import Deduper, InvalidArgumentError, PayedgeError
 
 from tests.support.threads import fast_switching, run_threads
@@ -296,3 +297,88 @@ def test_threads_respect_the_bound_and_count_every_eviction() -> None:
         run_threads(worker, THREADS)
     assert len(d) == max_entries
     assert d.evicted == THREADS * per_thread - max_entries
+
+
+# --- issue 16: a 128-bit keyed digest per key, whatever the key ---
+
+
+def test_keys_of_any_length_are_told_apart() -> None:
+    d = Deduper(ttl=10.0)
+    prefix = "evt_" + "x" * 60
+    keys = [
+        "a",
+        "é",
+        "\x00",
+        "evt\x00",
+        prefix,
+        prefix + "1",
+        prefix + "2",  # differ only after 64 bytes
+        "🙂" * 1000,
+        "k" * 1_000_000,
+        "k" * 1_000_001,
+    ]
+    assert d.check_and_insert_many(keys, now=0.0) == [True] * len(keys)
+    assert d.check_and_insert_many(keys, now=1.0) == [False] * len(keys)
+    assert all(d.contains(k, 1.0) for k in keys)
+    assert not d.contains(prefix + "3", 1.0)
+    assert not d.contains("k" * 999_999, 1.0)
+    assert len(d) == len(keys)
+
+
+def test_big_batches_match_single_calls() -> None:
+    """The batch takes the lock in chunks; answers are those of single calls in order."""
+    keys = [f"evt_{i % 5_003}" for i in range(12_000)]
+    single = Deduper(ttl=10.0, max_entries=4_000)
+    batch = Deduper(ttl=10.0, max_entries=4_000)
+    assert batch.check_and_insert_many(keys, 1.0) == [single.check_and_insert(k, 1.0) for k in keys]
+    assert (len(batch), batch.evicted) == (len(single), single.evicted) == (4_000, single.evicted)
+
+
+def test_max_entries_has_a_ceiling() -> None:
+    assert Deduper(max_entries=2**30).max_entries == 2**30
+    with pytest.raises(InvalidArgumentError) as err:
+        Deduper(max_entries=2**30 + 1)
+    assert err.value.param == "max_entries"
+
+
+# --- stateful: random interleavings against the plain-Python model ---
+
+
+class DeduperMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.now = 1000.0
+        self.d = Deduper(ttl=10.0, max_entries=6)
+        self.model = Model(10.0, 6)
+
+    @rule(step=st.sampled_from([0.0, 0.5, 1.0, 3.0, 9.999, 10.0]))
+    def tick(self, step: float) -> None:
+        self.now += step
+
+    @rule(key=keys)
+    def insert(self, key: str) -> None:
+        assert self.d.check_and_insert(key, self.now) == self.model.check_and_insert(key, self.now)
+
+    @rule(batch=st.lists(keys, max_size=8))
+    def insert_many(self, batch: list[str]) -> None:
+        want = [self.model.check_and_insert(k, self.now) for k in batch]
+        assert self.d.check_and_insert_many(batch, self.now) == want
+
+    @rule(key=keys)
+    def contains(self, key: str) -> None:
+        assert self.d.contains(key, self.now) == self.model.contains(key, self.now)
+
+    @rule()
+    def purge(self) -> None:
+        self.d.purge_expired(self.now)
+        self.model.expire(self.now)
+        assert len(self.d) == len(self.model.entries)
+
+    @invariant()
+    def bounded_and_counted(self) -> None:
+        assert len(self.d) <= 6
+        assert self.d.evicted == self.model.evicted
+
+
+DeduperMachine.TestCase.settings = settings(max_examples=100, stateful_step_count=40, deadline=None)
+TestDeduperMachine = DeduperMachine.TestCase

@@ -10,6 +10,7 @@ import pytest
     ("cls", "code", "is_value_error"),
     [
         (payedge.SignatureError, "invalid_signature", True),
+        (payedge.PayloadError, "invalid_payload", True),
         (payedge.MoneyError, "invalid_money", True),
         (payedge.TariffError, "invalid_tariff", True),
         (payedge.QueueError, "queue_error", False),
@@ -38,4 +39,6 @@ def test_native_module_reexports_the_same_classes() -> None:
     import payedge._core as core
 
     assert core.SignatureError is payedge.SignatureError
+    assert core.PayloadError is payedge.PayloadError
+    assert not issubclass(payedge.PayloadError, payedge.SignatureError)
     assert core.PayedgeError is payedge.PayedgeError

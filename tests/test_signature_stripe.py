@@ -450,16 +450,24 @@ def test_parse_stripe_event_fields_and_errors() -> None:
     with pytest.raises(payedge.SignatureError) as err:
         payedge.parse_stripe_event(b'{"id": 1}', header, SECRET, now=now)
     assert err.value.code == "signature_mismatch"
-    # a valid signature over something that is not an event
-    for body in (b"[]", b"not json", b'{"id": "evt", "type": "x", "created": 1.5}', b"{}"):
+    # a valid signature over something that is not an event: a PayloadError naming the field,
+    # never a SignatureError (tests/test_stripe_event_payloads.py covers every kind)
+    for body, param in (
+        (b"[]", "payload"),
+        (b"not json", "payload"),
+        (b'{"id": "evt", "type": "x", "created": 1.5}', "created"),
+        (b"{}", "id"),
+    ):
         signed = payedge.sign_stripe(body, SECRET, 1_763_700_000)
-        with pytest.raises(payedge.SignatureError) as err:
+        with pytest.raises(payedge.PayloadError) as perr:
             payedge.parse_stripe_event(body, signed, SECRET, now=now)
-        assert (err.value.code, err.value.param) == ("invalid_payload", "payload")
+        assert (perr.value.code, perr.value.param) == ("invalid_payload", param)
+        assert not isinstance(perr.value, payedge.SignatureError)
     minimal = b'{"id": "evt_1", "type": "balance.available", "created": 7}'
     signed = payedge.sign_stripe(minimal, SECRET, 1_763_700_000)
     event = payedge.parse_stripe_event(minimal, signed, SECRET, now=now)
     assert (event.object_id, event.amount, event.metadata, event.livemode) == (None, None, {}, False)
+    assert event.malformed == []
 
 
 def test_verify_stripe_many_reports_each_item() -> None:

@@ -271,7 +271,7 @@ def test_quote_many_argument_forms() -> None:
         ({"lost_ticket": "yes"}, "lost_ticket", "bool"),
         ({"subscription": [None, "vip", None, None]}, "subscription[1]", "vip"),
         ({"subscription": "vip"}, "subscription", "vip"),
-        ({"subscription": [1, 2, 3, 4]}, "subscription", "str"),
+        ({"subscription": [1, 2, 3, 4]}, "subscription[0]", "str"),
         ({"entries": "0123"}, "entries", "sequence"),
     ]
     for override, param, words in cases:

@@ -1,6 +1,6 @@
 """payedge: a fast, trustworthy payment edge with a Rust core.
 
-Everything public is re-exported here; see SPEC.md section 2 for the contract.
+Everything public is re-exported here; the contract is SPEC section 2 (docs/spec/core.md).
 Importing ``payedge._core`` initialises the native module, which imports the
 exception classes of ``payedge._errors`` and re-exports them.
 """
@@ -37,6 +37,7 @@ from payedge._errors import (
     InvalidArgumentError,
     MoneyError,
     PayedgeError,
+    PayloadError,
     QueueError,
     RoutingError,
     SignatureError,
@@ -56,6 +57,7 @@ __all__ = [
     "LeaseLocks",
     "MoneyError",
     "PayedgeError",
+    "PayloadError",
     "QueueError",
     "Quote",
     "Router",

@@ -31,6 +31,20 @@ class SignatureError(PayedgeError, ValueError):
     code = "invalid_signature"
 
 
+class PayloadError(PayedgeError, ValueError):
+    """A payload whose signature is valid but which cannot be parsed as what it claims to be.
+
+    Raised by ``parse_stripe_event`` for a verified body that is not JSON, not an
+    object, or whose ``id`` or ``type`` is missing or not a string; ``param``
+    names the field (``id``, ``type``, ``created``) or ``payload`` for the whole
+    body. Never raised for a bad signature (that is ``SignatureError``): the
+    sender did sign this, so a server should record it and answer 2xx or 4xx
+    knowing the provider will not fix it by retrying.
+    """
+
+    code = "invalid_payload"
+
+
 class MoneyError(PayedgeError, ValueError):
     """Unknown currency, excess precision or an amount out of range."""
 
@@ -91,6 +105,7 @@ __all__ = [
     "InvalidArgumentError",
     "MoneyError",
     "PayedgeError",
+    "PayloadError",
     "QueueError",
     "RoutingError",
     "SignatureError",

@@ -10,8 +10,8 @@ from collections.abc import Callable, Sequence
 
 def _server_missing(command: str) -> int:
     print(
-        f"payedge {command}: the edge server (server/, package payedge_server) is not installed; "
-        "run `make serve` from a checkout, or `pip install ./server`.",
+        f"payedge {command}: the edge server (package payedge-server) is not installed; "
+        "run `pip install 'payedge[server]'`, or `make serve` from a checkout.",
         file=sys.stderr,
     )
     return 2

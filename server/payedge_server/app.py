@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from payedge_server import health, housekeeping, metrics, middleware, openapi, quotes, terminals
+from payedge_server import api_docs, health, housekeeping, metrics, middleware, openapi, quotes, terminals
 from payedge_server.auth import ApiKeys, Authenticator
 from payedge_server.checkout import setup_checkout
 from payedge_server.config import Config
@@ -192,6 +192,7 @@ def create_app(config: Config) -> web.Application:
     openapi.register(app, paths.PAYMENTS)
     openapi.register(app, paths.WEBHOOKS)
     openapi.register(app, paths.SERVICE)
+    api_docs.setup_api_docs(app)  # GET /docs: the browsable HTTP reference
 
     app[TARIFF] = config.tariff.compile()
     quotes.add_routes(app)

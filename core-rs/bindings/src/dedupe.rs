@@ -1,108 +1,38 @@
-//! Bindings for payedge_core::dedupe, and the argument helpers shared with
-//! the idempotency bindings (bad types become `InvalidArgumentError` naming
-//! the argument; `now=None` is Python's `time.monotonic()`).
-use std::time::Instant;
-
+//! Bindings for payedge_core::dedupe: `Deduper` (SPEC 2.2).
+//!
+//! `now` is seconds on `time.monotonic()`'s clock (see `clock.rs`); bad
+//! arguments are `InvalidArgumentError` naming them (see `args.rs`).
+use payedge_core::dedupe::legacy::LegacyDeduper as CoreLegacyDeduper;
 use payedge_core::dedupe::Deduper as CoreDeduper;
-use payedge_core::Error;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyInt, PyString};
+use pyo3::types::PyString;
 
+use crate::args::{self, Arg};
+use crate::clock::monotonic_now;
 use crate::errors::BindResult;
 
-/// `time.monotonic()`, read natively: CPython's `time.monotonic()` and Rust's
-/// `Instant` read the same OS clock (CLOCK_MONOTONIC on Linux,
-/// mach_absolute_time on macOS), so one Python call at first use pins the
-/// offset. The `Instant` is taken after Python's reading, so the native value
-/// is never ahead of `time.monotonic()` (and behind by well under a microsecond).
-/// Saves a Python call (about 50 ns) on every default-`now` operation.
-struct Clock {
-    base: Instant,
-    base_secs: f64,
-}
+const KEY: Arg = Arg::invalid("key");
+const KEYS: Arg = Arg::invalid("keys");
+const TTL: Arg = Arg::invalid("ttl");
+const MAX_ENTRIES: Arg = Arg::invalid("max_entries");
 
-static CLOCK: PyOnceLock<Clock> = PyOnceLock::new();
-
-fn monotonic(py: Python<'_>) -> PyResult<f64> {
-    let clock = CLOCK.get_or_try_init(py, || -> PyResult<Clock> {
-        let base_secs = py
-            .import("time")?
-            .getattr("monotonic")?
-            .call0()?
-            .extract::<f64>()?;
-        Ok(Clock {
-            base: Instant::now(),
-            base_secs,
-        })
-    })?;
-    Ok(clock.base_secs + clock.base.elapsed().as_secs_f64())
-}
-
-fn type_name(value: &Bound<'_, PyAny>) -> String {
-    value
-        .get_type()
-        .name()
-        .map_or_else(|_| "?".to_owned(), |name| name.to_string())
-}
-
-/// `now` as seconds, or `time.monotonic()` when it is `None`.
-pub(crate) fn now_arg(py: Python<'_>, now: Option<&Bound<'_, PyAny>>) -> BindResult<f64> {
-    match now {
-        Some(value) => float_arg(value, "now"),
-        None => Ok(monotonic(py)?),
-    }
-}
-
-/// A number of seconds (int or float).
-pub(crate) fn float_arg(value: &Bound<'_, PyAny>, field: &'static str) -> BindResult<f64> {
-    if value.is_instance_of::<PyString>() || value.is_instance_of::<PyBytes>() {
-        // float("1.5") would succeed; a string is still the wrong type here.
-        return Err(Error::invalid(
-            field,
-            format!("expected a number, got {}", type_name(value)),
-        )
-        .into());
-    }
-    value.extract::<f64>().map_err(|_| {
-        Error::invalid(
-            field,
-            format!("expected a number, got {}", type_name(value)),
-        )
-        .into()
-    })
-}
-
-/// An integer argument.
-pub(crate) fn int_arg(value: &Bound<'_, PyAny>, field: &'static str) -> BindResult<i64> {
-    value.extract::<i64>().map_err(|_| {
-        let message = if value.is_instance_of::<PyInt>() {
-            format!("{value} is out of range")
-        } else {
-            format!("expected an int, got {}", type_name(value))
-        };
-        Error::invalid(field, message).into()
-    })
-}
-
-/// A `str` argument, borrowed (no copy).
-pub(crate) fn str_arg<'a>(value: &'a Bound<'_, PyAny>, field: &'static str) -> BindResult<&'a str> {
-    let text = value
-        .cast::<PyString>()
-        .map_err(|_| Error::invalid(field, format!("expected str, got {}", type_name(value))))?;
-    text.to_str()
-        .map_err(|_| Error::invalid(field, "not valid Unicode (lone surrogate)").into())
-}
-
-/// A `bytes` argument, borrowed (no copy).
-pub(crate) fn bytes_arg<'a>(
-    value: &'a Bound<'_, PyAny>,
-    field: &'static str,
-) -> BindResult<&'a [u8]> {
-    Ok(value
-        .cast::<PyBytes>()
-        .map_err(|_| Error::invalid(field, format!("expected bytes, got {}", type_name(value))))?
-        .as_bytes())
+/// `ttl` (seconds) and `max_entries`, with the SPEC defaults.
+fn new_args(
+    ttl: Option<&Bound<'_, PyAny>>,
+    max_entries: Option<&Bound<'_, PyAny>>,
+) -> BindResult<(f64, usize)> {
+    let ttl = ttl.map_or(Ok(CoreDeduper::DEFAULT_TTL), |v| args::seconds(v, &TTL))?;
+    let max_entries = match max_entries {
+        None => CoreDeduper::DEFAULT_MAX_ENTRIES,
+        Some(v) => {
+            let wide = args::int(v, &MAX_ENTRIES)?;
+            usize::try_from(wide).map_err(|_| match wide {
+                ..1 => MAX_ENTRIES.out_of_range("must be at least 1"),
+                _ => MAX_ENTRIES.out_of_range(format!("{wide} is out of range")),
+            })?
+        }
+    };
+    Ok((ttl, max_entries))
 }
 
 /// Event dedupe: `True` the first time a live key is seen.
@@ -119,12 +49,7 @@ impl Deduper {
         ttl: Option<&Bound<'_, PyAny>>,
         max_entries: Option<&Bound<'_, PyAny>>,
     ) -> BindResult<Self> {
-        let ttl = ttl.map_or(Ok(CoreDeduper::DEFAULT_TTL), |v| float_arg(v, "ttl"))?;
-        let max_entries = match max_entries {
-            None => CoreDeduper::DEFAULT_MAX_ENTRIES,
-            Some(v) => usize::try_from(int_arg(v, "max_entries")?)
-                .map_err(|_| Error::invalid("max_entries", "must be at least 1"))?,
-        };
+        let (ttl, max_entries) = new_args(ttl, max_entries)?;
         Ok(Deduper {
             inner: CoreDeduper::new(ttl, max_entries)?,
         })
@@ -138,8 +63,8 @@ impl Deduper {
         key: &Bound<'_, PyAny>,
         now: Option<&Bound<'_, PyAny>>,
     ) -> BindResult<bool> {
-        let key = str_arg(key, "key")?;
-        let now = now_arg(py, now)?;
+        let key = args::str(key, &KEY)?;
+        let now = monotonic_now(py, now)?;
         Ok(self.inner.check_and_insert(key, now)?)
     }
 
@@ -151,42 +76,10 @@ impl Deduper {
         keys: &Bound<'_, PyAny>,
         now: Option<&Bound<'_, PyAny>>,
     ) -> BindResult<Vec<bool>> {
-        let not_a_sequence = || {
-            Error::invalid(
-                "keys",
-                format!("expected a sequence of str, got {}", type_name(keys)),
-            )
-        };
-        if keys.is_instance_of::<PyString>() || keys.is_instance_of::<PyBytes>() {
-            return Err(not_a_sequence().into());
-        }
-        let now = now_arg(py, now)?;
-        let iter = keys.try_iter().map_err(|_| not_a_sequence())?;
-        // Hold a reference to every str so the borrowed UTF-8 stays valid without the GIL.
-        let mut owned = Vec::with_capacity(keys.len().unwrap_or(0));
-        for (index, item) in iter.enumerate() {
-            let item = item?;
-            match item.cast_into::<PyString>() {
-                Ok(text) => owned.push(text),
-                Err(err) => {
-                    let got = type_name(err.into_inner().as_any());
-                    return Err(Error::invalid(
-                        "keys",
-                        format!("element {index} is {got}, expected str"),
-                    )
-                    .into());
-                }
-            }
-        }
-        let mut borrowed = Vec::with_capacity(owned.len());
-        for (index, text) in owned.iter().enumerate() {
-            borrowed.push(text.to_str().map_err(|_| {
-                Error::invalid(
-                    "keys",
-                    format!("element {index} is not valid Unicode (lone surrogate)"),
-                )
-            })?);
-        }
+        let now = monotonic_now(py, now)?;
+        // Strong references to every str: their UTF-8 stays valid without the GIL.
+        let owned = args::str_seq(keys, &KEYS)?;
+        let borrowed = args::utf8_all(&owned, &KEYS)?;
         let inner = &self.inner;
         Ok(py.detach(|| inner.check_and_insert_many(&borrowed, now))?)
     }
@@ -199,8 +92,8 @@ impl Deduper {
         key: &Bound<'_, PyAny>,
         now: Option<&Bound<'_, PyAny>>,
     ) -> BindResult<bool> {
-        let key = str_arg(key, "key")?;
-        let now = now_arg(py, now)?;
+        let key = args::str(key, &KEY)?;
+        let now = monotonic_now(py, now)?;
         Ok(self.inner.contains(key, now)?)
     }
 
@@ -212,7 +105,7 @@ impl Deduper {
         let Ok(key) = key.to_str() else {
             return Ok(false);
         };
-        let now = now_arg(py, None)?;
+        let now = monotonic_now(py, None)?;
         Ok(self.inner.contains(key, now)?)
     }
 
@@ -224,7 +117,7 @@ impl Deduper {
     /// Remove every entry expired at `now`; returns how many.
     #[pyo3(signature = (now = None))]
     fn purge_expired(&self, py: Python<'_>, now: Option<&Bound<'_, PyAny>>) -> BindResult<usize> {
-        let now = now_arg(py, now)?;
+        let now = monotonic_now(py, now)?;
         let inner = &self.inner;
         Ok(py.detach(|| inner.purge_expired(now))?)
     }
@@ -256,7 +149,60 @@ impl Deduper {
     }
 }
 
+/// The deduper before issue 16 (whole keys stored), for the benchmarks'
+/// baseline only (`bench/dedupe_memory.py`); not part of the API.
+#[pyclass(frozen, module = "payedge._core", name = "_LegacyDeduper")]
+pub struct LegacyDeduper {
+    inner: CoreLegacyDeduper,
+}
+
+#[pymethods]
+impl LegacyDeduper {
+    #[new]
+    #[pyo3(signature = (ttl = None, max_entries = None), text_signature = "(ttl=259200.0, max_entries=10000000)")]
+    fn new(
+        ttl: Option<&Bound<'_, PyAny>>,
+        max_entries: Option<&Bound<'_, PyAny>>,
+    ) -> BindResult<Self> {
+        let (ttl, max_entries) = new_args(ttl, max_entries)?;
+        Ok(LegacyDeduper {
+            inner: CoreLegacyDeduper::new(ttl, max_entries)?,
+        })
+    }
+
+    #[pyo3(signature = (key, now = None))]
+    fn check_and_insert(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        now: Option<&Bound<'_, PyAny>>,
+    ) -> BindResult<bool> {
+        let key = args::str(key, &KEY)?;
+        let now = monotonic_now(py, now)?;
+        Ok(self.inner.check_and_insert(key, now)?)
+    }
+
+    #[pyo3(signature = (keys, now = None))]
+    fn check_and_insert_many(
+        &self,
+        py: Python<'_>,
+        keys: &Bound<'_, PyAny>,
+        now: Option<&Bound<'_, PyAny>>,
+    ) -> BindResult<Vec<bool>> {
+        let now = monotonic_now(py, now)?;
+        let owned = args::str_seq(keys, &KEYS)?;
+        let borrowed = args::utf8_all(&owned, &KEYS)?;
+        let inner = &self.inner;
+        Ok(py.detach(|| inner.check_and_insert_many(&borrowed, now))?)
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Deduper>()?;
+    m.add_class::<LegacyDeduper>()?;
     Ok(())
 }

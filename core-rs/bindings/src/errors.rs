@@ -1,17 +1,28 @@
-//! The one place where payedge-core errors become Python exceptions.
+//! The one error path: every exception a binding raises is a core
+//! [`payedge_core::Error`] mapped here, once.
 //!
-//! The exception classes are plain Python (`payedge._errors`, so they can
-//! inherit from both `PayedgeError` and `ValueError`); this module maps each
-//! core variant to its class once and re-exports the classes from `_core`.
+//! - variant -> class: `Signature` -> `SignatureError`, `Payload` ->
+//!   `PayloadError`, `Money` -> `MoneyError`, `Tariff` -> `TariffError`,
+//!   `Queue` -> `QueueError`, `StaleLease` -> `StaleLeaseError`,
+//!   `Idempotency` -> `IdempotencyError`, `Invalid` -> `InvalidArgumentError`;
+//! - `.code` is `Error::code()`, `.param` is `Error::param()` (decided in the
+//!   core, or by the argument layer naming the argument it rejected), the
+//!   message is the error's `Display`; a stale lease also carries `.token`.
+//!
+//! The classes are plain Python (`payedge._errors`, so they can inherit from
+//! both `PayedgeError` and `ValueError`); `register` re-exports them from `_core`.
+//! An exception Python itself raised while a binding called back into it
+//! (a failing iterator, a `__float__` that raises) passes through unchanged.
 use payedge_core::Error;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyDict;
 
 /// Names of the exception classes in `payedge._errors`, re-exported by `_core`.
-const CLASSES: [&str; 9] = [
+const CLASSES: [&str; 10] = [
     "PayedgeError",
     "SignatureError",
+    "PayloadError",
     "MoneyError",
     "TariffError",
     "RoutingError",
@@ -44,7 +55,6 @@ pub enum BindError {
     Py(PyErr),
 }
 
-#[allow(dead_code)] // until every area uses it
 pub type BindResult<T> = Result<T, BindError>;
 
 impl From<Error> for BindError {
@@ -63,22 +73,19 @@ impl From<BindError> for PyErr {
     fn from(err: BindError) -> Self {
         match err {
             BindError::Py(err) => err,
-            BindError::Core(err) => Python::attach(|py| match to_python(py, &err) {
-                Ok(mapped) | Err(mapped) => mapped,
+            BindError::Core(err) => Python::attach(|py| match instance(py, &err) {
+                Ok(instance) => PyErr::from_value(instance),
+                Err(failed) => failed,
             }),
         }
     }
 }
 
-/// Convert a core error, mapped once: variant -> class, `code`, and the bad field as `param`.
-#[allow(dead_code)] // until every area uses it
-pub fn core_error(err: Error) -> PyErr {
-    BindError::Core(err).into()
-}
-
-fn to_python(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
-    let class = match err {
+/// The Python class of each core variant.
+fn class_of(err: &Error) -> &'static str {
+    match err {
         Error::Signature { .. } => "SignatureError",
+        Error::Payload { .. } => "PayloadError",
         Error::Money { .. } => "MoneyError",
         Error::Tariff { .. } => "TariffError",
         Error::Routing { .. } => "RoutingError",
@@ -86,7 +93,11 @@ fn to_python(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
         Error::StaleLease { .. } => "StaleLeaseError",
         Error::Idempotency { .. } => "IdempotencyError",
         Error::Invalid { .. } => "InvalidArgumentError",
-    };
+    }
+}
+
+/// The exception object for `err`, not raised (`verify_stripe_many` returns them).
+pub fn instance<'py>(py: Python<'py>, err: &Error) -> PyResult<Bound<'py, PyAny>> {
     let kwargs = PyDict::new(py);
     kwargs.set_item("code", err.code())?;
     if let Some(param) = err.param() {
@@ -95,8 +106,7 @@ fn to_python(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
     if let Error::StaleLease { token, .. } = err {
         kwargs.set_item("token", token)?;
     }
-    let instance = errors_module(py)?
-        .getattr(class)?
-        .call((err.to_string(),), Some(&kwargs))?;
-    Ok(PyErr::from_value(instance))
+    errors_module(py)?
+        .getattr(class_of(err))?
+        .call((err.to_string(),), Some(&kwargs))
 }

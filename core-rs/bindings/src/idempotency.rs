@@ -1,14 +1,21 @@
-//! Bindings for payedge_core::idempotency and payedge_core::fingerprint.
-use payedge_core::fingerprint::fingerprint as core_fingerprint;
+//! Bindings for payedge_core::idempotency: `IdempotencyCache` and its
+//! frozen `Begin` outcome (SPEC 2.2).
+//!
+//! `now` is seconds on `time.monotonic()`'s clock (see `clock.rs`); bad
+//! arguments are `InvalidArgumentError` naming them (see `args.rs`).
 use payedge_core::idempotency::{self as core, Begin as CoreBegin, IdempotencyCache as CoreCache};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::dedupe::{bytes_arg, float_arg, int_arg, now_arg, str_arg};
+use crate::args::{self, Arg};
+use crate::clock::monotonic_now;
 use crate::errors::BindResult;
 
-/// Bodies at least this large are hashed without the GIL.
-const DETACH_BODY_BYTES: usize = 64 * 1024;
+const KEY: Arg = Arg::invalid("key");
+const FINGERPRINT: Arg = Arg::invalid("fingerprint");
+const STATUS: Arg = Arg::invalid("status");
+const BODY: Arg = Arg::invalid("body");
+const TTL: Arg = Arg::invalid("ttl");
 
 /// The outcome of `IdempotencyCache.begin`.
 #[pyclass(frozen, module = "payedge._core", name = "Begin")]
@@ -79,7 +86,7 @@ impl IdempotencyCache {
     #[new]
     #[pyo3(signature = (ttl = None), text_signature = "(ttl=86400.0)")]
     fn new(ttl: Option<&Bound<'_, PyAny>>) -> BindResult<Self> {
-        let ttl = ttl.map_or(Ok(CoreCache::DEFAULT_TTL), |v| float_arg(v, "ttl"))?;
+        let ttl = ttl.map_or(Ok(CoreCache::DEFAULT_TTL), |v| args::seconds(v, &TTL))?;
         Ok(IdempotencyCache {
             inner: CoreCache::new(ttl)?,
         })
@@ -94,9 +101,9 @@ impl IdempotencyCache {
         fingerprint: &Bound<'_, PyAny>,
         now: Option<&Bound<'_, PyAny>>,
     ) -> BindResult<Begin> {
-        let key = str_arg(key, "key")?;
-        let fingerprint = str_arg(fingerprint, "fingerprint")?;
-        let now = now_arg(py, now)?;
+        let key = args::str(key, &KEY)?;
+        let fingerprint = args::str(fingerprint, &FINGERPRINT)?;
+        let now = monotonic_now(py, now)?;
         let begin = self.inner.begin(key, fingerprint, now)?;
         Ok(Begin::from_core(py, begin))
     }
@@ -108,15 +115,15 @@ impl IdempotencyCache {
         status: &Bound<'_, PyAny>,
         body: &Bound<'_, PyAny>,
     ) -> BindResult<bool> {
-        let key = str_arg(key, "key")?;
-        let status = core::check_status(int_arg(status, "status")?)?;
-        let body = bytes_arg(body, "body")?;
+        let key = args::str(key, &KEY)?;
+        let status = core::check_status(args::i64(status, &STATUS)?)?;
+        let body = args::bytes(body, &BODY)?;
         Ok(self.inner.complete(key, status, body)?)
     }
 
     /// Forget the in-flight request so it may be retried; False if `key` is not in flight.
     fn abandon(&self, key: &Bound<'_, PyAny>) -> BindResult<bool> {
-        let key = str_arg(key, "key")?;
+        let key = args::str(key, &KEY)?;
         Ok(self.inner.abandon(key)?)
     }
 
@@ -128,7 +135,7 @@ impl IdempotencyCache {
     /// Remove every key expired at `now`; returns how many.
     #[pyo3(signature = (now = None))]
     fn purge_expired(&self, py: Python<'_>, now: Option<&Bound<'_, PyAny>>) -> BindResult<usize> {
-        let now = now_arg(py, now)?;
+        let now = monotonic_now(py, now)?;
         let inner = &self.inner;
         Ok(py.detach(|| inner.purge_expired(now))?)
     }
@@ -147,27 +154,8 @@ impl IdempotencyCache {
     }
 }
 
-/// Canonical request hash (sha256 hex) of method, path and body.
-#[pyfunction]
-fn fingerprint(
-    py: Python<'_>,
-    method: &Bound<'_, PyAny>,
-    path: &Bound<'_, PyAny>,
-    body: &Bound<'_, PyAny>,
-) -> BindResult<String> {
-    let method = str_arg(method, "method")?;
-    let path = str_arg(path, "path")?;
-    let body = bytes_arg(body, "body")?;
-    if body.len() >= DETACH_BODY_BYTES {
-        Ok(py.detach(|| core_fingerprint(method, path, body)))
-    } else {
-        Ok(core_fingerprint(method, path, body))
-    }
-}
-
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Begin>()?;
     m.add_class::<IdempotencyCache>()?;
-    m.add_function(wrap_pyfunction!(fingerprint, m)?)?;
     Ok(())
 }

@@ -1,4 +1,6 @@
-//! Bindings for payedge_core::queue and payedge_core::locks (SPEC 2.4).
+//! Bindings for payedge_core::queue: `TerminalQueue` and its frozen `Lease`
+//! (SPEC 2.4). `now` is seconds on `time.monotonic()`'s clock (`clock.rs`);
+//! bad arguments are `InvalidArgumentError` naming them (`args.rs`).
 //!
 //! Mutations try the queue's writer lock with the GIL held (a few hundred
 //! nanoseconds of work: releasing the GIL for that would cost more than it
@@ -7,34 +9,26 @@
 //! Python threads run meanwhile. Reads (`position`, `snapshot`) are lock-free.
 use std::sync::Arc;
 
-use payedge_core::locks::LeaseLocks;
 use payedge_core::queue::{self, TerminalQueue, Writer};
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyFloat, PyList, PyString, PyTuple};
 
+use crate::args::{self, Arg};
+use crate::clock::monotonic_now;
 use crate::errors::BindResult;
 
-static MONOTONIC: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+const PAYMENT_ID: Arg = Arg::invalid("payment_id");
+const USER_ID: Arg = Arg::invalid("user_id");
+const TERMINAL_ID: Arg = Arg::invalid("terminal_id");
+const TERMINALS: Arg = Arg::invalid("terminals");
+const TOKEN: Arg = Arg::invalid("token");
+const LOCK_TTL: Arg = Arg::invalid("lock_ttl");
+const EXPIRES_AT: Arg = Arg::invalid("expires_at");
 
-/// `now`, or Python's `time.monotonic()` when it is None (the same clock).
-fn resolve_now(py: Python<'_>, now: Option<f64>) -> PyResult<f64> {
-    match now {
-        Some(now) => Ok(now),
-        None => MONOTONIC
-            .get_or_try_init(py, || {
-                py.import("time")?.getattr("monotonic").map(Bound::unbind)
-            })?
-            .bind(py)
-            .call0()?
-            .extract(),
-    }
-}
-
-/// A token as Python gave it: out-of-range values (negative, huge) were never
-/// issued, so they map to 0, which is never issued either (stale).
-fn token_of(token: i128) -> u64 {
-    u64::try_from(token).unwrap_or(0)
+/// A fencing token as Python gave it: out-of-range values (negative, huge)
+/// were never issued, so they map to 0, which is never issued either (stale).
+pub(crate) fn token_arg(token: &Bound<'_, PyAny>) -> BindResult<u64> {
+    Ok(u64::try_from(args::int(token, &TOKEN)?).unwrap_or(0))
 }
 
 /// Run `f` with the writer lock: at once if it is free, else with the GIL
@@ -64,19 +58,19 @@ impl From<queue::Lease> for PyLease {
 impl PyLease {
     #[new]
     fn new(
-        payment_id: &str,
-        user_id: &str,
-        terminal_id: &str,
-        token: u64,
-        expires_at: f64,
-    ) -> Self {
-        PyLease(queue::Lease {
-            payment_id: Arc::from(payment_id),
-            user_id: Arc::from(user_id),
-            terminal_id: Arc::from(terminal_id),
-            token,
-            expires_at,
-        })
+        payment_id: &Bound<'_, PyAny>,
+        user_id: &Bound<'_, PyAny>,
+        terminal_id: &Bound<'_, PyAny>,
+        token: &Bound<'_, PyAny>,
+        expires_at: &Bound<'_, PyAny>,
+    ) -> BindResult<Self> {
+        Ok(PyLease(queue::Lease {
+            payment_id: Arc::from(args::str(payment_id, &PAYMENT_ID)?),
+            user_id: Arc::from(args::str(user_id, &USER_ID)?),
+            terminal_id: Arc::from(args::str(terminal_id, &TERMINAL_ID)?),
+            token: args::u64(token, &TOKEN)?,
+            expires_at: args::seconds(expires_at, &EXPIRES_AT)?,
+        }))
     }
 
     #[classattr]
@@ -155,8 +149,11 @@ pub struct PyTerminalQueue(Box<TerminalQueue>);
 #[pymethods]
 impl PyTerminalQueue {
     #[new]
-    #[pyo3(signature = (terminals, lock_ttl = 180.0))]
-    fn new(terminals: Vec<String>, lock_ttl: f64) -> BindResult<Self> {
+    #[pyo3(signature = (terminals, lock_ttl = None), text_signature = "(terminals, lock_ttl=180.0)")]
+    fn new(terminals: &Bound<'_, PyAny>, lock_ttl: Option<&Bound<'_, PyAny>>) -> BindResult<Self> {
+        let lock_ttl = args::given(lock_ttl).map_or(Ok(180.0), |v| args::seconds(v, &LOCK_TTL))?;
+        let terminals = args::str_seq(terminals, &TERMINALS)?;
+        let terminals = args::utf8_all(&terminals, &TERMINALS)?;
         Ok(Self(Box::new(TerminalQueue::new(terminals, lock_ttl)?)))
     }
 
@@ -178,51 +175,65 @@ impl PyTerminalQueue {
     fn enqueue(
         &self,
         py: Python<'_>,
-        payment_id: &str,
-        user_id: &str,
-        now: Option<f64>,
+        payment_id: &Bound<'_, PyAny>,
+        user_id: &Bound<'_, PyAny>,
+        now: Option<&Bound<'_, PyAny>>,
     ) -> BindResult<usize> {
-        let now = resolve_now(py, now)?;
+        let payment_id = args::str(payment_id, &PAYMENT_ID)?;
+        let user_id = args::str(user_id, &USER_ID)?;
+        let now = monotonic_now(py, now)?;
         Ok(with_writer(py, &self.0, |w| {
             w.enqueue(payment_id, user_id, now)
         })?)
     }
 
-    fn position(&self, payment_id: &str) -> Option<usize> {
-        self.0.position(payment_id)
+    fn position(&self, payment_id: &Bound<'_, PyAny>) -> BindResult<Option<usize>> {
+        Ok(self.0.position(args::str(payment_id, &PAYMENT_ID)?))
     }
 
     #[pyo3(signature = (terminal_id, now = None))]
     fn allocate(
         &self,
         py: Python<'_>,
-        terminal_id: &str,
-        now: Option<f64>,
+        terminal_id: &Bound<'_, PyAny>,
+        now: Option<&Bound<'_, PyAny>>,
     ) -> BindResult<Option<PyLease>> {
-        let now = resolve_now(py, now)?;
+        let terminal_id = args::str(terminal_id, &TERMINAL_ID)?;
+        let now = monotonic_now(py, now)?;
         let lease = with_writer(py, &self.0, |w| w.allocate(terminal_id, now))?;
         Ok(lease.map(PyLease))
     }
 
     #[pyo3(signature = (token, now = None))]
-    fn complete(&self, py: Python<'_>, token: i128, now: Option<f64>) -> BindResult<()> {
-        let (token, now) = (token_of(token), resolve_now(py, now)?);
+    fn complete(
+        &self,
+        py: Python<'_>,
+        token: &Bound<'_, PyAny>,
+        now: Option<&Bound<'_, PyAny>>,
+    ) -> BindResult<()> {
+        let (token, now) = (token_arg(token)?, monotonic_now(py, now)?);
         Ok(with_writer(py, &self.0, |w| w.complete(token, now))?)
     }
 
     #[pyo3(signature = (token, now = None))]
-    fn extend(&self, py: Python<'_>, token: i128, now: Option<f64>) -> BindResult<f64> {
-        let (token, now) = (token_of(token), resolve_now(py, now)?);
+    fn extend(
+        &self,
+        py: Python<'_>,
+        token: &Bound<'_, PyAny>,
+        now: Option<&Bound<'_, PyAny>>,
+    ) -> BindResult<f64> {
+        let (token, now) = (token_arg(token)?, monotonic_now(py, now)?);
         Ok(with_writer(py, &self.0, |w| w.extend(token, now))?)
     }
 
-    fn cancel(&self, py: Python<'_>, payment_id: &str) -> bool {
-        with_writer(py, &self.0, |w| w.cancel(payment_id))
+    fn cancel(&self, py: Python<'_>, payment_id: &Bound<'_, PyAny>) -> BindResult<bool> {
+        let payment_id = args::str(payment_id, &PAYMENT_ID)?;
+        Ok(with_writer(py, &self.0, |w| w.cancel(payment_id)))
     }
 
     #[pyo3(signature = (now = None))]
-    fn expire(&self, py: Python<'_>, now: Option<f64>) -> BindResult<Vec<PyLease>> {
-        let now = resolve_now(py, now)?;
+    fn expire(&self, py: Python<'_>, now: Option<&Bound<'_, PyAny>>) -> BindResult<Vec<PyLease>> {
+        let now = monotonic_now(py, now)?;
         let ended = with_writer(py, &self.0, |w| w.expire(now))?;
         Ok(ended.into_iter().map(PyLease).collect())
     }
@@ -252,55 +263,8 @@ impl PyTerminalQueue {
     }
 }
 
-/// Expiring locks on keys with fencing tokens (SPEC 2.4).
-#[pyclass(frozen, name = "LeaseLocks", module = "payedge._core")]
-pub struct PyLeaseLocks(LeaseLocks);
-
-#[pymethods]
-impl PyLeaseLocks {
-    #[new]
-    #[pyo3(signature = (ttl = 180.0))]
-    fn new(ttl: f64) -> BindResult<Self> {
-        Ok(Self(LeaseLocks::new(ttl)?))
-    }
-
-    #[getter]
-    fn ttl(&self) -> f64 {
-        self.0.ttl()
-    }
-
-    fn __len__(&self) -> usize {
-        self.0.len()
-    }
-
-    #[pyo3(signature = (key, now = None))]
-    fn acquire(&self, py: Python<'_>, key: &str, now: Option<f64>) -> BindResult<Option<u64>> {
-        let now = resolve_now(py, now)?;
-        Ok(self.0.acquire(key, now)?)
-    }
-
-    #[pyo3(signature = (key, token, now = None))]
-    fn release(
-        &self,
-        py: Python<'_>,
-        key: &str,
-        token: i128,
-        now: Option<f64>,
-    ) -> BindResult<bool> {
-        let (token, now) = (token_of(token), resolve_now(py, now)?);
-        Ok(self.0.release(key, token, now)?)
-    }
-
-    #[pyo3(signature = (key, token, now = None))]
-    fn extend(&self, py: Python<'_>, key: &str, token: i128, now: Option<f64>) -> BindResult<bool> {
-        let (token, now) = (token_of(token), resolve_now(py, now)?);
-        Ok(self.0.extend(key, token, now)?)
-    }
-}
-
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyLease>()?;
     m.add_class::<PyTerminalQueue>()?;
-    m.add_class::<PyLeaseLocks>()?;
     Ok(())
 }

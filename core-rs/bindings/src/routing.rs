@@ -2,15 +2,29 @@
 //!
 //! `decide` runs with the GIL held: it takes well under a microsecond, less
 //! than releasing and re-taking the GIL would. Metadata is read only for the
-//! keys the rules name (interned once), never converted whole.
+//! keys the rules name (interned once), never converted whole. Arguments are
+//! converted by `args.rs` (`InvalidArgumentError` naming the argument), `now`
+//! by `clock.rs` (seconds on `time.monotonic()`'s clock).
 use payedge_core::routing::{Decision, Export, Outcome, Payment, Router};
 use payedge_core::Error;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyMapping, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyMapping, PyString, PyTuple};
 
-use crate::dedupe::{float_arg, now_arg, str_arg};
+use crate::args::{self, type_name, Arg};
+use crate::clock::monotonic_now;
 use crate::errors::BindResult;
+
+const PAYMENT_ID: Arg = Arg::invalid("payment_id");
+const AMOUNT: Arg = Arg::invalid("amount");
+const CURRENCY: Arg = Arg::invalid("currency");
+const COUNTRY: Arg = Arg::invalid("country");
+const PAYMENT_METHOD_TYPE: Arg = Arg::invalid("payment_method_type");
+const GATEWAY: Arg = Arg::invalid("gateway");
+const OK: Arg = Arg::invalid("ok");
+const FAILURE_CLASS: Arg = Arg::invalid("failure_class");
+const LATENCY_MS: Arg = Arg::invalid("latency_ms");
+const PEER: Arg = Arg::invalid("peer");
 
 static JSON: PyOnceLock<(Py<PyAny>, Py<PyAny>)> = PyOnceLock::new();
 
@@ -65,36 +79,12 @@ fn json_bytes(value: &Bound<'_, PyAny>, bad: impl Fn(String) -> Error) -> BindRe
     Err(bad(format!("expected a JSON str, bytes or a dict, not {kind}")).into())
 }
 
-fn type_name(value: &Bound<'_, PyAny>) -> String {
-    value
-        .get_type()
-        .name()
-        .map_or_else(|_| "?".to_owned(), |name| name.to_string())
-}
-
 /// `None` or a `str`.
-fn opt_str<'a>(
-    value: &'a Option<Bound<'_, PyAny>>,
-    field: &'static str,
-) -> BindResult<Option<&'a str>> {
-    match value {
-        Some(v) if !v.is_none() => Ok(Some(str_arg(v, field)?)),
-        _ => Ok(None),
+fn opt_str<'a>(value: &'a Option<Bound<'_, PyAny>>, arg: &Arg) -> BindResult<Option<&'a str>> {
+    match args::given(value.as_ref()) {
+        Some(v) => Ok(Some(args::str(v, arg)?)),
+        None => Ok(None),
     }
-}
-
-/// An `int` amount (not a bool, not a float).
-fn amount_arg(value: &Bound<'_, PyAny>) -> BindResult<i64> {
-    if value.is_instance_of::<PyInt>() && !value.is_instance_of::<PyBool>() {
-        return value.extract::<i64>().map_err(|_| {
-            Error::invalid("amount", format!("{value} is out of range for minor units")).into()
-        });
-    }
-    Err(Error::invalid(
-        "amount",
-        format!("expected an int (minor units), got {}", type_name(value)),
-    )
-    .into())
 }
 
 /// Compiled routing rules plus live gateway health (SPEC 5).
@@ -152,12 +142,12 @@ impl PyRouter {
         metadata: Option<Bound<'_, PyAny>>,
         now: Option<&Bound<'_, PyAny>>,
     ) -> BindResult<PyDecision> {
-        let id = str_arg(payment_id, "payment_id")?;
-        let amount = amount_arg(amount)?;
-        let currency = str_arg(currency, "currency")?;
-        let country = opt_str(&country, "country")?;
-        let method = opt_str(&payment_method_type, "payment_method_type")?;
-        let now = now_arg(py, now)?;
+        let id = args::str(payment_id, &PAYMENT_ID)?;
+        let amount = args::i64(amount, &AMOUNT)?;
+        let currency = args::str(currency, &CURRENCY)?;
+        let country = opt_str(&country, &COUNTRY)?;
+        let method = opt_str(&payment_method_type, &PAYMENT_METHOD_TYPE)?;
+        let now = monotonic_now(py, now)?;
         let payment = Payment {
             id,
             amount,
@@ -209,29 +199,26 @@ impl PyRouter {
         latency_ms: Option<Bound<'_, PyAny>>,
         now: Option<&Bound<'_, PyAny>>,
     ) -> BindResult<()> {
-        let gateway = str_arg(gateway, "gateway")?;
-        let ok = ok
-            .cast::<PyBool>()
-            .map_err(|_| Error::invalid("ok", format!("expected a bool, got {}", type_name(ok))))?
-            .is_true();
-        let latency_ms = match &latency_ms {
-            Some(v) if !v.is_none() => Some(float_arg(v, "latency_ms")?),
-            _ => None,
+        let gateway = args::str(gateway, &GATEWAY)?;
+        let ok = args::bool(ok, &OK)?;
+        let latency_ms = match args::given(latency_ms.as_ref()) {
+            Some(v) => Some(args::seconds(v, &LATENCY_MS)?),
+            None => None,
         };
         let outcome = Outcome {
             ok,
-            failure_class: opt_str(&failure_class, "failure_class")?,
-            currency: opt_str(&currency, "currency")?,
-            payment_method_type: opt_str(&payment_method_type, "payment_method_type")?,
+            failure_class: opt_str(&failure_class, &FAILURE_CLASS)?,
+            currency: opt_str(&currency, &CURRENCY)?,
+            payment_method_type: opt_str(&payment_method_type, &PAYMENT_METHOD_TYPE)?,
             latency_ms,
         };
-        let now = now_arg(py, now)?;
+        let now = monotonic_now(py, now)?;
         Ok(self.inner.record(gateway, &outcome, now)?)
     }
 
     /// Forget `gateway`'s probe: its payment ended without trying it. False if none was out.
     fn release_probe(&self, gateway: &Bound<'_, PyAny>) -> BindResult<bool> {
-        Ok(self.inner.release_probe(str_arg(gateway, "gateway")?)?)
+        Ok(self.inner.release_probe(args::str(gateway, &GATEWAY)?)?)
     }
 
     #[pyo3(signature = (now = None))]
@@ -240,7 +227,7 @@ impl PyRouter {
         py: Python<'py>,
         now: Option<&Bound<'_, PyAny>>,
     ) -> BindResult<Bound<'py, PyAny>> {
-        let now = now_arg(py, now)?;
+        let now = monotonic_now(py, now)?;
         let text = self.inner.health(now)?.to_json();
         Ok(json_fns(py)?.1.bind(py).call1((text,))?)
     }
@@ -251,7 +238,7 @@ impl PyRouter {
         py: Python<'py>,
         now: Option<&Bound<'_, PyAny>>,
     ) -> BindResult<Bound<'py, PyAny>> {
-        let now = now_arg(py, now)?;
+        let now = monotonic_now(py, now)?;
         let text = self.inner.export_health(now)?.to_json();
         Ok(json_fns(py)?.1.bind(py).call1((text,))?)
     }
@@ -264,12 +251,12 @@ impl PyRouter {
         snapshot: &Bound<'_, PyAny>,
         now: Option<&Bound<'_, PyAny>>,
     ) -> BindResult<()> {
-        let peer = str_arg(peer, "peer")?;
+        let peer = args::str(peer, &PEER)?;
         let bytes = json_bytes(snapshot, |why| {
             Error::invalid("snapshot", format!("the health export is {why}"))
         })?;
         let export = Export::from_json(&bytes)?;
-        let now = now_arg(py, now)?;
+        let now = monotonic_now(py, now)?;
         Ok(self.inner.merge_health(peer, &export, now)?)
     }
 
@@ -280,8 +267,8 @@ impl PyRouter {
         gateway: Option<Bound<'_, PyAny>>,
         now: Option<&Bound<'_, PyAny>>,
     ) -> BindResult<()> {
-        let gateway = opt_str(&gateway, "gateway")?;
-        let now = now_arg(py, now)?;
+        let gateway = opt_str(&gateway, &GATEWAY)?;
+        let now = monotonic_now(py, now)?;
         Ok(self.inner.reset_health(gateway, now)?)
     }
 

@@ -1,19 +1,30 @@
-//! Bindings for payedge_core::tariff: Tariff (quote, quote_many) and Quote.
+//! Bindings for payedge_core::tariff: Tariff (quote, quote_many) and the
+//! frozen Quote (SPEC 2.3). Bad arguments are `TariffError` whose `param`
+//! names them (`entry`, `exits[3]`, `$` for the rules), see `args.rs`.
 use payedge_core::money::format_minor;
 use payedge_core::tariff::{PerStay, Quote, Tariff};
 use payedge_core::Error;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyList, PyString};
 
+use crate::args::{self, Arg};
 use crate::errors::BindResult;
+
+const RULES: Arg = Arg::tariff("$");
+const ENTRY: Arg = Arg::tariff("entry");
+const EXIT: Arg = Arg::tariff("exit");
+const ENTRIES: Arg = Arg::tariff("entries");
+const EXITS: Arg = Arg::tariff("exits");
+const LOST_TICKET: Arg = Arg::tariff("lost_ticket");
+const SUBSCRIPTION: Arg = Arg::tariff("subscription");
 
 static JSON_DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// Rules as JSON bytes: a `str` / `bytes` document, or a dict serialised with `json.dumps`.
 fn rules_bytes(rules: &Bound<'_, PyAny>) -> BindResult<Vec<u8>> {
     if let Ok(text) = rules.cast::<PyString>() {
-        return Ok(text.to_str()?.as_bytes().to_vec());
+        return Ok(args::str(text.as_any(), &RULES)?.as_bytes().to_vec());
     }
     if let Ok(bytes) = rules.cast::<PyBytes>() {
         return Ok(bytes.as_bytes().to_vec());
@@ -26,12 +37,7 @@ fn rules_bytes(rules: &Bound<'_, PyAny>) -> BindResult<Vec<u8>> {
         let kwargs = PyDict::new(py);
         kwargs.set_item("allow_nan", false)?;
         return match dumps.bind(py).call((rules,), Some(&kwargs)) {
-            Ok(text) => Ok(text
-                .cast::<PyString>()
-                .map_err(PyErr::from)?
-                .to_str()?
-                .as_bytes()
-                .to_vec()),
+            Ok(text) => Ok(args::str(&text, &RULES)?.as_bytes().to_vec()),
             Err(err) => Err(Error::tariff(
                 "$",
                 format!("the rules dict is not JSON-serialisable: {}", err.value(py)),
@@ -39,40 +45,29 @@ fn rules_bytes(rules: &Bound<'_, PyAny>) -> BindResult<Vec<u8>> {
             .into()),
         };
     }
-    Err(Error::tariff(
-        "$",
-        format!(
+    Err(RULES
+        .out_of_range(format!(
             "rules must be a JSON str or a dict, not {}",
-            rules.get_type().name()?
-        ),
-    )
-    .into())
+            args::type_name(rules)
+        ))
+        .into())
 }
 
-/// A UNIX-seconds argument, or a TariffError naming it.
-fn seconds(value: &Bound<'_, PyAny>, name: impl Fn() -> String) -> BindResult<i64> {
-    if value.is_instance_of::<PyInt>() && !value.is_instance_of::<PyBool>() {
-        return value
-            .extract::<i64>()
-            .map_err(|_| Error::tariff(name(), "is out of range for UNIX seconds").into());
+/// A UNIX-seconds argument (an `int`), or a TariffError naming it.
+fn seconds(value: &Bound<'_, PyAny>, arg: &Arg) -> BindResult<i64> {
+    if !value.is_instance_of::<pyo3::types::PyInt>() || value.is_instance_of::<PyBool>() {
+        return Err(arg.wrong_type(value, "an int (UNIX seconds)").into());
     }
-    let kind = value.get_type().name()?;
-    let hint = if value.is_instance_of::<PyFloat>() {
-        " (round it: int(t))"
-    } else {
-        ""
-    };
-    Err(Error::tariff(
-        name(),
-        format!("must be an int (UNIX seconds), not {kind}{hint}"),
-    )
-    .into())
+    value
+        .extract::<i64>()
+        .map_err(|_| arg.out_of_range("is out of range for UNIX seconds").into())
 }
 
 /// A sequence of UNIX seconds: fast path for a list of ints, item-by-item to name a bad one.
-fn seconds_vec(values: &Bound<'_, PyAny>, name: &str) -> BindResult<Vec<i64>> {
+fn seconds_vec(values: &Bound<'_, PyAny>, arg: &Arg) -> BindResult<Vec<i64>> {
+    let expected = "a sequence of ints (UNIX seconds)";
     if values.is_instance_of::<PyString>() || values.is_instance_of::<PyBytes>() {
-        return Err(Error::tariff(name, "must be a sequence of ints (UNIX seconds)").into());
+        return Err(arg.wrong_type(values, expected).into());
     }
     // Fast path for the common case, a list of ints.
     if let Ok(list) = values.cast::<PyList>() {
@@ -93,12 +88,10 @@ fn seconds_vec(values: &Bound<'_, PyAny>, name: &str) -> BindResult<Vec<i64>> {
     } else if let Ok(v) = values.extract::<Vec<i64>>() {
         return Ok(v);
     }
-    let iter = values
-        .try_iter()
-        .map_err(|_| Error::tariff(name, "must be a sequence of ints (UNIX seconds)"))?;
+    let iter = args::iter(values, arg, expected)?;
     let mut out = Vec::new();
     for (i, item) in iter.enumerate() {
-        out.push(seconds(&item?, || format!("{name}[{i}]"))?);
+        out.push(seconds(&item?, &arg.element(i))?);
     }
     Ok(out)
 }
@@ -115,32 +108,31 @@ fn lost_ticket_arg(value: Option<&Bound<'_, PyAny>>) -> BindResult<Many<bool>> {
     if let Ok(b) = value.cast::<PyBool>() {
         return Ok(Many::All(b.is_true()));
     }
-    value.extract::<Vec<bool>>().map(Many::Each).map_err(|_| {
-        Error::tariff(
-            "lost_ticket",
-            "must be None, a bool, or a sequence of bools (one per stay)",
-        )
-        .into()
-    })
+    let expected = "None, a bool, or a sequence of bools (one per stay)";
+    let mut each = Vec::new();
+    for (i, item) in args::iter(value, &LOST_TICKET, expected)?.enumerate() {
+        each.push(args::bool(&item?, &LOST_TICKET.element(i))?);
+    }
+    Ok(Many::Each(each))
 }
 
 fn subscription_arg(value: Option<&Bound<'_, PyAny>>) -> BindResult<Many<Option<String>>> {
     let Some(value) = value.filter(|v| !v.is_none()) else {
         return Ok(Many::All(None));
     };
-    if let Ok(s) = value.cast::<PyString>() {
-        return Ok(Many::All(Some(s.to_str()?.to_owned())));
+    if value.is_instance_of::<PyString>() {
+        return Ok(Many::All(Some(args::str(value, &SUBSCRIPTION)?.to_owned())));
     }
-    value
-        .extract::<Vec<Option<String>>>()
-        .map(Many::Each)
-        .map_err(|_| {
-            Error::tariff(
-                "subscription",
-                "must be None, a str, or a sequence of str | None (one per stay)",
-            )
-            .into()
-        })
+    let expected = "None, a str, or a sequence of str | None (one per stay)";
+    let mut each = Vec::new();
+    for (i, item) in args::iter(value, &SUBSCRIPTION, expected)?.enumerate() {
+        let item = item?;
+        each.push(match args::given(Some(&item)) {
+            None => None,
+            Some(name) => Some(args::str(name, &SUBSCRIPTION.element(i))?.to_owned()),
+        });
+    }
+    Ok(Many::Each(each))
 }
 
 /// Compiled tariff rules v1 (SPEC 2.3).
@@ -188,16 +180,27 @@ impl PyTariff {
             .collect()
     }
 
-    #[pyo3(signature = (entry, exit, *, lost_ticket = false, subscription = None))]
+    #[pyo3(
+        signature = (entry, exit, *, lost_ticket = None, subscription = None),
+        text_signature = "(self, entry, exit, *, lost_ticket=False, subscription=None)"
+    )]
     fn quote(
         &self,
         entry: &Bound<'_, PyAny>,
         exit: &Bound<'_, PyAny>,
-        lost_ticket: bool,
-        subscription: Option<&str>,
+        lost_ticket: Option<&Bound<'_, PyAny>>,
+        subscription: Option<&Bound<'_, PyAny>>,
     ) -> BindResult<PyQuote> {
-        let entry = seconds(entry, || "entry".to_owned())?;
-        let exit = seconds(exit, || "exit".to_owned())?;
+        let entry = seconds(entry, &ENTRY)?;
+        let exit = seconds(exit, &EXIT)?;
+        let lost_ticket = match lost_ticket {
+            Some(value) => args::bool(value, &LOST_TICKET)?,
+            None => false,
+        };
+        let subscription = match args::given(subscription) {
+            Some(name) => Some(args::str(name, &SUBSCRIPTION)?),
+            None => None,
+        };
         let inner = self.inner.quote(entry, exit, lost_ticket, subscription)?;
         Ok(PyQuote { inner })
     }
@@ -211,8 +214,8 @@ impl PyTariff {
         lost_ticket: Option<&Bound<'_, PyAny>>,
         subscription: Option<&Bound<'_, PyAny>>,
     ) -> BindResult<Vec<i64>> {
-        let entries = seconds_vec(entries, "entries")?;
-        let exits = seconds_vec(exits, "exits")?;
+        let entries = seconds_vec(entries, &ENTRIES)?;
+        let exits = seconds_vec(exits, &EXITS)?;
         let lost = lost_ticket_arg(lost_ticket)?;
         let subs = subscription_arg(subscription)?;
         let tariff = &self.inner;

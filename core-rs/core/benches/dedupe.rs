@@ -7,6 +7,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use payedge_core::dedupe::legacy::LegacyDeduper;
 use payedge_core::dedupe::Deduper;
 use payedge_core::fingerprint::fingerprint;
 use payedge_core::idempotency::IdempotencyCache;
@@ -102,6 +103,40 @@ fn dedupe(c: &mut Criterion) {
     group.finish();
 }
 
+/// The deduper before issue 16 (whole keys stored), as the baseline.
+fn dedupe_legacy(c: &mut Criterion) {
+    let fresh = keys("evt", N);
+    let mut group = c.benchmark_group("deduper_legacy");
+    group.throughput(Throughput::Elements(N as u64));
+    group
+        .sample_size(30)
+        .measurement_time(Duration::from_secs(3));
+    group.bench_function("check_and_insert/new", |b| {
+        b.iter_batched(
+            || LegacyDeduper::new(TTL, 10_000_000).unwrap(),
+            |d| {
+                for key in &fresh {
+                    black_box(d.check_and_insert(key, 1.0).unwrap());
+                }
+                d
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    let seen = LegacyDeduper::new(TTL, 10_000_000).unwrap();
+    for key in &fresh {
+        seen.check_and_insert(key, 1.0).unwrap();
+    }
+    group.bench_function("check_and_insert/duplicate", |b| {
+        b.iter(|| {
+            for key in &fresh {
+                black_box(seen.check_and_insert(key, 2.0).unwrap());
+            }
+        });
+    });
+    group.finish();
+}
+
 fn idempotency(c: &mut Criterion) {
     let ks = keys("idem", N);
     let mut group = c.benchmark_group("idempotency");
@@ -169,5 +204,5 @@ fn fingerprints(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(group, dedupe, idempotency, fingerprints);
+criterion_group!(group, dedupe, dedupe_legacy, idempotency, fingerprints);
 criterion_main!(group);

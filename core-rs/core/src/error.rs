@@ -8,11 +8,26 @@ use std::borrow::Cow;
 /// A stable error code: a `&'static str` for fixed codes, owned when built at run time.
 pub type Code = Cow<'static, str>;
 
+/// The input at fault: an argument's name as the caller wrote it (`secrets[1]`)
+/// or a JSON path (`data.object.amount`).
+pub type Param = Cow<'static, str>;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
-    /// A webhook signature or signature header was rejected.
+    /// A webhook signature or signature header was rejected; `param` names the
+    /// argument at fault (set by the verifier, see `signature::Params`).
     #[error("{message}")]
-    Signature { code: Code, message: String },
+    Signature {
+        code: Code,
+        param: Option<Param>,
+        message: String,
+    },
+
+    /// A payload whose signature is valid but which cannot be what the parser
+    /// reads (not JSON, a required field missing or of the wrong type); `param`
+    /// is the JSON path of the field, or `payload` for the whole document.
+    #[error("{message}")]
+    Payload { param: Param, message: String },
 
     /// Bad money input: unknown currency, excess precision, overflow.
     #[error("{message}")]
@@ -40,10 +55,7 @@ pub enum Error {
 
     /// Any other bad argument; `field` names it.
     #[error("{field}: {message}")]
-    Invalid {
-        field: Cow<'static, str>,
-        message: String,
-    },
+    Invalid { field: Param, message: String },
 }
 
 impl Error {
@@ -58,6 +70,7 @@ impl Error {
             Error::Routing { .. } => "invalid_routing_rules",
             Error::StaleLease { .. } => "stale_lease",
             Error::Invalid { .. } => "invalid_argument",
+            Error::Payload { .. } => "invalid_payload",
         }
     }
 
@@ -67,6 +80,8 @@ impl Error {
         match self {
             Error::Tariff { path, .. } | Error::Routing { path, .. } => Some(path),
             Error::Invalid { field, .. } => Some(field),
+            Error::Signature { param, .. } => param.as_deref(),
+            Error::Payload { param, .. } => Some(param),
             Error::Money { code, .. } if code == "unknown_currency" => Some("currency"),
             Error::Money { .. } => Some("amount"),
             _ => None,
@@ -76,7 +91,41 @@ impl Error {
     pub fn signature(code: &'static str, message: impl Into<String>) -> Self {
         Error::Signature {
             code: Cow::Borrowed(code),
+            param: None,
             message: message.into(),
+        }
+    }
+
+    pub fn payload(param: impl Into<Param>, message: impl Into<String>) -> Self {
+        Error::Payload {
+            param: param.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The same error, about the input `param` (an argument as the caller
+    /// named it, e.g. `secrets[1]`). Variants whose input is fixed by their code
+    /// (money, queue, leases, idempotency keys) are returned unchanged.
+    pub fn with_param(self, param: impl Into<Param>) -> Self {
+        match self {
+            Error::Signature { code, message, .. } => Error::Signature {
+                code,
+                param: Some(param.into()),
+                message,
+            },
+            Error::Invalid { message, .. } => Error::Invalid {
+                field: param.into(),
+                message,
+            },
+            Error::Tariff { message, .. } => Error::Tariff {
+                path: param.into().into_owned(),
+                message,
+            },
+            Error::Payload { message, .. } => Error::Payload {
+                param: param.into(),
+                message,
+            },
+            other => other,
         }
     }
 
@@ -115,9 +164,9 @@ impl Error {
         }
     }
 
-    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+    pub fn invalid(field: impl Into<Param>, message: impl Into<String>) -> Self {
         Error::Invalid {
-            field: Cow::Borrowed(field),
+            field: field.into(),
             message: message.into(),
         }
     }
@@ -145,6 +194,20 @@ mod tests {
         assert_eq!(routing.param(), Some("$.rules[1].when[0].op"));
         assert_eq!(routing.code(), "invalid_routing_rules");
         assert_eq!(Error::queue("terminal_busy", "m").param(), None);
+        assert_eq!(Error::signature("no_timestamp", "m").param(), None);
+        let named = Error::signature("no_timestamp", "m").with_param("header");
+        assert_eq!(
+            (named.code(), named.param()),
+            ("no_timestamp", Some("header"))
+        );
+        let err = Error::payload("id", "m");
+        assert_eq!((err.code(), err.param()), ("invalid_payload", Some("id")));
+        assert_eq!(
+            Error::invalid("keys", "m")
+                .with_param("secrets[1]")
+                .to_string(),
+            "secrets[1]: m"
+        );
     }
 
     #[test]

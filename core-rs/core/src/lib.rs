@@ -11,6 +11,7 @@ pub mod dedupe;
 pub mod event;
 pub mod fingerprint;
 pub mod idempotency;
+pub mod json_numbers;
 pub mod locks;
 pub mod money;
 pub mod queue;

@@ -47,11 +47,17 @@ def _code(text: str | None) -> str:
     return f"`{text}`" if text else "—"
 
 
+def _prose(text: str) -> str:
+    """Help text as Markdown: brackets outside `code` escaped (`[?client_id=ID]` is no link)."""
+    parts = text.split("`")
+    return "`".join(part if i % 2 else part.replace("[", "\\[") for i, part in enumerate(parts))
+
+
 def table() -> str:
     head = ["| key | flag | variable | type | default | secret | meaning |", "|---|---|---|---|---|---|---|"]
     rows = [
         f"| `{s.path}` | {_code(s.setting.flag)} | {_code(s.setting.env)} | {_type(s)} | {_default(s)} "
-        f"| {_secret(s)} | {s.setting.help} |"
+        f"| {_secret(s)} | {_prose(s.setting.help)} |"
         for s in specs(Config)
     ]
     return "\n".join([BEGIN, *head, *rows, END])

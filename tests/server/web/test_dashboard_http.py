@@ -159,6 +159,8 @@ async def test_every_html_page_sends_the_security_headers(board: Server) -> None
         "/static/status.html",
         "/checkout/ord_0123456789abcdef01234567?client_secret=x",
         "/checkout/ord_0123456789abcdef01234567/receipt",
+        "/checkout/payments/pay_0123456789abcdef01234567",
+        "/docs",
         "signed in: /dashboard",  # the staff page
     ]
     async with _jar() as http:

@@ -66,6 +66,49 @@ pub mod codes {
     pub const INVALID_ARGUMENT: &str = "invalid_argument";
 }
 
+/// Which argument a signature error is about, for one verifier, named as in
+/// SPEC 2.1 (the Python signatures): the payload, the header(s) or signature,
+/// the secret(s) or the encoding. Each public verifier names its errors here,
+/// so the bindings never decide a `param`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Params {
+    /// What carries the signature: `header` (Stripe), `headers` (Standard Webhooks), `signature` (plain HMAC).
+    header: &'static str,
+    /// `secrets` (verifiers taking one or several), `secret` (plain HMAC).
+    secrets: &'static str,
+}
+
+pub(crate) const STRIPE_PARAMS: Params = Params {
+    header: "header",
+    secrets: "secrets",
+};
+pub(crate) const STANDARD_PARAMS: Params = Params {
+    header: "headers",
+    secrets: "secrets",
+};
+pub(crate) const HMAC_PARAMS: Params = Params {
+    header: "signature",
+    secrets: "secret",
+};
+
+impl Params {
+    /// `err` with its `param` set from its code, unless it already names one.
+    pub(crate) fn name(self, err: Error) -> Error {
+        if err.param().is_some() {
+            return err;
+        }
+        let param = match err.code() {
+            codes::INVALID_PAYLOAD => "payload",
+            codes::INVALID_SECRET => self.secrets,
+            // the verifiers' only `invalid_argument` is verify_hmac's encoding name
+            codes::INVALID_ARGUMENT => "encoding",
+            codes::MALFORMED_SIGNATURE => "signature",
+            _ => self.header,
+        };
+        err.with_param(param)
+    }
+}
+
 /// A wall-clock UNIX time with sub-second precision, as signatures are dated.
 ///
 /// An explicit integer `now` and the wall clock compare the same way as
@@ -178,6 +221,7 @@ impl HmacKey {
     pub fn new(key: &[u8]) -> Result<Self> {
         HmacSha256::new_from_slice(key).map(Self).map_err(|_| {
             Error::signature(codes::INVALID_SECRET, "the secret cannot key HMAC-SHA256")
+                .with_param("secret")
         })
     }
 

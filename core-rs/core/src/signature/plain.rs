@@ -5,7 +5,7 @@ use base64::engine::DecodePaddingMode;
 use base64::{alphabet, Engine as _};
 use subtle::ConstantTimeEq;
 
-use super::{codes, HmacKey, MAX_HEADER_LEN};
+use super::{codes, HmacKey, HMAC_PARAMS, MAX_HEADER_LEN};
 use crate::{Error, Result};
 
 /// How the signature is written.
@@ -25,7 +25,8 @@ impl HmacEncoding {
             _ => Err(Error::signature(
                 codes::INVALID_ARGUMENT,
                 format!("encoding must be \"hex\" or \"base64\", not {name:?}"),
-            )),
+            )
+            .with_param("encoding")),
         }
     }
 }
@@ -76,12 +77,17 @@ fn decode(signature: &str, encoding: HmacEncoding) -> Result<[u8; 32]> {
 }
 
 /// Check `signature == hmac-sha256(secret, payload)` in constant time.
+/// Errors name their argument (`signature`, `secret`) in `param`.
 pub fn verify_hmac(
     payload: &[u8],
     signature: &str,
     secret: &[u8],
     encoding: HmacEncoding,
 ) -> Result<()> {
+    verify(payload, signature, secret, encoding).map_err(|e| HMAC_PARAMS.name(e))
+}
+
+fn verify(payload: &[u8], signature: &str, secret: &[u8], encoding: HmacEncoding) -> Result<()> {
     if secret.is_empty() {
         return Err(Error::signature(
             codes::INVALID_SECRET,

@@ -23,6 +23,7 @@ use subtle::ConstantTimeEq;
 
 use super::{
     check_header_len, codes, outside_tolerance, require_utf8, HmacKey, Timestamp, UnixTime,
+    STANDARD_PARAMS,
 };
 use crate::{Error, Result};
 
@@ -45,7 +46,12 @@ const SECRET_ENGINE: GeneralPurpose = GeneralPurpose::new(
 pub struct StandardKey(HmacKey);
 
 impl StandardKey {
+    /// The error's `param` is `secret`.
     pub fn new(secret: &str) -> Result<Self> {
+        Self::decode(secret).map_err(|e| e.with_param("secret"))
+    }
+
+    fn decode(secret: &str) -> Result<Self> {
         let b64 = secret.strip_prefix(SECRET_PREFIX).unwrap_or(secret);
         let key = SECRET_ENGINE.decode(b64).map_err(|e| {
             Error::signature(
@@ -239,8 +245,19 @@ fn b64_value(c: u8) -> Option<u8> {
     }
 }
 
-/// Verify a Standard Webhooks message against one or more keys; returns `webhook-id`.
+/// Verify a Standard Webhooks message against one or more keys; returns
+/// `webhook-id`. Errors name their argument (`payload`, `headers`, `secrets`).
 pub fn verify_standard<'h>(
+    payload: &[u8],
+    headers: &StandardHeaders<'h>,
+    keys: &[StandardKey],
+    tolerance: u64,
+    now: UnixTime,
+) -> Result<&'h str> {
+    verify(payload, headers, keys, tolerance, now).map_err(|e| STANDARD_PARAMS.name(e))
+}
+
+fn verify<'h>(
     payload: &[u8],
     headers: &StandardHeaders<'h>,
     keys: &[StandardKey],

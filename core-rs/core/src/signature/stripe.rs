@@ -19,7 +19,7 @@ use subtle::ConstantTimeEq;
 
 use super::{
     check_header_len, codes, outside_tolerance, require_utf8, HmacKey, Timestamp, UnixTime,
-    MAX_HEADER_LEN,
+    MAX_HEADER_LEN, STRIPE_PARAMS,
 };
 use crate::{Error, Result};
 
@@ -35,13 +35,15 @@ const BLANK: [char; 6] = [' ', '\t', '\r', '\n', '\x0c', '\x0b'];
 pub struct StripeKey(HmacKey);
 
 impl StripeKey {
-    /// Rejects an empty or blank secret (as stripe-python does).
+    /// Rejects an empty or blank secret (as stripe-python does); the error's
+    /// `param` is `secret`.
     pub fn new(secret: &str) -> Result<Self> {
         if secret.trim_matches(BLANK).is_empty() {
             return Err(Error::signature(
                 codes::INVALID_SECRET,
                 "the webhook secret is empty; it should start with `whsec_`",
-            ));
+            )
+            .with_param("secret"));
         }
         HmacKey::new(secret.as_bytes()).map(Self)
     }
@@ -213,8 +215,19 @@ pub fn sign_stripe(payload: &[u8], key: &StripeKey, timestamp: u64) -> String {
 }
 
 /// Verify a Stripe webhook against one or more keys (rotation: any may match).
-/// Returns the header's timestamp.
+/// Returns the header's timestamp. Errors name their argument (`payload`,
+/// `header`, `secrets`) in `param`.
 pub fn verify_stripe<'h>(
+    payload: &[u8],
+    header: &'h str,
+    keys: &[StripeKey],
+    tolerance: Option<u64>,
+    now: UnixTime,
+) -> Result<StripeTimestamp<'h>> {
+    verify(payload, header, keys, tolerance, now).map_err(|e| STRIPE_PARAMS.name(e))
+}
+
+fn verify<'h>(
     payload: &[u8],
     header: &'h str,
     keys: &[StripeKey],
@@ -290,10 +303,10 @@ pub fn verify_stripe_many<'a>(
             .iter()
             .map(|&(payload, header)| match header {
                 Some(header) => verify_stripe(payload, header, keys, tolerance, now),
-                None => Err(Error::signature(
+                None => Err(STRIPE_PARAMS.name(Error::signature(
                     codes::MISSING_HEADER,
                     "no Stripe-Signature header value was provided",
-                )),
+                ))),
             })
             .collect()
     };

@@ -97,9 +97,21 @@ _TABLES = (
     )""",
     "CREATE INDEX ledger_invoices_payment ON ledger_invoices (payment_id, issued_at)",
 )
+# SQLite: the two hot tables are clustered on their key (WITHOUT ROWID): a balance update is
+# one B-tree descent instead of two (key index, then the row), a transfer insert one less
+# B-tree to write (bench/ledger.py, one transfer per write: 78-85 us of CPU per transfer
+# against 90-104 us as rowid tables, same loaded machine, interleaved runs). Version 4 was
+# never released, so it is changed in place.
+_CLUSTERED = ("CREATE TABLE ledger_accounts (", "CREATE TABLE ledger_transfers (")
+
+
+def _clustered(sql: str) -> str:
+    return sql + " WITHOUT ROWID" if sql.startswith(_CLUSTERED) else sql
+
+
 SQLITE: tuple[str, ...] = (
     *_PAYMENTS,
-    *_TABLES,
+    *(_clustered(sql) for sql in _TABLES),
     """CREATE TRIGGER ledger_transfers_no_update BEFORE UPDATE ON ledger_transfers
         BEGIN SELECT RAISE(ABORT, 'ledger_transfers is append-only'); END""",
     """CREATE TRIGGER ledger_transfers_no_delete BEFORE DELETE ON ledger_transfers

@@ -19,6 +19,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from payedge_server.openapi import register
+from payedge_server.openapi.builder import error_responses
 
 CSP: Final = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -90,12 +91,14 @@ def _file_handler(directory: Path) -> Any:
     return handler
 
 
+# The rate limits apply to these pages too (SPEC 8; ratelimit/): 429 when configured and exceeded.
+_LIMITED: Final = error_responses(("rate_limited",))
 PATHS: Final[dict[str, dict[str, Any]]] = {
     "/docs": {
         "get": {
             "summary": "This reference, browsable (Swagger UI over /openapi.json, served locally)",
             "security": [],
-            "responses": {"200": {"description": "the page", "content": {"text/html": {}}}},
+            "responses": {"200": {"description": "the page", "content": {"text/html": {}}}, **_LIMITED},
         }
     },
     "/docs/{name}": {
@@ -119,6 +122,7 @@ PATHS: Final[dict[str, dict[str, Any]]] = {
                     "description": "no such file",
                     "content": {"application/json": {"schema": {"type": "object"}}},
                 },
+                **_LIMITED,
             },
         }
     },

@@ -10,16 +10,19 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from payedge_server import api_docs, health, housekeeping, metrics, middleware, openapi, quotes, terminals
-from payedge_server.auth import ApiKeys
+from payedge_server.auth import ApiKeys, Authenticator
+from payedge_server.checkout import setup_checkout
 from payedge_server.config import Config
 from payedge_server.config.kinds import mask_url_password
 from payedge_server.contracts import Store
+from payedge_server.dashboard import setup_dashboard
 from payedge_server.gateways import hosted
 from payedge_server.gateways.base import Gateway, WebhookParser
 from payedge_server.gateways.sandbox import SandboxGateway, SandboxWebhooks, new_webhook_secret
 from payedge_server.gateways.stripe import StripeWebhooks
 from payedge_server.idempotency import Idempotency
 from payedge_server.keys import (
+    AUTHENTICATORS,
     CONFIG,
     GATEWAYS,
     IDEMPOTENCY,
@@ -33,10 +36,12 @@ from payedge_server.ledger import setup_ledger
 from payedge_server.live import setup_live
 from payedge_server.live_feed import setup_live_feed
 from payedge_server.openapi import paths
+from payedge_server.orders import setup_orders
 from payedge_server.parking import setup_parking
 from payedge_server.payments import routes as payment_routes
 from payedge_server.payments.service import PaymentService
 from payedge_server.quotes import TARIFF
+from payedge_server.ratelimit import RateLimiter
 from payedge_server.shared_redis import RedisDedupe, setup_redis
 from payedge_server.store import migrations, open_store
 from payedge_server.webhooks import listing as webhook_listing
@@ -132,16 +137,25 @@ def create_app(config: Config) -> web.Application:
     store = open_store(config.store.database_url)
     idempotency = Idempotency(store)
     public_prefixes: list[str] = []
+    authenticators: list[Authenticator] = []
+    limiter = RateLimiter.from_config(config)  # SPEC 8: None (no cost at all) unless configured
     app = web.Application(
         client_max_size=middleware.MAX_BODY,
-        middlewares=[middleware.build(ApiKeys(config.auth.api_keys), idempotency, public_prefixes)],
+        middlewares=[
+            middleware.build(
+                ApiKeys(config.auth.api_keys), idempotency, public_prefixes, authenticators, limiter
+            )
+        ],
     )
     app[CONFIG] = config
     app[STORE] = store
     app[IDEMPOTENCY] = idempotency
     app[PUBLIC_PREFIXES] = public_prefixes
+    app[AUTHENTICATORS] = authenticators
     # Registered first: closed last, after every part that uses it has stopped.
     shared = setup_redis(app, config.redis.url) if config.redis.url else None
+    if limiter is not None and shared is not None:
+        limiter.attach(shared)
     gateways = build_gateways(config, store)
     app[GATEWAYS] = gateways
     payments = PaymentService(store, gateways)
@@ -159,6 +173,9 @@ def create_app(config: Config) -> web.Application:
 
     app.cleanup_ctx.append(_store_ctx)
     setup_ledger(app)  # SPEC 6: right after the store (its tables), before the parts that read payments
+    # SPEC 8: catalog, orders, client secrets; its catalog is written at start, before the sandbox's
+    # deliveries begin (a start's writes all land before the server listens).
+    setup_orders(app)
     app.cleanup_ctx.append(_gateways_ctx)
     app.cleanup_ctx.append(_housekeeping_ctx)
     # After the store and the gateways: stopped before the sandbox's session and the store close.
@@ -188,4 +205,6 @@ def create_app(config: Config) -> web.Application:
         setup_live_feed(app, store, hub, shared)
     openapi.register(app, paths.LIVE)
     setup_parking(app)
+    setup_checkout(app)
+    setup_dashboard(app)
     return app

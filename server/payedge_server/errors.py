@@ -49,6 +49,11 @@ CATALOGUE: Mapping[str, ErrorSpec] = {
     "idempotency_key_mismatch": _spec(422, "This Idempotency-Key was used with a different request."),
     "idempotency_key_in_flight": _spec(409, "A request with this Idempotency-Key is still running."),
     "unauthorized": _spec(401, "No API key, or not a valid one (Authorization: Bearer <key>)."),
+    "csrf_failed": _spec(
+        403, "A dashboard session wrote without its CSRF token (header X-CSRF-Token), or from another origin."
+    ),
+    "forbidden": _spec(403, "The credential cannot do this: a client secret reads only its own payment."),
+    "rate_limited": _spec(429, "Too many requests for this API key or address: retry after `Retry-After` s."),
     "not_found": _spec(404, "No such route."),
     "method_not_allowed": _spec(405, "The route exists but not with this method."),
     "body_too_large": _spec(413, "The request body is larger than the 1 MB limit."),
@@ -77,6 +82,18 @@ CATALOGUE: Mapping[str, ErrorSpec] = {
     "refund_not_supported": _spec(
         400, "The payment's gateway has no refund API: refund it from the provider's back office."
     ),
+    # -- catalog and orders (SPEC 8) -----------------------------------------------------
+    "product_not_found": _spec(404, "No product with this id."),
+    "order_not_found": _spec(404, "No order with this id (or the client secret is not this order's)."),
+    "client_price_refused": _spec(
+        400,
+        "The body sets an amount or a price: the server prices orders from the catalog; `param` names it.",
+    ),
+    "product_unavailable": _spec(400, "An order item names no active product; `param` names the item."),
+    "price_unavailable": _spec(
+        400, "A product has no price in the order's currency; `param` names the item."
+    ),
+    "order_unexpected_state": _spec(400, "The order's status does not allow this operation."),
     # -- webhooks ------------------------------------------------------------------------
     "invalid_signature": _spec(400, "The webhook's signature, or its signature header, is not valid."),
     "invalid_payload": _spec(

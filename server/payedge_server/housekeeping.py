@@ -61,6 +61,8 @@ def purges(retention: RetentionConfig) -> tuple[Purge, ...]:
         Purge("processed_messages", "msg_id", "processed_at", 30 * DAY_MS),
         # The sandbox's async webhooks once delivered (kept a day to look at).
         Purge("sandbox_deliveries", "event_id", "delivered_at", DAY_MS, "delivered_at IS NOT NULL"),
+        # Dashboard sessions once expired (SPEC 8: 12 hours; a sign-out deletes its row at once).
+        Purge("dashboard_sessions", "id_hash", "expires_at", 0),
     )
 
 

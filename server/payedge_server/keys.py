@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from payedge_server.auth import Authenticator
 from payedge_server.config import Config
 from payedge_server.contracts import LivePublisher, Store
 from payedge_server.gateways.base import Gateway
@@ -21,3 +22,6 @@ IDEMPOTENCY = web.AppKey("idempotency", Idempotency)
 # Path prefixes under /v1 that need no API key (e.g. a browser-facing live endpoint);
 # parts may append to it before the app starts.
 PUBLIC_PREFIXES = web.AppKey("public_prefixes", list[str])
+# Ways other than a Bearer key to authenticate a /v1 request (dashboard sessions, client
+# secrets, SPEC 8); parts append to it before the app starts (auth.Authenticator).
+AUTHENTICATORS = web.AppKey("authenticators", list[Authenticator])

@@ -5,13 +5,15 @@ WebSocket client has a bounded queue drained by its own writer task; a client
 whose queue is full is dropped (closed with code 4008) instead of slowing
 `publish` or the other clients. Long-pollers wait on per-channel futures.
 
-Routes added by `setup_live` (all behind the server's API-key auth; browsers
-cannot set headers on a WebSocket, so the live routes also accept the key as a
-`token` query parameter, see `is_authorised`):
+Routes added by `setup_live` (all behind the server's auth: an API key, a dashboard
+session, or on these two routes a payment's `client_secret` (orders/client_secrets.py),
+which limits a connection to that payment's channel (`SCOPE`); the `token` query
+parameter with an API key is deprecated):
 
 - `GET /v1/stream` WebSocket, protocol in docs/live.md;
 - `GET /v1/payments/{id}/status?wait=<0..60>&since=<version>` long-poll;
-- `GET /static/payedge.js`, `GET /static/status.html` (the JS client and a demo page).
+- `GET /static/payedge.js`, `GET /static/status.html` (the JS client and a demo page, which
+  follows a payment with its client secret: browsers never hold an API key, SPEC 8).
 
 The hub is per process; with `--workers N` each hub also shares its events with
 the other workers through the store (live_feed.py), and `recheck_interval`
@@ -37,6 +39,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from payedge_server import keys
 from payedge_server.contracts import StatusLookup
 from payedge_server.errors import NotFoundError, RequestError, json_response
+from payedge_server.pages import static_file
 
 log = logging.getLogger("payedge.live")
 
@@ -52,7 +55,9 @@ REPLY_WAIT_SECONDS: Final = 5.0
 CLOSE_SLOW_CONSUMER: Final = 4008
 """WebSocket close code sent to a client dropped because its send queue was full."""
 
-_CHANNEL_RE: Final = re.compile(r"(?:payment|session|terminal):[A-Za-z0-9_\-.]{1,255}|system")
+_CHANNEL_RE: Final = re.compile(r"(?:payment|session|terminal):[A-Za-z0-9_\-.]{1,255}|system|terminals")
+SCOPE: Final = "payedge.live_scope"
+"""Request key: the channels a connection may subscribe to (a client secret's payment), absent: any."""
 _LIVE_PATH_RE: Final = re.compile(r"/v1/stream|/v1/payments/[^/]+/status")
 
 Frame = tuple[str, int, bytes]
@@ -80,12 +85,17 @@ def _version_of(event: dict[str, Any]) -> int | None:
 class LiveClient:
     """One WebSocket subscriber: its channels, its bounded queue and its writer task."""
 
-    __slots__ = ("all", "channels", "closed", "dropped", "last_sent", "queue", "transport", "ws")
+    __slots__ = ("all", "channels", "closed", "dropped", "last_sent", "queue", "scope", "transport", "ws")
 
     def __init__(
-        self, ws: web.WebSocketResponse, transport: asyncio.Transport | None, queue_size: int
+        self,
+        ws: web.WebSocketResponse,
+        transport: asyncio.Transport | None,
+        queue_size: int,
+        scope: frozenset[str] | None = None,
     ) -> None:
         self.ws = ws
+        self.scope = scope
         self.transport = transport
         self.queue: asyncio.Queue[Frame] = asyncio.Queue(queue_size)
         self.channels: set[str] = set()
@@ -579,8 +589,11 @@ async def _handle_message(hub: LiveHub, lookup: StatusLookup, client: LiveClient
             client,
             "parameter_invalid",
             "channels must be a non-empty list of 'payment:<id>', 'session:<id>', "
-            "'terminal:<id>', 'system' or '*'",
+            "'terminal:<id>', 'terminals', 'system' or '*'",
         )
+        return
+    if client.scope is not None and not client.scope.issuperset(channels):
+        await _send_error(hub, client, "forbidden", "a client secret subscribes only to its own payment")
         return
     if op == "unsubscribe":
         for channel in channels:
@@ -610,7 +623,7 @@ async def stream_handler(request: web.Request) -> web.WebSocketResponse:
     if hub._closing:
         await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
         return ws
-    client = LiveClient(ws, request.transport, hub.queue_size)
+    client = LiveClient(ws, request.transport, hub.queue_size, request.get(SCOPE))
     hub.add_client(client)
     writer = asyncio.get_running_loop().create_task(_writer(hub, client))
     try:
@@ -629,9 +642,12 @@ async def stream_handler(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-async def _static(request: web.Request) -> web.FileResponse:
-    name = request.match_info["name"]
-    return web.FileResponse(STATIC_DIR / name, headers={"Cache-Control": "no-cache"})
+STATIC_FILES: Final = frozenset({"payedge.js", "status.html", "status.js", "status.css"})
+
+
+async def _static(request: web.Request) -> web.Response:
+    """The JS client and the demo page (HTML with the security headers of every page: pages.py)."""
+    return static_file(STATIC_DIR, request.match_info["name"], STATIC_FILES)
 
 
 def setup_live(
@@ -656,7 +672,7 @@ def setup_live(
         app[RECHECK] = recheck_interval
     app.router.add_get("/v1/stream", stream_handler)
     app.router.add_get("/v1/payments/{id}/status", status_handler)
-    for name in ("payedge.js", "status.html"):
+    for name in sorted(STATIC_FILES):
         app.router.add_get(f"/static/{{name:{re.escape(name)}}}", _static)
 
     async def live_context(app: web.Application) -> AsyncIterator[None]:

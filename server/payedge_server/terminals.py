@@ -4,7 +4,9 @@ Without `--redis-url` the queue is `payedge.TerminalQueue`, in-process (with
 `--workers N` each worker would have its own: use Redis then). With
 `--redis-url` it is `payedge.redis.AsyncRedisTerminalQueue`, shared by every
 worker (atomic Lua scripts, clocks and fencing tokens from Redis). Every change
-is published live on `terminal:<id>` with a growing version.
+is published live on `terminal:<id>` with a growing version, and the whole queue
+(terminals, leases, queued payments in order) on `terminals` after every change, so
+every till's dashboard shows the same queue (seed 000).
 """
 
 from __future__ import annotations
@@ -124,6 +126,34 @@ def _lease(queue: QueueApi, lease: payedge.Lease | None) -> dict[str, Any] | Non
     }
 
 
+def _view(queue: QueueApi, snap: dict[str, Any]) -> dict[str, Any]:
+    terminals = {t: _lease(queue, lease) for t, lease in snap["terminals"].items()}
+    return {"queue": snap["queue"], "terminals": terminals}
+
+
+class _QueueVersions:
+    """Microseconds, never repeating in a process: roughly ordered across workers too (a snapshot
+    channel: the newest view wins)."""
+
+    def __init__(self) -> None:
+        self.last = 0
+
+    def next(self) -> int:
+        self.last = max(self.last + 1, time.time_ns() // 1000)
+        return self.last
+
+
+_queue_versions = _QueueVersions()
+
+
+async def _publish_queue(request: web.Request, queue: QueueApi) -> None:
+    """The whole queue on `terminals`, read after the change (what every dashboard renders)."""
+    live = request.app.get(LIVE)
+    if live is not None:
+        view = _view(queue, await queue.snapshot())
+        live.publish("terminals", {"type": "terminals.updated", "version": _queue_versions.next(), **view})
+
+
 def _publish(request: web.Request, terminal_id: str, kind: str, data: dict[str, Any]) -> None:
     live = request.app.get(LIVE)
     if live is not None:
@@ -146,16 +176,16 @@ def _token(request: web.Request) -> int:
 
 async def snapshot(request: web.Request) -> web.Response:
     queue = _queue(request)
-    snap = await queue.snapshot()
-    terminals = {t: _lease(queue, lease) for t, lease in snap["terminals"].items()}
-    return json_response({"queue": snap["queue"], "terminals": terminals})
+    return json_response(_view(queue, await queue.snapshot()))
 
 
 async def enqueue(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     payment_id = _string(body, "payment_id")
     user_id = _string(body, "user_id")
-    position = await _queue(request).enqueue(payment_id, user_id)
+    queue = _queue(request)
+    position = await queue.enqueue(payment_id, user_id)
+    await _publish_queue(request, queue)
     return json_response({"payment_id": payment_id, "position": position})
 
 
@@ -168,7 +198,10 @@ async def cancel(request: web.Request) -> web.Response:
     payment_id = request.match_info["payment_id"]
     queue = _queue(request)
     mark_started(request)
-    return json_response({"payment_id": payment_id, "canceled": await queue.cancel(payment_id)})
+    canceled = await queue.cancel(payment_id)
+    if canceled:
+        await _publish_queue(request, queue)
+    return json_response({"payment_id": payment_id, "canceled": canceled})
 
 
 async def allocate(request: web.Request) -> web.Response:
@@ -179,6 +212,7 @@ async def allocate(request: web.Request) -> web.Response:
     view = _lease(queue, lease)
     if view is not None:
         _publish(request, terminal_id, "terminal.allocated", {"lease": view})
+        await _publish_queue(request, queue)
     return json_response({"terminal_id": terminal_id, "lease": view})
 
 
@@ -191,6 +225,7 @@ async def complete(request: web.Request) -> web.Response:
     await queue.complete(token)
     if terminal is not None:
         _publish(request, terminal, "terminal.idle", {"token": token})
+    await _publish_queue(request, queue)
     return json_response({"token": token, "completed": True})
 
 
@@ -199,6 +234,7 @@ async def extend(request: web.Request) -> web.Response:
     queue = _queue(request)
     mark_started(request)
     expires_at = await queue.extend(token)
+    await _publish_queue(request, queue)
     return json_response({"token": token, "expires_at": _unix(queue, expires_at)})
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import itertools
 import os
@@ -16,6 +17,11 @@ from typing import Any
 import aiohttp
 
 from tests.support.services import find_binary
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
 
 
 class Page:
@@ -35,8 +41,34 @@ class Page:
                 return result
 
     async def evaluate(self, expression: str) -> Any:
-        result = await self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        result = await self.call(
+            "Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True
+        )
         return result.get("result", {}).get("value")
+
+    async def navigate(self, url: str, *, within: float = 20) -> None:
+        """Open `url` and wait until its document has loaded (scripts with `defer` have run)."""
+        await self.evaluate("window.__leaving = true")
+        await self.call("Page.navigate", url=url)
+        await self.wait_for("!window.__leaving && document.readyState === 'complete'", True, within)
+
+    async def viewport(self, width: int, height: int) -> None:
+        """A till's or a phone's screen: CSS pixels, device scale 1, touch-sized layout."""
+        await self.call(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
+
+    async def screenshot(self, path: Path) -> None:
+        """The whole page as a PNG (beyond the viewport: the page's full height)."""
+        metrics = await self.call("Page.getLayoutMetrics")
+        size = metrics.get("cssContentSize") or metrics["contentSize"]
+        clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
+        shot = await self.call("Page.captureScreenshot", format="png", clip=clip, captureBeyondViewport=True)
+        await asyncio.to_thread(_write, path, base64.b64decode(shot["data"]))
 
     async def wait_for(self, expression: str, expected: Any, within: float) -> Any:
         """Evaluate `expression` every 50 ms until it equals `expected` (bounded by `within` s)."""

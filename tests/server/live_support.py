@@ -14,9 +14,16 @@ from payedge_server import keys
 from payedge_server.config import Config
 from payedge_server.config.sections.auth import AuthConfig
 from payedge_server.errors import DomainError, to_response
-from payedge_server.live import LiveHub, is_authorised, payment_event, setup_live
+from payedge_server.live import SCOPE, LiveHub, is_authorised, payment_event, setup_live
 
 API_KEY = "sk_test_live_key"
+SECRET_SUFFIX = "_secret_live_test"
+
+
+def client_secret(payment_id: str) -> str:
+    """The client secret this harness accepts for `payment_id` (the server's real ones are random
+    and checked against the store: orders/client_secrets.py, tested in tests/server/orders)."""
+    return payment_id + SECRET_SUFFIX
 
 
 @dataclass
@@ -51,9 +58,13 @@ class Payments:
 async def bearer_auth(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """The shape of the server's edge middleware: /v1 needs a key, /static does not; domain errors
-    become responses through the one catalogue."""
-    if request.path.startswith("/v1/") and not is_authorised(request):
+    """The shape of the server's edge middleware: /v1 needs a key (or, on the live routes, a client
+    secret that scopes the connection to its payment), /static does not; domain errors become
+    responses through the one catalogue."""
+    secret = request.query.get("client_secret", "")
+    if request.path.startswith("/v1/") and secret.endswith(SECRET_SUFFIX):
+        request[SCOPE] = frozenset({"payment:" + secret.removesuffix(SECRET_SUFFIX)})
+    elif request.path.startswith("/v1/") and not is_authorised(request):
         return web.json_response({"error": {"code": "unauthorised", "message": "API key"}}, status=401)
     try:
         return await handler(request)

@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from tests.server.browser import chromium_page
-from tests.server.live_support import API_KEY, Payments, make_app
+from tests.server.live_support import Payments, client_secret, make_app
 
 STATUS = "document.getElementById('status').dataset.status"
 TRANSPORT = "document.getElementById('transport').textContent"
@@ -20,7 +20,7 @@ async def test_status_page_follows_the_payment_over_websocket() -> None:
     app, hub = make_app(payments)
     payments.set(hub, "pay_web", "requires_confirmation")
     async with TestServer(app, host="127.0.0.1") as server, chromium_page() as page:
-        url = server.make_url(f"/static/status.html?payment=pay_web&token={API_KEY}")
+        url = server.make_url(f"/static/status.html?payment=pay_web&client_secret={client_secret('pay_web')}")
         await page.call("Page.navigate", url=str(url))
         await page.wait_for(STATUS, "requires_confirmation", within=20)
         await page.wait_for(TRANSPORT, "websocket", within=5)
@@ -46,7 +46,9 @@ async def test_status_page_falls_back_to_long_polling_without_websocket() -> Non
     app.middlewares.insert(0, no_websocket)
     payments.set(hub, "pay_poll", "processing")
     async with TestServer(app, host="127.0.0.1") as server, chromium_page() as page:
-        url = server.make_url(f"/static/status.html?payment=pay_poll&token={API_KEY}")
+        url = server.make_url(
+            f"/static/status.html?payment=pay_poll&client_secret={client_secret('pay_poll')}"
+        )
         await page.call("Page.navigate", url=str(url))
         await page.wait_for(STATUS, "processing", within=20)
         assert await page.evaluate(TRANSPORT) == "poll"
@@ -61,7 +63,7 @@ async def test_status_page_reconnects_after_the_server_drops_it() -> None:
     app, hub = make_app(payments)
     payments.set(hub, "pay_re", "processing")
     async with TestServer(app, host="127.0.0.1") as server, chromium_page() as page:
-        url = server.make_url(f"/static/status.html?payment=pay_re&token={API_KEY}")
+        url = server.make_url(f"/static/status.html?payment=pay_re&client_secret={client_secret('pay_re')}")
         await page.call("Page.navigate", url=str(url))
         await page.wait_for(TRANSPORT, "websocket", within=20)
         assert hub.client_count == 1

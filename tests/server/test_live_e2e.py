@@ -109,7 +109,9 @@ async def test_async_sandbox_payment_succeeds_later_through_its_webhook(payedge_
 async def test_status_page_served_by_payedge_shows_the_change(payedge_url: str) -> None:
     async with aiohttp.ClientSession() as session, chromium_page() as page:
         payment = await _create(session, payedge_url)
-        url = f"{payedge_url}/static/status.html?payment={payment['id']}&token={API_KEY}"
+        # The browser holds the payment's client secret (from its create response), never an API key.
+        query = f"payment={payment['id']}&client_secret={payment['client_secret']}"
+        url = f"{payedge_url}/static/status.html?{query}"
         await page.call("Page.navigate", url=url)
         status = "document.getElementById('status').dataset.status"
         await page.wait_for(status, payment["status"], within=20)

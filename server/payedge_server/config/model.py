@@ -9,9 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from payedge_server.config.sections.auth import AuthConfig
+from payedge_server.config.sections.catalog import CatalogConfig
 from payedge_server.config.sections.gateways import GatewaysConfig
 from payedge_server.config.sections.ledger import CommissionsConfig, LedgerConfig, invoices_setting
 from payedge_server.config.sections.mqtt import MqttConfig
+from payedge_server.config.sections.rate_limits import RateLimitsConfig
 from payedge_server.config.sections.redis import RedisConfig
 from payedge_server.config.sections.retention import RetentionConfig
 from payedge_server.config.sections.server import ServerConfig
@@ -36,3 +38,5 @@ class Config:
     commissions: CommissionsConfig = field(default_factory=CommissionsConfig)
     invoices: str | None = invoices_setting()
     ledger: LedgerConfig = field(default_factory=LedgerConfig)
+    catalog: CatalogConfig = field(default_factory=CatalogConfig)
+    rate_limits: RateLimitsConfig = field(default_factory=RateLimitsConfig)

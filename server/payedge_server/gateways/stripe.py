@@ -8,7 +8,8 @@ off: they would also retry 409/429/5xx answers).
 
 Inbound: `StripeWebhooks` verifies and reads an event in one native call
 (`payedge.parse_stripe_event`) and turns it into an `InboundEvent`: a
-PaymentIntent's state, or a Charge's cumulative refunded amount. A signed event
+PaymentIntent's state, a Charge's cumulative refunded amount, or a Checkout
+Session's outcome (stripe_checkout.py). A signed event
 payedge cannot read is still acknowledged (SPEC 3: what the signature proves,
 payedge records).
 
@@ -388,6 +389,11 @@ def to_inbound(f: _Fields, raw: bytes) -> InboundEvent:
     """An event's fields as an InboundEvent: the state it reports, or nothing to act on."""
     if f.type == CHARGE_REFUNDED:
         return _charge_refunded(f, raw)
+    if f.type.startswith("checkout.session."):
+        from payedge_server.gateways import stripe_checkout  # SPEC 8: Checkout Sessions
+
+        if f.type in stripe_checkout.SESSION_EVENTS:
+            return stripe_checkout.session_inbound(f.id, f.type, f.created, f.hint, raw, minor=_minor)
     reported = _EVENT_STATUS.get(f.type)
     if reported is None or not f.type.startswith("payment_intent."):
         return InboundEvent(f.id, f.type, f.object_id, f.hint)

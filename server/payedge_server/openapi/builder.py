@@ -4,9 +4,11 @@ An operation names the error codes it can answer with; `op` groups them by the
 status the catalogue gives each code and documents every group with the list of
 its codes (`code` is an enum there), so `/openapi.json` cannot promise a status or
 a code the server does not use, nor miss one it does: schemathesis checks both.
-Errors every operation of a kind shares are added here once: 401 for an
-operation that needs an API key, the JSON body errors and 413 for one with a
-body, the Idempotency-Key errors for an idempotent POST.
+Errors every operation of a kind shares are added here once: 401 (and 403
+`csrf_failed`, for a dashboard session) for an operation that needs an API key,
+429 `rate_limited` for every operation the rate limits apply to (all but webhooks
+and health), the JSON body errors and 413 for one with a body, the Idempotency-Key
+errors for an idempotent POST.
 """
 
 from __future__ import annotations
@@ -78,11 +80,15 @@ def op(
     example: dict[str, Any] | None = None,
     responses: dict[str, Any] | None = None,
     body_required: bool = False,
+    limited: bool = True,
 ) -> dict[str, Any]:
-    """One operation object. `errors`: the codes it may answer with besides the shared ones."""
+    """One operation object. `errors`: the codes it may answer with besides the shared ones;
+    `limited`: whether the rate limits apply to it (SPEC 8; every route but webhooks and health)."""
     codes = list(errors)
     if not public:
-        codes.append("unauthorized")
+        codes.extend(("unauthorized", "csrf_failed"))
+    if limited:
+        codes.append("rate_limited")
     if body is not None:
         codes.extend(BODY_ERRORS)
     if idempotent:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from payedge_server.openapi.builder import op, path_param, query_param
+from payedge_server.openapi.builder import error_responses, op, path_param, query_param
 from payedge_server.openapi.schemas import CURRENCY, OBJECT, PAYMENT, PAYMENT_ID
 from payedge_server.payments.model import STATUSES
 from payedge_server.webhooks.listing import OUTCOMES
@@ -162,6 +162,7 @@ WEBHOOKS: dict[str, dict[str, Any]] = {
             body=OBJECT,
             errors=_WEBHOOK_ERRORS,
             public=True,
+            limited=False,
         ),
         "put": op(
             "Receive a provider webhook sent with PUT (MTN MoMo sends its callbacks so): as POST",
@@ -170,6 +171,7 @@ WEBHOOKS: dict[str, dict[str, Any]] = {
             body=OBJECT,
             errors=_WEBHOOK_ERRORS,
             public=True,
+            limited=False,
         ),
         "get": op(
             "A provider checking that its webhook URL answers (CinetPay does, before notifying): 200",
@@ -177,6 +179,7 @@ WEBHOOKS: dict[str, dict[str, Any]] = {
             params=[path_param("provider", {"type": "string", "enum": _PROVIDERS})],
             errors=("unknown_provider",),
             public=True,
+            limited=False,
         ),
     },
 }
@@ -200,11 +203,12 @@ WEBHOOK_EVENTS: dict[str, dict[str, Any]] = {
 WEBHOOKS.update(WEBHOOK_EVENTS)
 
 SERVICE: dict[str, dict[str, Any]] = {
-    "/health": {"get": op("Liveness", public=True, schema=OBJECT)},
+    "/health": {"get": op("Liveness", public=True, schema=OBJECT, limited=False)},
     "/health/ready": {
         "get": op(
             "Readiness of the store, gateways, Redis, MQTT (503 when one is down)",
             public=True,
+            limited=False,
             schema={"$ref": "#/components/schemas/Ready"},
             responses={
                 "503": {
@@ -229,10 +233,14 @@ SERVICE: dict[str, dict[str, Any]] = {
 LIVE: dict[str, dict[str, Any]] = {
     "/v1/stream": {
         "get": op(
-            "WebSocket of live events (subscribe/unsubscribe messages; ?token= accepted for browsers). "
-            "A request that is not a WebSocket upgrade is refused.",
+            "WebSocket of live events (subscribe/unsubscribe messages). Browsers authenticate with a "
+            "payment's ?client_secret= (that payment's channel only) or a dashboard session cookie; "
+            "?token=<api key> is deprecated. A request that is not a WebSocket upgrade is refused.",
             ok=101,
-            params=[query_param("token", {"type": "string"})],
+            params=[
+                query_param("client_secret", {"type": "string"}),
+                query_param("token", {"type": "string"}),
+            ],
             errors=("bad_request",),
         )
     },
@@ -244,21 +252,29 @@ LIVE: dict[str, dict[str, Any]] = {
                 *_ID,
                 query_param("wait", {"type": "number", "minimum": 0, "maximum": 60}),
                 query_param("since", {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}),
+                query_param("client_secret", {"type": "string"}),
                 query_param("token", {"type": "string"}),
             ],
-            errors=("parameter_invalid", "payment_not_found"),
+            errors=("parameter_invalid", "payment_not_found", "forbidden"),
         )
     },
     "/static/{name}": {
         "get": {
-            "summary": "The plain-JavaScript live client (payedge.js) and a demo page (status.html)",
+            "summary": "The plain-JavaScript live client (payedge.js) and a demo page (status.html, with "
+            "status.js and status.css)",
             "security": [],
-            "parameters": [path_param("name", {"type": "string", "enum": ["payedge.js", "status.html"]})],
+            "parameters": [
+                path_param(
+                    "name",
+                    {"type": "string", "enum": ["payedge.js", "status.css", "status.html", "status.js"]},
+                )
+            ],
             "responses": {
                 "200": {
                     "description": "the file",
-                    "content": {"application/javascript": {}, "text/html": {}},
+                    "content": {"text/javascript": {}, "text/html": {}, "text/css": {}},
                 },
+                **error_responses(("rate_limited",)),
                 "404": {"description": "no such file", "content": {"application/json": {"schema": OBJECT}}},
             },
         }

@@ -28,6 +28,7 @@ LAST_ERROR: dict[str, Any] = {
         "code": {"type": "string"},
         "message": {"type": ["string", "null"]},
         "gateway_code": {"type": "string"},
+        "customer_message": {"type": "string", "description": "for the customer, in the payment's locale"},
     },
 }
 NEXT_ACTION: dict[str, Any] = {
@@ -38,6 +39,7 @@ NEXT_ACTION: dict[str, Any] = {
         "url": {"type": "string", "description": "the provider's page (redirect)"},
     },
 }
+LOCALE: dict[str, Any] = {"type": ["string", "null"], "enum": ["en", "fr", None]}
 ATTEMPT: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -74,6 +76,11 @@ SCHEMAS: dict[str, Any] = {
             "updated": {"type": "integer", "description": "UNIX seconds"},
             "history": {"type": "array", "items": {"type": "object"}},
             "attempts": {"type": "array", "items": ATTEMPT},
+            "locale": {"type": ["string", "null"]},
+            "client_secret": {
+                "type": "string",
+                "description": "only in the create response (SPEC 8): lets a browser read this payment",
+            },
         },
     },
     "PaymentCreate": {
@@ -88,6 +95,7 @@ SCHEMAS: dict[str, Any] = {
             "order_ref": REF,
             "payment_method": REF,
             "metadata": METADATA,
+            "locale": LOCALE,
         },
     },
     "PaymentConfirm": {

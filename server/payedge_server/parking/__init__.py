@@ -22,6 +22,7 @@ from payedge_server.contracts import Tx
 from payedge_server.mqtt_relay import MqttRelay
 from payedge_server.parking import http
 from payedge_server.parking.election import FileLeader, Leader, RedisLeader
+from payedge_server.parking.fallback import setup_fallback
 from payedge_server.parking.http import PARKING
 from payedge_server.parking.messages import INBOUND_TOPICS
 from payedge_server.parking.service import ParkingService
@@ -46,6 +47,9 @@ TARIFF_REQUIRED = (
 def setup_parking(app: web.Application) -> None:
     """Enable parking when `mqtt_url` is configured; the site tariff is then required."""
     config = app[keys.CONFIG]
+    setup_fallback(app)  # the degraded-mode switch exists without parking too (seed 000)
+    http.add_fallback_routes(app)
+    openapi.register(app, http.FALLBACK_PATHS)
     if not config.mqtt.url:
         return
     tariff = app.get(TARIFF)  # compiled once by the app factory (POST /v1/quotes uses it too)

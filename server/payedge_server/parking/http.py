@@ -4,7 +4,7 @@
 - `GET  /v1/parking/sessions/{id}`: the session, its payment, its timeline (audit trail).
 - `GET  /v1/audit?session_id=`: the audit trail of a session ("why did the barrier open").
 - `POST /v1/parking/sessions/{id}/override` `{operator, reason}`: an operator authorises the exit.
-- `POST /v1/admin/fallback-mode` `{enabled, who, why}`; `GET` shows it.
+- `POST /v1/admin/fallback-mode` `{enabled, who, why}`; `GET` shows it (on every server: fallback.py).
 - `GET/POST /v1/admin/parking/trusted`, `DELETE /v1/admin/parking/trusted/{id}`:
   trusted badges (`{kind: "badge", badge, label, who}`) and exit PINs
   (`{kind: "pin", pin, label, who}`; stored hashed, never shown).
@@ -25,6 +25,7 @@ from payedge_server.errors import DomainError, NotFoundError, RequestError, json
 from payedge_server.openapi import op, path_param, query_param
 from payedge_server.parking import sessions as s
 from payedge_server.parking import trusted as t
+from payedge_server.parking.fallback import FALLBACK
 from payedge_server.parking.records import audit_trail
 from payedge_server.parking.service import ParkingService
 
@@ -116,17 +117,17 @@ async def override(request: web.Request) -> web.Response:
 
 
 async def fallback_get(request: web.Request) -> web.Response:
-    return json_response(await _service(request).fallback())
+    return json_response(await request.app[FALLBACK].get())
 
 
 async def fallback_set(request: web.Request) -> web.Response:
-    service = _service(request)
+    mode = request.app[FALLBACK]
     body = await read_json_object(request)
     enabled = body.get("enabled")
     if not isinstance(enabled, bool):
         raise RequestError("parameter_invalid", "enabled is required: true or false", "enabled")
     who, why = _text(body, "who"), _text(body, "why")
-    return json_response(await service.set_fallback(enabled, who, why))
+    return json_response(await mode.set(enabled, who, why))
 
 
 async def trusted_list(request: web.Request) -> web.Response:
@@ -175,13 +176,17 @@ async def trusted_remove(request: web.Request) -> web.Response:
     return json_response({"id": entry_id, "deleted": True})
 
 
+def add_fallback_routes(app: web.Application) -> None:
+    """The degraded-mode switch: on every server, parking or not."""
+    app.router.add_get("/v1/admin/fallback-mode", fallback_get)
+    app.router.add_post("/v1/admin/fallback-mode", fallback_set)
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/parking/sessions", list_sessions)
     app.router.add_get("/v1/parking/sessions/{session_id}", get_session)
     app.router.add_post("/v1/parking/sessions/{session_id}/override", override)
     app.router.add_get("/v1/audit", get_audit)
-    app.router.add_get("/v1/admin/fallback-mode", fallback_get)
-    app.router.add_post("/v1/admin/fallback-mode", fallback_set)
     app.router.add_get("/v1/admin/parking/trusted", trusted_list)
     app.router.add_post("/v1/admin/parking/trusted", trusted_add)
     app.router.add_delete("/v1/admin/parking/trusted/{entry_id}", trusted_remove)
@@ -234,21 +239,6 @@ PATHS: dict[str, dict[str, Any]] = {
             params=[query_param("session_id", _TEXT, required=True)],
         )
     },
-    "/v1/admin/fallback-mode": {
-        "get": op("The fallback (degraded) mode", schema=_OBJECT),
-        "post": op(
-            "Switch the fallback (degraded) mode on or off (audited, pushed live on `system`)",
-            schema=_OBJECT,
-            errors=("parameter_missing", "parameter_invalid"),
-            example={"enabled": False, "who": "alice", "why": "back to normal"},
-            body={
-                "type": "object",
-                "required": ["enabled", "who", "why"],
-                "properties": {"enabled": {"type": "boolean"}, "who": _TEXT, "why": _TEXT},
-            },
-            idempotent=True,
-        ),
-    },
     "/v1/admin/parking/trusted": {
         "get": op("Trusted badges and PIN entries (PINs never shown)", schema=_OBJECT),
         "post": op(
@@ -278,5 +268,23 @@ PATHS: dict[str, dict[str, Any]] = {
             errors=("parameter_missing", "parameter_invalid", "trusted_not_found"),
             params=[path_param("entry_id"), query_param("who", _TEXT, required=True)],
         )
+    },
+}
+
+FALLBACK_PATHS: dict[str, dict[str, Any]] = {
+    "/v1/admin/fallback-mode": {
+        "get": op("The fallback (degraded) mode", schema=_OBJECT),
+        "post": op(
+            "Switch the fallback (degraded) mode on or off (audited, pushed live on `system`)",
+            schema=_OBJECT,
+            errors=("parameter_missing", "parameter_invalid"),
+            example={"enabled": False, "who": "alice", "why": "back to normal"},
+            body={
+                "type": "object",
+                "required": ["enabled", "who", "why"],
+                "properties": {"enabled": {"type": "boolean"}, "who": _TEXT, "why": _TEXT},
+            },
+            idempotent=True,
+        ),
     },
 }

@@ -8,6 +8,7 @@ shows seconds (`created`, `updated`), as everywhere on HTTP.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import secrets
 import time
@@ -15,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from payedge_server.payments.declines import customer_message
 
 
 class PaymentStatus(StrEnum):
@@ -57,10 +60,12 @@ class LastError:
     message: str | None = None
     gateway_code: str | None = None
 
-    def view(self) -> dict[str, Any]:
+    def view(self, locale: str | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.gateway_code is not None:
             out["gateway_code"] = self.gateway_code
+        # SPEC 8: what the customer is told, in the payment's locale (payments/declines.py).
+        out["customer_message"] = customer_message(self.code, self.gateway_code, locale)
         return out
 
 
@@ -141,6 +146,20 @@ def new_refund_id() -> str:
     return "re_" + _sortable_hex()
 
 
+CLIENT_SECRET_SEPARATOR = "_secret_"
+
+
+def new_client_secret(payment_id: str) -> str:
+    """`<payment id>_secret_<32 random URL-safe characters>` (192 bits), like Stripe's client secrets:
+    a browser holding it may read that one payment (SPEC 8); the store keeps only its hash."""
+    return payment_id + CLIENT_SECRET_SEPARATOR + secrets.token_urlsafe(24)
+
+
+def client_secret_hash(secret: str) -> str:
+    """SHA-256 (hex) of a client secret: 192 random bits need no slow hash."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class Payment:
     id: str
@@ -169,6 +188,12 @@ class Payment:
     commission_type: str | None = None
     # What the payer must do at the provider (hosted payments); shown while `processing`.
     next_action: NextAction | None = None
+    # SPEC 8: the hash of the payment's client secret (None for payments made before 0.5),
+    # the customer's language (customer messages), and the secret itself, which only the
+    # object returned by the creating write carries (never stored, never published).
+    client_secret_hash: str | None = None
+    locale: str | None = None
+    client_secret: str | None = field(default=None, repr=False, compare=False)
 
     def replace(self, **changes: Any) -> Payment:
         return dataclasses.replace(self, **changes)
@@ -190,7 +215,7 @@ class Payment:
             "gateway_ref": self.gateway_ref,
             "amount_captured": self.amount_captured,
             "amount_refunded": self.amount_refunded,
-            "last_error": self.last_error.view() if self.last_error else None,
+            "last_error": self.last_error.view(self.locale) if self.last_error else None,
             "next_action": self.next_action.view()
             if self.next_action and self.status is PaymentStatus.PROCESSING
             else None,
@@ -198,6 +223,7 @@ class Payment:
             "updated": self.updated_at // 1000,
             "payee": self.payee,
             "commission_type": self.commission_type,
+            "locale": self.locale,
         }
 
 

@@ -91,11 +91,10 @@ def check_new(service: PaymentService, new: NewPayment) -> Gateway:
     return gw
 
 
-async def create(service: PaymentService, new: NewPayment, key: RequestKey | None) -> Payment:
-    gw = check_new(service, new)
-    pid = new_payment_id()
+def draft_of(new: NewPayment, pid: str) -> Payment:
+    """The payment as the gateway's create call sees it, before it is stored (version 0)."""
     now = now_ms()
-    draft = Payment(
+    return Payment(
         id=pid,
         amount=new.amount,
         currency=new.currency,
@@ -110,7 +109,14 @@ async def create(service: PaymentService, new: NewPayment, key: RequestKey | Non
         metadata=dict(new.metadata),
         payee=new.payee,
         commission_type=new.commission_type,
+        locale=new.locale,
     )
+
+
+async def create(service: PaymentService, new: NewPayment, key: RequestKey | None) -> Payment:
+    gw = check_new(service, new)
+    pid = new_payment_id()
+    draft = draft_of(new, pid)
     if key:
         key.mark_started()
     try:

@@ -17,7 +17,7 @@ _COLUMNS = (
     "id, amount, currency, gateway, status, version, created_at, updated_at, user_id, order_ref, "
     "payment_method, metadata, gateway_ref, amount_captured, amount_refunded, last_error_code, "
     "last_error_message, last_error_gateway_code, provider_at, locked_until, payee, commission_type, "
-    "next_action"
+    "next_action, client_secret_hash, locale"
 )
 SELECT = f"SELECT {_COLUMNS} FROM payments"
 
@@ -25,7 +25,7 @@ SELECT = f"SELECT {_COLUMNS} FROM payments"
 def from_row(row: Sequence[Any]) -> Payment:
     (pid, amount, currency, gateway, status, version, created, updated, user_id, order_ref, pm, metadata,
      ref, captured, refunded, err_code, err_message, err_gateway, provider_at, locked, payee,
-     commission_type, action) = row  # fmt: skip
+     commission_type, action, secret_hash, locale) = row  # fmt: skip
     return Payment(
         id=pid,
         amount=amount,
@@ -48,6 +48,8 @@ def from_row(row: Sequence[Any]) -> Payment:
         payee=payee,
         commission_type=commission_type,
         next_action=NextAction.loads(action),
+        client_secret_hash=secret_hash,
+        locale=locale,
     )
 
 
@@ -77,10 +79,12 @@ def _values(p: Payment) -> tuple[Any, ...]:
         p.payee,
         p.commission_type,
         p.next_action.dumps() if p.next_action else None,
+        p.client_secret_hash,
+        p.locale,
     )
 
 
-_INSERT = f"INSERT INTO payments ({_COLUMNS}) VALUES ({', '.join('?' * 23)})"
+_INSERT = f"INSERT INTO payments ({_COLUMNS}) VALUES ({', '.join('?' * 25)})"
 _UPDATE = (
     "UPDATE payments SET status = ?, version = ?, updated_at = ?, payment_method = ?, gateway_ref = ?, "
     "amount_captured = ?, amount_refunded = ?, last_error_code = ?, last_error_message = ?, "
@@ -92,6 +96,12 @@ _UPDATE = (
 def load(tx: Tx, payment_id: str) -> Payment | None:
     row = tx.fetchone(f"{SELECT} WHERE id = ?", (payment_id,))
     return from_row(row) if row else None
+
+
+def client_secret_hash(tx: Tx, payment_id: str) -> str | None:
+    """The stored hash of the payment's client secret (None: no such payment, or none kept)."""
+    row = tx.fetchone("SELECT client_secret_hash FROM payments WHERE id = ?", (payment_id,))
+    return str(row[0]) if row and row[0] is not None else None
 
 
 def find_by_ref(tx: Tx, gateway: str, ref: str) -> Payment | None:

@@ -23,7 +23,11 @@ def _payment_id(request: web.Request) -> str:
 
 
 def render_created(p: Payment) -> tuple[int, dict[str, Any]]:
-    return 201, p.view()
+    """201 with the payment and, this once, its `client_secret` (SPEC 8)."""
+    view = p.view()
+    if p.client_secret is not None:
+        view["client_secret"] = p.client_secret
+    return 201, view
 
 
 def render_payment(p: Payment) -> tuple[int, dict[str, Any]]:
@@ -64,6 +68,7 @@ def parse_new_payment(body: dict[str, Any]) -> NewPayment:
         metadata=validation.metadata(body.get("metadata")),
         payee=validation.ledger_id(body, "payee") or DEFAULT_PAYEE,
         commission_type=validation.ledger_id(body, "commission_type"),
+        locale=validation.locale(body.get("locale")),
     )
 
 

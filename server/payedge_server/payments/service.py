@@ -26,6 +26,8 @@ from payedge_server.payments.model import (
     Payment,
     PaymentChange,
     PaymentStatus,
+    client_secret_hash,
+    new_client_secret,
     new_payment_id,
     now_ms,
 )
@@ -53,6 +55,7 @@ class NewPayment:
     metadata: Mapping[str, str] = field(default_factory=dict)
     payee: str = DEFAULT_PAYEE
     commission_type: str | None = None
+    locale: str | None = None  # the customer's language (payments/declines.py), None: English
 
 
 def not_found(payment_id: str) -> NotFoundError:
@@ -130,6 +133,8 @@ class PaymentService:
         """Create a payment inside the caller's transaction (the API, parking).
 
         `result` is the gateway's answer to its create call, when it was made first.
+        The payment returned carries its new `client_secret` (SPEC 8: shown once; only its
+        hash is stored).
         """
         self.gateway(new.gateway)
         self.check_new(new)
@@ -141,8 +146,10 @@ class PaymentService:
         if result is not None:
             status = result.status
         now = now_ms()
+        pid = payment_id or new_payment_id()
+        secret = new_client_secret(pid)
         p = Payment(
-            id=payment_id or new_payment_id(),
+            id=pid,
             amount=new.amount,
             currency=new.currency,
             gateway=new.gateway,
@@ -157,6 +164,9 @@ class PaymentService:
             gateway_ref=result.gateway_ref if result else None,
             payee=new.payee,
             commission_type=new.commission_type,
+            client_secret_hash=client_secret_hash(secret),
+            locale=new.locale,
+            client_secret=secret,
         )
         repository.insert(tx, p)
         repository.append_history(tx, p, source)

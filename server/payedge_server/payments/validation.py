@@ -7,6 +7,7 @@ from typing import Any
 
 from payedge_server.errors import RequestError
 from payedge_server.payments.currencies import minor_units
+from payedge_server.payments.declines import LOCALES
 
 MAX_AMOUNT = 99_999_999_999  # minor units; fits every currency's real-world amounts
 MAX_METADATA_KEYS = 50
@@ -55,6 +56,7 @@ CREATE_FIELDS = frozenset(
         "metadata",
         "payee",
         "commission_type",
+        "locale",
     }
 )
 # SPEC 6: owner and commission-type ids (a wallet is `wallet:<payee>:<CUR>`)
@@ -152,4 +154,13 @@ def metadata(value: Any) -> dict[str, str]:
             raise bad(f"metadata[{key}]", f"metadata values may have at most {MAX_METADATA_VALUE} characters")
         if could_be_card_data(item):
             raise bad(f"metadata[{key}]", "metadata must not hold card data", "card_data_refused")
+    return value
+
+
+def locale(value: Any, param: str = "locale") -> str | None:
+    """The customer's language for customer messages: one of LOCALES, or absent (English)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in LOCALES:
+        raise bad(param, f"{param} must be one of {', '.join(LOCALES)}")
     return value

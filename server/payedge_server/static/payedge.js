@@ -1,9 +1,14 @@
 /*
  * payedge live status client (plain JavaScript, no build step).
  *
- *   const live = PayedgeStatus({ baseUrl: "http://127.0.0.1:8080", token: "<api key>" });
+ *   const live = PayedgeStatus({ clientSecret: "<the payment's client_secret>" });
  *   const handle = live.watch("pay_123", (status, info) => { ... });
  *   handle.stop();
+ *
+ * A browser holds a payment's client secret (from the payment's or its order's create
+ * response, SPEC 8), never an API key: the secret reads that one payment and nothing
+ * else. Pages served by payedge to a signed-in dashboard session need neither (the
+ * session cookie goes with every request). `baseUrl` defaults to the page's origin.
  *
  * onStatus(status, {transport: "websocket" | "poll", kind: "snapshot" | "event" | "poll"})
  * is called with the payment's public status object whenever its `version` grows.
@@ -21,14 +26,22 @@
   function PayedgeStatus(options) {
     options = options || {};
     var baseUrl = (options.baseUrl || (root.location ? root.location.origin : "")).replace(/\/+$/, "");
+    var clientSecret = options.clientSecret || "";
+    // Deprecated: an API key in an address ends up in proxy logs. Kept for old callers.
     var token = options.token || "";
     var reconnectMs = options.reconnectMs || RECONNECT_MS;
     var pollWait = options.pollWaitSeconds || POLL_WAIT_S;
     var useWebSocket = options.webSocket !== false && typeof root.WebSocket === "function";
 
+    function credential() {
+      if (clientSecret) return "client_secret=" + encodeURIComponent(clientSecret);
+      return token ? "token=" + encodeURIComponent(token) : "";
+    }
+
     function wsUrl() {
       var url = baseUrl.replace(/^http/, "ws") + "/v1/stream";
-      return token ? url + "?token=" + encodeURIComponent(token) : url;
+      var cred = credential();
+      return cred ? url + "?" + cred : url;
     }
 
     function watch(paymentId, onStatus) {
@@ -119,10 +132,15 @@
         pollAbort = controller;
         var url =
           baseUrl + "/v1/payments/" + encodeURIComponent(paymentId) + "/status?wait=" + pollWait +
-          "&since=" + Math.max(version, 0);
-        var headers = token ? { Authorization: "Bearer " + token } : {};
+          "&since=" + Math.max(version, 0) + (clientSecret ? "&" + credential() : "");
+        var headers = token && !clientSecret ? { Authorization: "Bearer " + token } : {};
         root
-          .fetch(url, { headers: headers, signal: controller ? controller.signal : undefined, cache: "no-store" })
+          .fetch(url, {
+            headers: headers,
+            signal: controller ? controller.signal : undefined,
+            cache: "no-store",
+            credentials: "same-origin",
+          })
           .then(function (resp) {
             if (!resp.ok) throw new Error("HTTP " + resp.status);
             return resp.json();

@@ -45,6 +45,8 @@ def _companions(section: str, name: str) -> tuple[str, ...]:
 COMPANIONS: Mapping[str, tuple[str, ...]] = {
     "mqtt.url": ("--tariff", str(PARIS)),
     **{f"{sec}.{name}": _companions(sec, name) for sec, names in _CREDENTIALS.items() for name in names},
+    "rate_limits.per_key.burst": ("--rate-limit-key-rate", "10"),
+    "rate_limits.per_address.burst": ("--rate-limit-address-rate", "10"),
 }
 
 
@@ -96,6 +98,17 @@ def samples(tmp: Path) -> dict[str, tuple[str, str, str]]:
         ),
         "ledger.postings": ("ON", "OFF", "ON"),
         **_hosted_samples(),
+        "catalog.products": (
+            json.dumps({"id": "basic", "name": "Basic", "prices": {"EUR": 2900}}),
+            json.dumps({"id": "vip", "name": "VIP", "prices": {"EUR": 14900, "XOF": 98000}, "active": False}),
+            json.dumps({"id": "t.shirt-1", "name": "T-shirt", "prices": {"JPY": 1500}}),
+        ),
+        "rate_limits.per_key.rate": ("5", "100", "1000000"),
+        "rate_limits.per_key.period": ("2", "60", "86400"),
+        "rate_limits.per_key.burst": ("1", "20", "1000"),
+        "rate_limits.per_address.rate": ("5", "100", "1000000"),
+        "rate_limits.per_address.period": ("2", "60", "86400"),
+        "rate_limits.per_address.burst": ("1", "20", "1000"),
     }
 
 

@@ -188,6 +188,13 @@ WRONG_TYPE: dict[str, list[object]] = {
         for name in (*names, "api_base", "timeout", "poll_interval", "poll_max_interval", "poll_for")
         for kinds in [_HOSTED_WRONG.get(name, [1, True])]
     },
+    "catalog.products": [{"id": "x", "name": "X", "prices": {"EUR": 1}}, ["x"]],
+    "rate_limits.per_key.rate": ["5", 5.0, True],
+    "rate_limits.per_key.period": ["1", [1]],
+    "rate_limits.per_key.burst": ["5", False],
+    "rate_limits.per_address.rate": ["5", 5.5],
+    "rate_limits.per_address.period": ["60s", True],
+    "rate_limits.per_address.burst": [[5], "5"],
 }
 
 
@@ -209,6 +216,8 @@ OUT_OF_RANGE: dict[str, list[str]] = {
     "retention.webhook_events": ["59", "-1", "nan", "abc"],
     "retention.every": ["0.5", "86401", "inf"],
     "ledger.postings": ["maybe", "yes"],
+    "rate_limits.per_key.rate": ["0", "1000001", "-1", "ten"],
+    "rate_limits.per_address.period": ["0", "86401", "1.5"],
     "server.log_level": ["verbose", "INFO2"],
     "server.self_url": ["ftp://x.example", "example.com", "http://h:99999", "http://", "https:///x"],
     "store.database_url": ["mysql://h/db", "payedge.sqlite3"],
@@ -281,9 +290,10 @@ UNKNOWN = [
     "gateways.orange_money.merchantkey",
     # Sections later work adds are unknown until then.
     "routing.default",
-    "catalog.products",
+    "catalog.items",
     "commissions.rates",
     "rate_limits.rate",
+    "rate_limits.per_key.window",
 ]
 
 

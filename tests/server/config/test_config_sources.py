@@ -295,12 +295,12 @@ class AdyenConfig:
 
 
 @dataclass(frozen=True)
-class RateLimitsConfig:
+class QuotasConfig:
     rate: int = setting(Int(1, 10_000), 100, help="requests per period", flag="--rate", env="PAYEDGE_RATE")
 
 
 @dataclass(frozen=True)
-class CatalogConfig:
+class ShelfConfig:
     products: tuple[str, ...] = setting(Items(Table()), (), help="products")
 
 
@@ -311,27 +311,27 @@ class ExtendedGateways(GatewaysConfig):
 
 @dataclass(frozen=True)
 class ExtendedConfig(Config):
-    """Config + [gateways.adyen] + [rate_limits] + [[catalog.products]], as later work adds them."""
+    """Config + [gateways.adyen] + [quotas] + [[shelf.products]], as later work adds them."""
 
     gateways: ExtendedGateways = field(default_factory=ExtendedGateways)
-    rate_limits: RateLimitsConfig = field(default_factory=RateLimitsConfig)
-    catalog: CatalogConfig = field(default_factory=CatalogConfig)
+    quotas: QuotasConfig = field(default_factory=QuotasConfig)
+    shelf: ShelfConfig = field(default_factory=ShelfConfig)
 
 
 def test_a_section_added_by_one_module_is_read_from_every_source(tmp_path: Path) -> None:
     root = ExtendedConfig
     file = tmp_path / "x.toml"
     file.write_text(
-        '[gateways.adyen]\nclient_id = "cid"\nclient_secret = "env:PP"\n[rate_limits]\nrate = 5\n'
-        '[[catalog.products]]\nid = "p1"\nprices = { EUR = 100 }\n[[catalog.products]]\nid = "p2"\n'
+        '[gateways.adyen]\nclient_id = "cid"\nclient_secret = "env:PP"\n[quotas]\nrate = 5\n'
+        '[[shelf.products]]\nid = "p1"\nprices = { EUR = 100 }\n[[shelf.products]]\nid = "p2"\n'
     )
     loaded = load(
         ["--config", str(file), "--rate", "7", "--data-dir", str(tmp_path)], {"PP": "ppsecret"}, root=root
     )
     assert loaded.problems == ()
     config: Any = loaded.config
-    assert config.gateways.adyen.client_secret == "ppsecret" and config.rate_limits.rate == 7
-    assert [p for p in config.catalog.products] == ['{"id":"p1","prices":{"EUR":100}}', '{"id":"p2"}']
+    assert config.gateways.adyen.client_secret == "ppsecret" and config.quotas.rate == 7
+    assert [p for p in config.shelf.products] == ['{"id":"p1","prices":{"EUR":100}}', '{"id":"p2"}']
     bad = load(["--adyen-client-secret", " x", "--data-dir", str(tmp_path)], {}, root=root)
     assert [str(p) for p in bad.problems] == [
         "--adyen-client-secret: starts with a space; payedge uses values exactly as given: remove it"
@@ -362,6 +362,8 @@ def test_dataclass_fields_are_settings_or_sections() -> None:
         "commissions",
         "invoices",
         "ledger",
+        "catalog",
+        "rate_limits",
     }
 
 

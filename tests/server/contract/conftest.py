@@ -1,5 +1,6 @@
 """A `payedge serve` with every part switched on (terminals, tariff, parking over Mosquitto, stripe
-webhooks), so that every route it documents is live."""
+webhooks, a catalog with the product the orders example names), so that every route it documents
+is live."""
 
 from __future__ import annotations
 
@@ -17,7 +18,11 @@ def full_server(
     store_backend: str, mosquitto_port: int, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     work: Path = tmp_path_factory.mktemp("full")
+    catalog = work / "payedge.toml"
+    catalog.write_text('[[catalog.products]]\nid = "example"\nname = "Example"\nprices = { EUR = 1500 }\n')
     args = (
+        "--config",
+        str(catalog),
         "--terminals",
         "T1,T2",
         "--tariff",

@@ -121,6 +121,19 @@ class Site:
         assert found, "the parking entry was not recorded"
         return str(found[0]["id"])
 
+    def order(self, *, paid: bool = False) -> str:
+        body = {"items": [{"product_id": "example", "quantity": 1}], "currency": "EUR",
+                "customer": {"email": "ada@example.com"}}  # fmt: skip
+        made = self.post("/v1/orders", body)
+        assert made.status_code == 201, made.text
+        order = made.json()
+        if paid:
+            confirmed = self.post(
+                f"/v1/payments/{order['payment_id']}/confirm", {"payment_method": "pm_sandbox_ok"}
+            )
+            assert confirmed.status_code == 200, confirmed.text
+        return str(order["id"])
+
     mqtt_port = 0
 
 
@@ -139,6 +152,8 @@ PATHS: dict[str, Callable[[Site], str]] = {
     "/v1/wallets/{owner}/withdrawals": lambda s: f"/v1/wallets/{s.funded_wallet()}/withdrawals",
     "/v1/withdrawals/{id}/complete": lambda s: f"/v1/withdrawals/{s.withdrawal()}/complete",
     "/v1/withdrawals/{id}/fail": lambda s: f"/v1/withdrawals/{s.withdrawal()}/fail",
+    "/v1/orders/{id}/fulfill": lambda s: f"/v1/orders/{s.order(paid=True)}/fulfill",
+    "/v1/orders/{id}/cancel": lambda s: f"/v1/orders/{s.order()}/cancel",
 }
 
 

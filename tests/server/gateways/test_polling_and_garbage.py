@@ -94,6 +94,7 @@ def test_momo_decline_settles_by_polling(quiet: Site) -> None:
         "code": "payment_failed",
         "message": "MTN MoMo: failed (APPROVAL_REJECTED)",
         "gateway_code": "APPROVAL_REJECTED",
+        "customer_message": "The payment was not approved on your phone. Try again.",
     }
 
 

@@ -36,6 +36,8 @@ ROWS: dict[str, str] = {
     "VALUES (?, 't', 'ok', ?)",
     "sandbox_deliveries": "INSERT INTO sandbox_deliveries (event_id, payment_id, body, due_at, owner, "
     "created_at, delivered_at) VALUES (?, 'p', ?, 0, 'o', 0, ?)",
+    "dashboard_sessions": "INSERT INTO dashboard_sessions (id_hash, csrf_token, key_hash, created_at, "
+    "expires_at) VALUES (?, 'c', 'k', 0, ?)",
 }
 
 

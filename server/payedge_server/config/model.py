@@ -14,6 +14,7 @@ from payedge_server.config.sections.ledger import CommissionsConfig, LedgerConfi
 from payedge_server.config.sections.mqtt import MqttConfig
 from payedge_server.config.sections.redis import RedisConfig
 from payedge_server.config.sections.retention import RetentionConfig
+from payedge_server.config.sections.routing import routing_setting
 from payedge_server.config.sections.server import ServerConfig
 from payedge_server.config.sections.store import StoreConfig
 from payedge_server.config.sections.tariff import TariffConfig
@@ -36,3 +37,4 @@ class Config:
     commissions: CommissionsConfig = field(default_factory=CommissionsConfig)
     invoices: str | None = invoices_setting()
     ledger: LedgerConfig = field(default_factory=LedgerConfig)
+    routing: str | None = routing_setting()

@@ -74,6 +74,10 @@ SCHEMAS: dict[str, Any] = {
             "updated": {"type": "integer", "description": "UNIX seconds"},
             "history": {"type": "array", "items": {"type": "object"}},
             "attempts": {"type": "array", "items": ATTEMPT},
+            "routing": {
+                "type": ["object", "null"],
+                "description": "the routing decision of a payment that named no gateway (null: pinned)",
+            },
         },
     },
     "PaymentCreate": {
@@ -83,7 +87,10 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "amount": AMOUNT,
             "currency": CURRENCY,
-            "gateway": {"type": ["string", "null"], "default": "sandbox"},
+            "gateway": {
+                "type": ["string", "null"],
+                "description": "absent: chosen by the [routing] rules when configured, else sandbox",
+            },
             "user_id": REF,
             "order_ref": REF,
             "payment_method": REF,

@@ -182,6 +182,8 @@ class _Confirm:
                 # Another instance sends this gateway's probe: not this payment. The local probe stays
                 # taken, so the next payments here skip the gateway without asking Redis (probes.py).
                 plan = self.plan = plan.without(plan.probe, "probe_in_flight")
+                decision, at = plan.view(), now_ms()
+                await self.service.store.write(lambda tx: repository.save_route(tx, p.id, decision, at))
         try:
             return await self._through(p, [g for g in plan.gateways if g not in self.tried])
         finally:

@@ -30,15 +30,15 @@ def pair(
     root = tmp_path_factory.mktemp("shared")
     rules = write_rules(root, bucket=2, leak=LEAK)
     shared = ("--redis-url", redis_url, "--routing-sync-interval", str(SYNC))
-    with routed_site(root / "a", routing_fakes, rules, *shared) as a:
-        with routed_site(
-            root / "b", routing_fakes, rules, *shared, "--database-url", a.server.database_url
-        ) as b:
-            yield a, b
-            disarm(a.fakes, CINETPAY)
-            a.fakes.post(CINETPAY, "latency", {"latency_ms": 0})
-            a.log_has_no_internal_errors()
-            b.log_has_no_internal_errors()
+    with (
+        routed_site(root / "a", routing_fakes, rules, *shared) as a,
+        routed_site(root / "b", routing_fakes, rules, *shared, "--database-url", a.server.database_url) as b,
+    ):
+        yield a, b
+        disarm(a.fakes, CINETPAY)
+        a.fakes.post(CINETPAY, "latency", {"latency_ms": 0})
+        a.log_has_no_internal_errors()
+        b.log_has_no_internal_errors()
 
 
 def health(site: Site, gateway: str = "cinetpay") -> dict[str, Any]:

@@ -207,9 +207,10 @@ class Routing:
 def none_can(
     rule: str, reasons: list[tuple[str, str]], routing: Routing, amount: int, currency: str
 ) -> DomainError:
-    """No gateway of the decision can take the payment: the most preferred gateway's reason."""
+    """No gateway of the decision can take the payment: the reason of the most preferred gateway
+    configured here (what the client can act on), else 503."""
     listed = ", ".join(f"{g}: {why}" for g, why in reasons)
-    first, why = reasons[0]
+    first, why = next(((g, r) for g, r in reasons if r != NOT_CONFIGURED), reasons[0])
     where = f"no gateway of routing rule {rule!r} can take this payment ({listed})"
     if why == METHOD_NOT_ACCEPTED:
         return RequestError("payment_method_invalid", where, "payment_method")

@@ -34,7 +34,12 @@ def health(site: Site, gateway: str) -> dict[str, Any]:
 
 
 def simulate(site: Site, payment_id: str) -> dict[str, Any]:
-    body: dict[str, Any] = {"payment_id": payment_id, "amount": 5000, "currency": "XOF", "payment_method": PAYER}
+    body: dict[str, Any] = {
+        "payment_id": payment_id,
+        "amount": 5000,
+        "currency": "XOF",
+        "payment_method": PAYER,
+    }
     resp = site.http.post(f"{site.url}/v1/routing/simulate", json=body)
     assert resp.status_code == 200, resp.text
     return dict(resp.json())

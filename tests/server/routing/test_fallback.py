@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+import requests
 
 from tests.server.gateways.support import CINETPAY, MOMO, Site
 from tests.server.routing.support import (
@@ -174,3 +176,93 @@ def test_metrics_per_gateway_and_outcome(site: Site) -> None:
     assert count is not None and float(count.group(1)) >= 1, text[-2000:]
     assert re.search(r'payedge_gateway_attempt_seconds_count\{[^}]*gateway="mtn_momo"', text)
     assert re.search(r'payedge_gateway_circuit\{[^}]*gateway="cinetpay"[^}]*\} 0', text)
+
+
+def simulate(site: Site, **body: Any) -> requests.Response:
+    return site.http.post(f"{site.url}/v1/routing/simulate", json=body)
+
+
+def test_simulate_equals_the_decision_the_confirm_gets(site: Site) -> None:
+    p = create(site, amount=5005)
+    seen = simulate(site, payment_id=p["id"], amount=5005, currency="XOF", payment_method=PAYER).json()
+    site.confirm(p["id"])
+    decided = site.get(p["id"])["routing"]
+    assert {k: seen[k] for k in decided} == decided
+    assert (seen["routed"], seen["payment_id"], seen["gateways"]) == (True, p["id"], ["cinetpay", "mtn_momo"])
+    by_rule = simulate(site, amount=100, currency="XOF", payment_method_type="card").json()
+    assert (by_rule["rule"], by_rule["gateways"]) == ("cards", ["sandbox"])
+    assert by_rule["payment_id"].startswith("pay_")
+
+
+def test_simulate_pinned_candidate_rules_and_refusals(site: Site) -> None:
+    base = {"amount": 5000, "currency": "XOF", "payment_method": PAYER}
+    pinned = simulate(site, **base, gateway="mtn_momo").json()
+    assert (pinned["routed"], pinned["approach"], pinned["gateways"]) == (False, "pinned", ["mtn_momo"])
+    unknown = simulate(site, **base, gateway="adyen").json()
+    assert (unknown["gateways"], unknown["error"]["code"]) == ([], "gateway_invalid")
+    rules = {"default": {"gateways": ["stripe", "orange_money", "mtn_momo"]}}
+    candidate = simulate(site, **base, rules=rules).json()
+    assert candidate["gateways"] == ["mtn_momo"]
+    assert candidate["skipped"] == {"stripe": "not_configured", "orange_money": "payment_method_not_accepted"}
+    nobody = simulate(site, amount=5000, currency="XOF", payment_method="paypal").json()
+    assert (nobody["gateways"], nobody["error"]["code"]) == ([], "payment_method_invalid")
+    cases: list[tuple[dict[str, Any], int, str, str]] = [
+        ({**base, "rules": {"default": {"gateways": []}}}, 400, "invalid_routing_rules", "rules"),
+        ({**base, "rules": {"default": {"gateways": ["adyen"]}}}, 400, "invalid_routing_rules", "rules"),
+        ({**base, "rules": ["x"]}, 400, "parameter_invalid", "rules"),
+        ({**base, "priority": 1}, 400, "parameter_unknown", "priority"),
+        ({"currency": "XOF"}, 400, "parameter_missing", "amount"),
+        ({**base, "country": ""}, 400, "parameter_invalid", "country"),
+    ]
+    for body, status, code, param in cases:
+        resp = simulate(site, **body)
+        assert resp.status_code == status, (body, resp.text)
+        assert (resp.json()["error"]["code"], resp.json()["error"].get("param")) == (code, param), resp.text
+
+
+def test_gateways_list_configured_ones_with_their_health(site: Site) -> None:
+    resp = site.http.get(f"{site.url}/v1/gateways")
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    listed = {g["name"]: g for g in body["data"]}
+    assert body["routing"] is True
+    assert {"sandbox", "cinetpay", "mtn_momo", "paypal", "orange_money"} <= set(listed)
+    assert (listed["mtn_momo"]["in_rules"], listed["paypal"]["in_rules"]) == (True, False)
+    momo = listed["mtn_momo"]["health"]
+    assert momo["circuit"] == "closed" and momo["latency_ms"]["samples"] > 0
+    assert any(
+        w["currency"] == "XOF" and w["payment_method_type"] == "mobile_money" for w in momo["success_rate"]
+    )
+    assert site.http.get(f"{site.url}/v1/gateways?x=1").json()["error"]["code"] == "parameter_unknown"
+
+
+def test_zz_stats_count_every_attempt_made_here(site: Site) -> None:
+    """Last in the module: every attempt of the payments above, counted by gateway."""
+    ids, cursor = [], None
+    while True:
+        page = site.http.get(
+            f"{site.url}/v1/payments", params={"limit": 100, **({"starting_after": cursor} if cursor else {})}
+        ).json()
+        ids += [p["id"] for p in page["data"]]
+        if not page["has_more"]:
+            break
+        cursor = ids[-1]
+    counted: dict[str, dict[str, int]] = {}
+    for pid in ids:
+        for a in site.get(pid)["attempts"]:
+            kind = {"succeeded": "succeeded", "processing": "pending", "error": "errors"}.get(
+                a["outcome"], "declined"
+            )
+            row = counted.setdefault(
+                a["gateway"], {"attempts": 0, "succeeded": 0, "pending": 0, "declined": 0, "errors": 0}
+            )
+            row["attempts"] += 1
+            row[kind] += 1
+    resp = site.http.get(f"{site.url}/v1/gateways/stats", params={"from": "0", "group_by": "gateway"})
+    assert resp.status_code == 200, resp.text
+    got = {
+        r["key"]: {k: r[k] for k in ("attempts", "succeeded", "pending", "declined", "errors")}
+        for r in resp.json()["data"]
+    }
+    assert got == counted
+    assert counted["cinetpay"]["errors"] >= 3 and counted["mtn_momo"]["succeeded"] >= 3

@@ -17,7 +17,11 @@ def full_server(
     store_backend: str, mosquitto_port: int, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     work: Path = tmp_path_factory.mktemp("full")
+    # Routing on: a payment naming no gateway is routed (to the sandbox, the one gateway here).
+    (work / "routing.toml").write_text('[routing]\ndefault = { gateways = ["sandbox"] }\n')
     args = (
+        "--config",
+        str(work / "routing.toml"),
         "--terminals",
         "T1,T2",
         "--tariff",

@@ -194,3 +194,56 @@ def test_interleaved_ratio(benchmark: BenchmarkFixture, ratios: RatioRecorder) -
     ratios.lines.append(line)
     print("\n" + line)
     assert paired >= floor(TARGET_RATIO), paired
+
+
+# -- the server's plan: the decision narrowed to what the configured connectors can take --------
+
+CREDENTIALS = [
+    *("--stripe-api-key", "sk_test_BenchRouting1", "--api-key", "pek_BenchRouting1"),
+    *("--paypal-client-id", "id", "--paypal-client-secret", "secret"),
+    *("--cinetpay-apikey", "key", "--cinetpay-site-id", "1", "--cinetpay-secret-key", "secret"),
+    *("--mtn-momo-subscription-key", "sub", "--mtn-momo-api-user", "user", "--mtn-momo-api-key", "key"),
+    *(
+        "--orange-money-client-id",
+        "id",
+        "--orange-money-client-secret",
+        "s",
+        "--orange-money-merchant-key",
+        "m",
+    ),
+]
+
+
+def make_routing(tmp: Path) -> Any:
+    """payedge_server's Routing on the same rules and health, with every connector configured."""
+    from payedge_server.app import build_gateways
+    from payedge_server.config import load
+    from payedge_server.routing.router import Routing
+    from payedge_server.store import open_store
+
+    loaded = load([*CREDENTIALS, "--data-dir", str(tmp)], {})
+    assert loaded.config is not None, loaded.problems
+    routing = Routing(json.dumps(RULES), build_gateways(loaded.config, open_store(f"sqlite:///{tmp}/x.db")))
+    routing.router = ROUTER  # the same health as the decide benchmark
+    return routing
+
+
+def test_server_plan(benchmark: BenchmarkFixture, ratios: RatioRecorder, tmp_path: Path) -> None:
+    """What routing costs the server per payment beyond `decide`: `Routing.preview` (simulate, then
+    each gateway's exact-amount and payment-method checks). Reported beside `decide`."""
+    routing = make_routing(tmp_path)
+    preview = routing.preview
+
+    def run() -> int:
+        for payment_id, amount, currency, country, method, metadata in PAYMENTS:
+            preview(
+                payment_id, amount, currency, country=country, payment_method_type=method, metadata=metadata
+            )
+        return len(PAYMENTS)
+
+    assert benchmark(run) == N
+    ratios.record("server plan x100 (decide + narrowing)", benchmark)
+    assert benchmark.stats is not None
+    median_us = benchmark.stats.stats.median / N * 1e6
+    print(f"\nserver plan (Router.simulate + narrowing on the connectors): {median_us:.3f} us per payment")
+    assert median_us <= (40.0 if QUICK else 20.0), median_us  # well under a store write's cost

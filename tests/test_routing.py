@@ -402,9 +402,10 @@ def test_bad_rules_text_and_types(rules: Any, path: str) -> None:
 )
 def test_decide_rejects_bad_arguments(kwargs: dict[str, Any], param: str) -> None:
     args: dict[str, Any] = {"payment_id": "p", "amount": 100, "currency": "EUR", **kwargs}
-    with pytest.raises(InvalidArgumentError) as info:
-        Router(EXAMPLE).decide(**args)
-    assert info.value.param == param
+    for method in (Router(EXAMPLE).decide, Router(EXAMPLE).simulate):
+        with pytest.raises(InvalidArgumentError) as info:
+            method(**args)
+        assert info.value.param == param
 
 
 def test_metadata_any_mapping_and_unread_keys_ignored() -> None:
@@ -513,6 +514,24 @@ def test_a_failed_probe_reopens_and_an_unanswered_one_times_out() -> None:
     assert router.release_probe("stripe") is True
     assert router.release_probe("stripe") is False
     assert router.decide("p", 1, "EUR", now=31.0).probe == "stripe"
+
+
+def test_simulate_is_decide_without_taking_the_probe() -> None:
+    router = breaker(size=1, leak=5.0)
+    router.record("stripe", False, failure_class="server_error", now=0.0)
+    for now in (1.0, 5.0, 5.0, 5.0):  # open, then half-open: nothing taken by simulations
+        s = router.simulate("p", 1, "EUR", now=now)
+        assert router.health(now=now)["stripe"]["probe_in_flight"] is False
+    assert (s.gateways, s.skipped, s.probe) == (["stripe", "paypal"], {}, "stripe")
+    d = router.decide("p", 1, "EUR", now=5.0)
+    assert (d.gateways, d.skipped, d.probe) == (s.gateways, s.skipped, s.probe)
+    # The probe is out: simulations see what later decisions see, and take nothing either.
+    s, d = router.simulate("q", 1, "EUR", now=5.0), router.decide("q", 1, "EUR", now=5.0)
+    assert (s.gateways, s.skipped, s.probe) == (d.gateways, d.skipped, d.probe) == (
+        ["paypal"],
+        {"stripe": "probe_in_flight"},
+        None,
+    )
 
 
 def test_all_circuits_open_falls_back_to_the_whole_list() -> None:

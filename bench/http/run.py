@@ -56,6 +56,20 @@ TARGET_RATE = 10_000.0
 TARGET_P99_MS = 25.0
 TARGET_RATIO = 5.0
 TARGET_CHECKOUT = 2_500.0
+TARGET_ROUTED_CHECKOUT = 2_000.0  # issue 10: checkout through routing with fallback
+TARGET_ROUTED_P99_MS = 30.0
+ROUTED = "payedge routed checkout"
+# Routing with fallback (docs/routing.md): the payment names no gateway; the rules try stripe first,
+# then the sandbox. Stripe is down (its API base is a closed port: connection refused), so its
+# circuit opens after 5 failures and every decision skips it; every leak interval (2 s) one
+# payment carries the half-open probe to stripe, fails there and falls back to the sandbox.
+ROUTING_TOML = """[routing]
+default = { gateways = ["stripe", "sandbox"] }
+
+[routing.health]
+elimination = { bucket_size = 5, leak_interval_seconds = 2, probe_timeout_seconds = 30 }
+"""
+ROUTED_BODY = '{"amount":1250,"currency":"eur","payment_method":"pm_sandbox_ok"}'
 BARE = "bare aiohttp (ceiling)"
 IDLE_CEILING = 26_700.0  # the bare handler on this machine at rest (notes/peers.md)
 
@@ -329,6 +343,7 @@ class Bench:
         self.signed_at = 0.0
         self.results: dict[str, Result] = {}
         self.checkout_warm: dict[str, Any] = {}
+        self.routed_warm: dict[str, Any] = {}
         self.stack = contextlib.ExitStack()
         self.pg: Any = None
         self.rss_mb: float | None = None
@@ -550,31 +565,49 @@ class Bench:
             connections,
         )
 
-    def checkout(self, database_url: str | None = None) -> Result:
-        """Checkouts/s: create + confirm through the sandbox gateway, authenticated, with idempotency keys."""
+    def routed_args(self, cwd: Path) -> list[str]:
+        """`payedge serve` flags of the routed checkout: the rules, and a stripe that is down."""
+        cwd.mkdir(parents=True, exist_ok=True)
+        (cwd / "routing.toml").write_text(ROUTING_TOML)
+        closed = free_port()  # nothing listens there: connection refused
+        return ["--config", str(cwd / "routing.toml"), "--stripe-api-key", "sk_test_bench_routing_0123",
+                "--stripe-api-base", f"http://127.0.0.1:{closed}"]  # fmt: skip
+
+    def checkout(self, database_url: str | None = None, *, routed: bool = False) -> Result:
+        """Checkouts/s: create + confirm through the sandbox gateway, authenticated, with idempotency keys.
+
+        `routed`: the payments name no gateway and go through the routing rules with fallback
+        (ROUTING_TOML: stripe down, then the sandbox)."""
         name = "payedge checkout" if database_url is None else "payedge pg checkout"
+        name = ROUTED if routed else name
         result = Result(name)
         self.results[name] = result
         port = free_port()
         cwd = self.work / "checkout" / str(port)
         keys = "1" if self.args.idempotency_keys else "0"
+        command = self.payedge_cmd(1, database_url)(port, cwd) + (self.routed_args(cwd) if routed else [])
+        body = [ROUTED_BODY] if routed else []
         try:
-            with server(self.payedge_cmd(1, database_url)(port, cwd), port, cwd) as proc:
+            with server(command, port, cwd) as proc:
                 if self.args.warmup > 0:
-                    self.checkout_warm = run_wrk(
+                    warm = run_wrk(
                         port,
                         "checkout.lua",
-                        [API_KEY, keys, f"warm{os.urandom(6).hex()}"],
+                        [API_KEY, keys, f"warm{os.urandom(6).hex()}", *body],
                         duration=self.args.warmup,
                         threads=self.args.threads,
                         connections=self.args.connections,
                     )
+                    if routed:
+                        self.routed_warm = warm
+                    else:
+                        self.checkout_warm = warm
                 result.rounds = [
                     self.measured_round(
                         port,
                         proc.pid,
                         "checkout.lua",
-                        [API_KEY, keys, f"run{os.urandom(6).hex()}"],
+                        [API_KEY, keys, f"run{os.urandom(6).hex()}", *body],
                         self.args.connections,
                     )
                     for _ in range(self.args.rounds)
@@ -671,6 +704,17 @@ class Bench:
                 f"{self.checkout_rate(checkout):,.0f} checkouts/s, p50 {checkout.ms('p50_us'):.2f} ms, "
                 f"p99 {checkout.ms('p99_us'):.2f} ms per request"
             )
+        routed = self._get(ROUTED)
+        if routed is not None:
+            versus = (
+                f", {self.checkout_rate(routed) / self.checkout_rate(checkout):.0%} of the plain checkout"
+            )
+            print(
+                f"routed checkout (no gateway named: rules stripe -> sandbox, stripe down, its circuit open, "
+                f"a probe every 2 s falling back): {self.checkout_rate(routed):,.0f} checkouts/s, "
+                f"p50 {routed.ms('p50_us'):.2f} ms, p99 {routed.ms('p99_us'):.2f} ms per request"
+                + (versus if checkout is not None and self.checkout_rate(checkout) > 0 else "")
+            )
 
     def _check_correctness(self, checks: _Checks) -> None:
         names = ("payedge", "payedge --workers 2", "baseline (stripe+sqlite)")
@@ -682,14 +726,17 @@ class Bench:
                 peer.stored is not None and peer.ok <= peer.stored <= sent and peer.total("wrapped") == 0,
                 f"{peer.name}: {peer.ok} answered 2xx, {peer.stored} stored, {sent} sent",
             )
-        checkout = self._get("payedge checkout")
-        if checkout is not None:
-            answered = int(checkout.total("succeeded")) + int(self.checkout_warm.get("succeeded", 0))
-            checks.check(
-                checkout.stored is not None and checkout.stored >= answered,
-                f"checkout: {answered} confirmations answered succeeded (warm-up included), "
-                f"{checkout.stored} payments stored as succeeded",
-            )
+        for checkout, warm in (
+            (self._get("payedge checkout"), self.checkout_warm),
+            (self._get(ROUTED), self.routed_warm),
+        ):
+            if checkout is not None:
+                answered = int(checkout.total("succeeded")) + int(warm.get("succeeded", 0))
+                checks.check(
+                    checkout.stored is not None and checkout.stored >= answered,
+                    f"{checkout.name}: {answered} confirmations answered succeeded (warm-up included), "
+                    f"{checkout.stored} payments stored as succeeded",
+                )
 
     def _load(self) -> float:
         """In --quick (CI) the absolute floors are scaled by how busy the machine is now: the bare
@@ -725,6 +772,12 @@ class Bench:
             floor = TARGET_CHECKOUT * scale * load
             checks.check(self.checkout_rate(checkout) >= floor, f"checkout >= {floor:,.0f}/s")
             checks.check(checkout.total("failed") == 0, "checkout: zero non-2xx")
+        routed = self._get(ROUTED)
+        if routed is not None:
+            floor, p99 = TARGET_ROUTED_CHECKOUT * scale * load, TARGET_ROUTED_P99_MS / scale / load
+            checks.check(self.checkout_rate(routed) >= floor, f"routed checkout >= {floor:,.0f}/s")
+            checks.check(routed.ms("p99_us") < p99, f"routed checkout p99 < {p99:.0f} ms")
+            checks.check(routed.total("failed") == 0, "routed checkout: zero non-2xx")
 
     def _check_ingest(self, checks: _Checks, scale: float, load: float) -> None:
         pay, base = self._get("payedge"), self._get("baseline (stripe+sqlite)")
@@ -830,7 +883,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--peers",
         default=None,
-        help="comma-separated subset of bare,baseline,payedge,workers2,scaling,checkout "
+        help="comma-separated subset of bare,baseline,payedge,workers2,scaling,checkout,routedcheckout "
         "(default: all; --quick leaves out scaling); SPEC 7 on PostgreSQL: pg,pgscaling,pgcheckout",
     )
     parser.add_argument(
@@ -854,7 +907,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.warmup is None:
         args.warmup = 1.0
     if args.peers is None:
-        args.peers = "bare,baseline,payedge,workers2,checkout" + ("" if args.quick else ",scaling")
+        args.peers = "bare,baseline,payedge,workers2,checkout,routedcheckout" + (
+            "" if args.quick else ",scaling"
+        )
     return args
 
 
@@ -871,6 +926,7 @@ def run_peer(bench: Bench, peer: str, args: argparse.Namespace) -> None:
             bench.payedge(workers=2, connections=wide),
         ),
         "checkout": bench.checkout,
+        "routedcheckout": lambda: bench.checkout(routed=True),
         "pg": lambda: bench.payedge_pg(rss=args.rss_seconds > 0),
         "pgscaling": lambda: (
             bench.bare_processes(1, wide),

@@ -666,6 +666,21 @@ class Router:
         ordered and filtered by health. Splits and hedging are deterministic in
         `payment_id` (SHA-256, identical on every instance). InvalidArgumentError
         (`param` names the argument, or "metadata.<key>") for a bad argument."""
+    def simulate(
+        self,
+        payment_id: str,
+        amount: int,
+        currency: str,
+        *,
+        country: str | None = None,
+        payment_method_type: str | None = None,
+        metadata: Mapping[str, str | None] | None = None,
+        now: float | None = None,
+    ) -> Decision:
+        """The Decision `decide` would return now, with no effect on the router: a
+        half-open gateway is named in `probe` but its probe is not taken (the next
+        `decide` still carries it). For `POST /v1/routing/simulate` and provisional
+        choices; same arguments and errors as `decide`."""
     def record(
         self,
         gateway: str,

@@ -42,6 +42,7 @@ from payedge_server.payments import routes as payment_routes
 from payedge_server.payments.service import PaymentService
 from payedge_server.quotes import TARIFF
 from payedge_server.ratelimit import RateLimiter
+from payedge_server.routing import setup_routing
 from payedge_server.shared_redis import RedisDedupe, setup_redis
 from payedge_server.store import migrations, open_store
 from payedge_server.webhooks import listing as webhook_listing
@@ -207,4 +208,5 @@ def create_app(config: Config) -> web.Application:
     setup_parking(app)
     setup_checkout(app)
     setup_dashboard(app)
+    setup_routing(app)  # SPEC 5: [routing], fallback on confirm, /v1/gateways, shared health
     return app

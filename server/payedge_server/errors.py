@@ -79,6 +79,7 @@ CATALOGUE: Mapping[str, ErrorSpec] = {
         "The provider did not answer in time: it may have acted. payedge settles it by a status read; "
         "retry with the same Idempotency-Key.",
     ),
+    "invalid_routing_rules": _spec(400, "Routing rules are invalid; `param` is the JSON path (or `rules`)."),
     "refund_not_supported": _spec(
         400, "The payment's gateway has no refund API: refund it from the provider's back office."
     ),

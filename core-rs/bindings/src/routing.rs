@@ -142,48 +142,40 @@ impl PyRouter {
         metadata: Option<Bound<'_, PyAny>>,
         now: Option<&Bound<'_, PyAny>>,
     ) -> BindResult<PyDecision> {
-        let id = args::str(payment_id, &PAYMENT_ID)?;
-        let amount = args::i64(amount, &AMOUNT)?;
-        let currency = args::str(currency, &CURRENCY)?;
-        let country = opt_str(&country, &COUNTRY)?;
-        let method = opt_str(&payment_method_type, &PAYMENT_METHOD_TYPE)?;
-        let now = monotonic_now(py, now)?;
-        let payment = Payment {
-            id,
+        let fields = (
+            payment_id,
             amount,
             currency,
             country,
-            payment_method_type: method,
-            metadata: &[],
-        };
-        // Metadata values on the stack for the usual handful of keys.
-        let n = self.metadata_keys.len();
-        let decision = if n <= INLINE_KEYS {
-            let mut objects: [Option<Bound<'_, PyString>>; INLINE_KEYS] = Default::default();
-            let mut values: [Option<&str>; INLINE_KEYS] = [None; INLINE_KEYS];
-            self.metadata_values(metadata.as_ref(), &mut objects[..n])?;
-            self.metadata_strs(py, &objects[..n], &mut values[..n])?;
-            self.inner.decide(
-                &Payment {
-                    metadata: &values[..n],
-                    ..payment
-                },
-                now,
-            )?
-        } else {
-            let mut objects = vec![None; n];
-            let mut values = vec![None; n];
-            self.metadata_values(metadata.as_ref(), &mut objects)?;
-            self.metadata_strs(py, &objects, &mut values)?;
-            self.inner.decide(
-                &Payment {
-                    metadata: &values,
-                    ..payment
-                },
-                now,
-            )?
-        };
-        Ok(PyDecision { inner: decision })
+            payment_method_type,
+            metadata,
+        );
+        self.route(py, fields, now, true)
+    }
+
+    /// `decide` without taking a half-open circuit's probe: no effect on the router.
+    #[pyo3(signature = (payment_id, amount, currency, *, country = None, payment_method_type = None, metadata = None, now = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn simulate(
+        &self,
+        py: Python<'_>,
+        payment_id: &Bound<'_, PyAny>,
+        amount: &Bound<'_, PyAny>,
+        currency: &Bound<'_, PyAny>,
+        country: Option<Bound<'_, PyAny>>,
+        payment_method_type: Option<Bound<'_, PyAny>>,
+        metadata: Option<Bound<'_, PyAny>>,
+        now: Option<&Bound<'_, PyAny>>,
+    ) -> BindResult<PyDecision> {
+        let fields = (
+            payment_id,
+            amount,
+            currency,
+            country,
+            payment_method_type,
+            metadata,
+        );
+        self.route(py, fields, now, false)
     }
 
     #[pyo3(signature = (gateway, ok, *, failure_class = None, currency = None, payment_method_type = None, latency_ms = None, now = None))]
@@ -283,6 +275,80 @@ impl PyRouter {
 
 /// Metadata keys read into stack arrays by `decide` (more spill to the heap).
 const INLINE_KEYS: usize = 8;
+
+/// The arguments of `decide` / `simulate` that describe the payment.
+type RouteArgs<'a, 'py> = (
+    &'a Bound<'py, PyAny>,
+    &'a Bound<'py, PyAny>,
+    &'a Bound<'py, PyAny>,
+    Option<Bound<'py, PyAny>>,
+    Option<Bound<'py, PyAny>>,
+    Option<Bound<'py, PyAny>>,
+);
+
+impl PyRouter {
+    /// `decide` (`claim`: take a half-open probe) or `simulate` (leave it).
+    fn route(
+        &self,
+        py: Python<'_>,
+        (payment_id, amount, currency, country, payment_method_type, metadata): RouteArgs<'_, '_>,
+        now: Option<&Bound<'_, PyAny>>,
+        claim: bool,
+    ) -> BindResult<PyDecision> {
+        let id = args::str(payment_id, &PAYMENT_ID)?;
+        let amount = args::i64(amount, &AMOUNT)?;
+        let currency = args::str(currency, &CURRENCY)?;
+        let country = opt_str(&country, &COUNTRY)?;
+        let method = opt_str(&payment_method_type, &PAYMENT_METHOD_TYPE)?;
+        let now = monotonic_now(py, now)?;
+        let payment = Payment {
+            id,
+            amount,
+            currency,
+            country,
+            payment_method_type: method,
+            metadata: &[],
+        };
+        // Metadata values on the stack for the usual handful of keys.
+        let n = self.metadata_keys.len();
+        let decision = if n <= INLINE_KEYS {
+            let mut objects: [Option<Bound<'_, PyString>>; INLINE_KEYS] = Default::default();
+            let mut values: [Option<&str>; INLINE_KEYS] = [None; INLINE_KEYS];
+            self.metadata_values(metadata.as_ref(), &mut objects[..n])?;
+            self.metadata_strs(py, &objects[..n], &mut values[..n])?;
+            self.core_route(
+                &Payment {
+                    metadata: &values[..n],
+                    ..payment
+                },
+                now,
+                claim,
+            )?
+        } else {
+            let mut objects = vec![None; n];
+            let mut values = vec![None; n];
+            self.metadata_values(metadata.as_ref(), &mut objects)?;
+            self.metadata_strs(py, &objects, &mut values)?;
+            self.core_route(
+                &Payment {
+                    metadata: &values,
+                    ..payment
+                },
+                now,
+                claim,
+            )?
+        };
+        Ok(PyDecision { inner: decision })
+    }
+
+    fn core_route(&self, p: &Payment<'_>, now: f64, claim: bool) -> payedge_core::Result<Decision> {
+        if claim {
+            self.inner.decide(p, now)
+        } else {
+            self.inner.simulate(p, now)
+        }
+    }
+}
 
 impl PyRouter {
     /// The value of each metadata key the rules read into `out` (`None` when absent

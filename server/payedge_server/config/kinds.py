@@ -293,10 +293,13 @@ class Table(Kind[str]):
     """A free-form TOML table (only in the file), kept as canonical JSON text; `check` compiles it.
 
     `adapt` may rewrite the table first (TOML has no null: a format may say what an absent key means).
+    `keep_order` keeps the members in the file's order (where order means something: a routing
+    split's members) instead of sorting them.
     """
 
     check: Callable[[str], object] | None = None
     adapt: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    keep_order: bool = False
     text_form = False
 
     @property
@@ -309,7 +312,7 @@ class Table(Kind[str]):
         if self.adapt is not None:
             value = self.adapt(value)
         try:
-            text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+            text = json.dumps(value, sort_keys=not self.keep_order, separators=(",", ":"))
         except TypeError:
             raise Invalid("holds a TOML date or time: write it as a string") from None
         return _run_check(self.check, text)

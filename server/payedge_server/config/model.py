@@ -16,6 +16,7 @@ from payedge_server.config.sections.mqtt import MqttConfig
 from payedge_server.config.sections.rate_limits import RateLimitsConfig
 from payedge_server.config.sections.redis import RedisConfig
 from payedge_server.config.sections.retention import RetentionConfig
+from payedge_server.config.sections.routing import routing_setting
 from payedge_server.config.sections.server import ServerConfig
 from payedge_server.config.sections.store import StoreConfig
 from payedge_server.config.sections.tariff import TariffConfig
@@ -40,3 +41,4 @@ class Config:
     ledger: LedgerConfig = field(default_factory=LedgerConfig)
     catalog: CatalogConfig = field(default_factory=CatalogConfig)
     rate_limits: RateLimitsConfig = field(default_factory=RateLimitsConfig)
+    routing: str | None = routing_setting()

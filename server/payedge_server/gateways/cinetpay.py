@@ -27,6 +27,7 @@ merchant back office.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import replace
@@ -57,6 +58,11 @@ SCALE = Scale(
     multiples={"XOF": 5, "XAF": 5, "CDF": 5, "GNF": 5},
     currencies=frozenset({"XOF", "XAF", "CDF", "GNF", "USD"}),
 )
+#: A mobile-money payer's number (`msisdn:<E.164 digits>`, as MTN MoMo takes it): CinetPay,
+#: an aggregator of the West and Central African operators, charges it through its
+#: MOBILE_MONEY channel with the number filled in and locked (`customer_phone_number`,
+#: `lock_phone_number`), so a MoMo payment can fall back to CinetPay (SPEC 5).
+PAYER = re.compile(r"msisdn:([0-9]{5,15})")
 #: payment_method -> CinetPay `channels`.
 CHANNELS = {
     "cinetpay": "ALL",
@@ -116,6 +122,18 @@ def check_result(reply: Reply, attempt: ProviderAttempt) -> GatewayResult | None
     raise GatewayUnavailableError(f"cinetpay answered a check with code {code[:10]!r} and no known status")
 
 
+def _payer(payment_method: str | None) -> dict[str, object]:
+    """The payer's number, when the payment method names one: mobile money, that number only."""
+    found = PAYER.fullmatch(payment_method or "")
+    if found is None:
+        return {}
+    return {
+        "channels": "MOBILE_MONEY",
+        "customer_phone_number": "+" + found.group(1),
+        "lock_phone_number": True,
+    }
+
+
 def _init_error(reply: Reply) -> GatewayError:
     data = reply.object()
     code, description = str(data.get("code") or reply.status), str(data.get("description") or "")[:200]
@@ -141,9 +159,9 @@ class CinetPayGateway:
         self.poll = PollPolicy(config.poll_interval, config.poll_max_interval, config.poll_for)
 
     def check_payment_method(self, payment_method: str) -> str | None:
-        if payment_method in CHANNELS:
+        if payment_method in CHANNELS or PAYER.fullmatch(payment_method):
             return None
-        return "the cinetpay gateway takes payment_method " + ", ".join(CHANNELS)
+        return "the cinetpay gateway takes payment_method " + ", ".join(CHANNELS) + " or msisdn:<number>"
 
     def check_amount(self, amount: int, currency: str) -> None:
         SCALE.to_provider(amount, currency)
@@ -191,6 +209,7 @@ class CinetPayGateway:
             "return_url": self.return_url.replace("{payment_id}", payment.id),
             "channels": CHANNELS.get(payment.payment_method or "", "ALL"),
             "metadata": payment.id,
+            **_payer(payment.payment_method),
         }
         try:
             reply = await self.http.send("POST", "/v2/payment", write=True, json=body)

@@ -81,6 +81,10 @@ SCHEMAS: dict[str, Any] = {
                 "type": "string",
                 "description": "only in the create response (SPEC 8): lets a browser read this payment",
             },
+            "routing": {
+                "type": ["object", "null"],
+                "description": "the routing decision of a payment that named no gateway (null: pinned)",
+            },
         },
     },
     "PaymentCreate": {
@@ -90,7 +94,10 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "amount": AMOUNT,
             "currency": CURRENCY,
-            "gateway": {"type": ["string", "null"], "default": "sandbox"},
+            "gateway": {
+                "type": ["string", "null"],
+                "description": "absent: chosen by the [routing] rules when configured, else sandbox",
+            },
             "user_id": REF,
             "order_ref": REF,
             "payment_method": REF,

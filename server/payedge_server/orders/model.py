@@ -128,7 +128,7 @@ class OrderDraft:
     currency: str
     customer: Customer
     payee: str
-    gateway: str = "sandbox"
+    gateway: str | None = None  # None: routed (SPEC 5), the sandbox when no rules are configured
     locale: str | None = None
 
 

@@ -117,19 +117,14 @@ class OrderService:
         new = NewPayment(
             amount=sum(line.amount for line in lines),
             currency=draft.currency,
-            gateway=draft.gateway,
+            gateway=draft.gateway or "sandbox",
+            routed=draft.gateway is None,  # the routing rules choose, when configured (SPEC 5)
             order_ref=oid,
             metadata={"order_id": oid},
             payee=draft.payee,
             locale=draft.locale,
         )
-        gw = operations.check_new(self.payments, new)
-        if key:
-            key.mark_started()
-        try:
-            result = await gw.create(operations.draft_of(new, pid), idempotency_key=pid + ":create")
-        except GatewayError as exc:
-            raise operations.gateway_error(exc) from None
+        opened = await operations.open_payment(self.payments, new, pid, key)
 
         def write(tx: Tx) -> CreatedOrder:
             now = now_ms()
@@ -138,7 +133,7 @@ class OrderService:
                 draft.payee, draft.locale, pid, now, now,
             )  # fmt: skip
             repository.insert(tx, order)
-            p = self.payments.create_in_tx(tx, new, payment_id=pid, result=result, source="api:order")
+            p = opened.create_in_tx(tx, self.payments, pid, source="api:order")
             assert p.client_secret is not None
             created = CreatedOrder(self.view_in_tx(tx, oid), p.client_secret)
             if key:

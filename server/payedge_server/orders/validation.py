@@ -102,9 +102,10 @@ def customer(value: Any) -> Customer:
     return Customer(email, name)
 
 
-def _gateway(value: Any) -> str:
+def _gateway(value: Any) -> str | None:
+    """None: the routing rules choose (SPEC 5), or the sandbox without rules."""
     if value is None:
-        return "sandbox"
+        return None
     if not isinstance(value, str):
         raise _bad("gateway", "gateway must be a string", "gateway_invalid")
     return value

@@ -3,7 +3,7 @@
 A remote gateway is called between a write that claims the payment (a short lock
 in `locked_until`) and a write that applies its answer; an in-process gateway
 (`LocalGateway`: the sandbox) decides inside the one write that checks the
-payment. Each confirm call is kept as an `Attempt`. The request's
+payment. Confirm (with its fallback to the next gateway) is payments/confirm.py. The request's
 Idempotency-Key (`RequestKey`) is checked in the first write and its response
 saved in the last, so a payment and the key that made it commit together.
 """
@@ -11,7 +11,7 @@ saved in the last, so a payment and the key that made it commit together.
 from __future__ import annotations
 
 import asyncio
-import time
+import dataclasses
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -28,15 +28,13 @@ from payedge_server.gateways.base import (
 from payedge_server.payments import repository
 from payedge_server.payments.model import (
     CANCELABLE,
-    CONFIRMABLE,
-    Attempt,
-    LastError,
     Payment,
     PaymentStatus,
     new_payment_id,
     now_ms,
 )
 from payedge_server.payments.service import NewPayment, PaymentService
+from payedge_server.routing.plan import Plan
 
 LOCK_MS = 60_000
 
@@ -91,6 +89,26 @@ def check_new(service: PaymentService, new: NewPayment) -> Gateway:
     return gw
 
 
+def routed(service: PaymentService, new: NewPayment, payment_id: str) -> tuple[NewPayment, Plan | None]:
+    """SPEC 5: a payment that names no gateway gets the routing rules' choice, when rules are configured.
+
+    Provisional (`Routing.provisional`: no probe taken) and shown as the payment's gateway
+    until the confirm decides again with the health of that moment.
+    """
+    routing = service.routing
+    if not new.routed or routing is None or not routing.routes:
+        return new, None
+    plan = routing.provisional(
+        payment_id,
+        new.amount,
+        new.currency,
+        payment_method=new.payment_method,
+        country=new.metadata.get("country"),
+        metadata=new.metadata,
+    )
+    return dataclasses.replace(new, gateway=plan.gateways[0]), plan
+
+
 def draft_of(new: NewPayment, pid: str) -> Payment:
     """The payment as the gateway's create call sees it, before it is stored (version 0)."""
     now = now_ms()
@@ -113,19 +131,47 @@ def draft_of(new: NewPayment, pid: str) -> Payment:
     )
 
 
-async def create(service: PaymentService, new: NewPayment, key: RequestKey | None) -> Payment:
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """A new payment past its gateway: routed (`plan`) or created at the provider (`result`)."""
+
+    new: NewPayment
+    plan: Plan | None
+    result: GatewayResult | None
+
+    def create_in_tx(self, tx: Tx, service: PaymentService, pid: str, source: str = "api") -> Payment:
+        """Store the payment (and its routing decision) in the caller's write."""
+        p = service.create_in_tx(tx, self.new, payment_id=pid, result=self.result, source=source)
+        if self.plan is not None:
+            repository.save_route(tx, pid, self.plan.view(), p.created_at)
+        return p
+
+
+async def open_payment(service: PaymentService, new: NewPayment, pid: str, key: RequestKey | None) -> Opened:
+    """Route, check and (for a payment whose gateway is known) create it at the provider.
+
+    Shared by `POST /v1/payments` and `POST /v1/orders`. A routed payment meets a
+    provider at confirm, once its gateway is decided with the health of that moment.
+    """
+    new, plan = routed(service, new, pid)
     gw = check_new(service, new)
-    pid = new_payment_id()
-    draft = draft_of(new, pid)
     if key:
         key.mark_started()
+    result = None
     try:
-        result = await gw.create(draft, idempotency_key=pid + ":create")
+        if plan is None:
+            result = await gw.create(draft_of(new, pid), idempotency_key=pid + ":create")
     except GatewayError as exc:
         raise gateway_error(exc) from None
+    return Opened(new, plan, result)
+
+
+async def create(service: PaymentService, new: NewPayment, key: RequestKey | None) -> Payment:
+    pid = new_payment_id()
+    opened = await open_payment(service, new, pid, key)
 
     def write(tx: Tx) -> Payment:
-        p = service.create_in_tx(tx, new, payment_id=pid, result=result)
+        p = opened.create_in_tx(tx, service, pid)
         if key:
             key.save_in_tx(tx, p)
         return p
@@ -133,7 +179,7 @@ async def create(service: PaymentService, new: NewPayment, key: RequestKey | Non
     return await service.store.write(write)
 
 
-def _claim_in_tx(
+def claim_in_tx(
     tx: Tx, service: PaymentService, payment_id: str, allowed: frozenset[PaymentStatus], action: str
 ) -> Payment:
     p = service.require_in_tx(tx, payment_id)
@@ -146,23 +192,7 @@ def _claim_in_tx(
     return p
 
 
-def _method_in_tx(service: PaymentService, p: Payment, payment_method: str | None) -> str:
-    pm = payment_method or p.payment_method
-    if pm is None:
-        raise RequestError("parameter_missing", "a payment_method is needed to confirm", "payment_method")
-    problem = service.gateway(p.gateway).check_payment_method(pm)
-    if problem:
-        raise RequestError("payment_method_invalid", problem, "payment_method")
-    return pm
-
-
-def _attempt_in_tx(tx: Tx, p: Payment, outcome: str, error: LastError | None, started: float) -> None:
-    latency = int((time.perf_counter() - started) * 1000)
-    attempt = Attempt(p.gateway, outcome, error.code if error else None, latency, now_ms())
-    repository.insert_attempt(tx, p.id, attempt)
-
-
-def _declined(p: Payment) -> DomainError | None:
+def declined(p: Payment) -> DomainError | None:
     """The 402 of a confirm whose attempt did not go through (the payment is attached)."""
     error = p.last_error
     if p.status not in (PaymentStatus.FAILED, PaymentStatus.REQUIRES_PAYMENT_METHOD) or error is None:
@@ -178,113 +208,13 @@ def _declined(p: Payment) -> DomainError | None:
     )
 
 
-def _applied(
-    tx: Tx, service: PaymentService, p: Payment, result: GatewayResult, started: float
-) -> Confirmation:
-    """Apply a confirm's answer (lock released) and keep the attempt.
-
-    The answer names the provider's object of this attempt (a hosted provider makes a
-    new one per attempt) and what the payer must do next (`next_action`).
-    """
-    held = p.replace(
-        locked_until=None, next_action=result.next_action, gateway_ref=result.gateway_ref or p.gateway_ref
-    )
-    released = service.hold_in_tx(tx, p, held)
-    after = service.apply_in_tx(tx, released, result, source="api:confirm")
-    _attempt_in_tx(tx, after, result.status.value, result.error, started)
-    return Confirmation(after, _declined(after) if result.error else None)
-
-
-def _unavailable_in_tx(
-    tx: Tx, service: PaymentService, p: Payment, exc: GatewayError, started: float
-) -> DomainError:
-    error = gateway_error(exc)
-    last = LastError(error.code, error.message)
-    service.hold_in_tx(tx, p, p.replace(locked_until=None, last_error=last))
-    _attempt_in_tx(tx, p, "error", last, started)
-    return error
-
-
 async def confirm(
     service: PaymentService, payment_id: str, payment_method: str | None, key: RequestKey | None
 ) -> Confirmation:
-    """Confirm through the gateway: one write for an in-process gateway, claim/call/apply otherwise."""
-    started = time.perf_counter()
+    """Confirm through the payment's gateways, in order, with fallback (payments/confirm.py)."""
+    from payedge_server.payments import confirm as flow  # it builds on this module
 
-    def claim(tx: Tx) -> tuple[Payment, Confirmation | None]:
-        if key:
-            key.check_in_tx(tx)
-        p = _claim_in_tx(tx, service, payment_id, CONFIRMABLE, "confirm")
-        pm = _method_in_tx(service, p, payment_method)
-        local = service.local.get(p.gateway)
-        held = p.replace(payment_method=pm, locked_until=None if local else now_ms() + LOCK_MS)
-        if p.status is PaymentStatus.REQUIRES_PAYMENT_METHOD:
-            held = service.save_in_tx(
-                tx,
-                p,
-                held.replace(status=PaymentStatus.REQUIRES_CONFIRMATION, last_error=None),
-                source="api:confirm",
-            )
-        else:
-            held = service.hold_in_tx(tx, p, held)
-        if local is None:
-            return held, None
-        try:
-            result = local.confirm_now(held)
-        except GatewayUnavailableError as exc:
-            done = Confirmation(held, _unavailable_in_tx(tx, service, held, exc, started))
-        else:
-            done = _applied(tx, service, held, result, started)
-            local.after_confirm_in_tx(tx, done.payment, result)
-        if key:
-            key.save_in_tx(tx, done)
-        return held, done
-
-    p, done = await service.store.write(claim)
-    if key:
-        key.mark_started()
-    if done is not None:
-        return done
-    return await _confirm_remote(service, p, key, started)
-
-
-async def _confirm_remote(
-    service: PaymentService, p: Payment, key: RequestKey | None, started: float
-) -> Confirmation:
-    gw = service.gateway(p.gateway)
-    try:
-        if p.gateway_ref is None:
-            created = await gw.create(p, idempotency_key=p.id + ":create")
-            p = p.replace(gateway_ref=created.gateway_ref)
-        unknown: GatewayTimeoutError | None = None
-        try:
-            result = await gw.confirm(p, idempotency_key=f"{p.id}:confirm:{p.version}")
-        except GatewayTimeoutError as exc:
-            settled = await settle_unknown(gw, p)
-            unknown = exc if settled is None else None
-            result = settled or GatewayResult(PaymentStatus.PROCESSING, p.gateway_ref)
-    except GatewayError as exc:
-        failure = exc
-        error = await service.store.write(
-            lambda tx: _unavailable_in_tx(tx, service, service.require_in_tx(tx, p.id), failure, started)
-        )
-        raise error from None
-
-    def apply(tx: Tx) -> Confirmation:
-        cur = service.require_in_tx(tx, p.id)
-        if p.gateway_ref and not cur.gateway_ref:
-            cur = service.hold_in_tx(tx, cur, cur.replace(gateway_ref=p.gateway_ref))
-        done = _applied(tx, service, cur, result, started)
-        if unknown is not None:  # processing: never confirmed elsewhere; status reads settle it
-            error = gateway_error(unknown)
-            done = Confirmation(
-                done.payment, DomainError(error.code, error.message, attach={"payment": done.payment.view()})
-            )
-        if key:
-            key.save_in_tx(tx, done)
-        return done
-
-    return await service.store.write(apply)
+    return await flow.confirm(service, payment_id, payment_method, key)
 
 
 async def settle_unknown(gw: Gateway, p: Payment, reads: int = 2) -> GatewayResult | None:
@@ -317,7 +247,7 @@ async def cancel(service: PaymentService, payment_id: str, key: RequestKey | Non
     def claim(tx: Tx) -> Payment:
         if key:
             key.check_in_tx(tx)
-        p = _claim_in_tx(tx, service, payment_id, CANCELABLE, "cancel")
+        p = claim_in_tx(tx, service, payment_id, CANCELABLE, "cancel")
         return service.hold_in_tx(tx, p, p.replace(locked_until=now_ms() + LOCK_MS))
 
     p = await service.store.write(claim)

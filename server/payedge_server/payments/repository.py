@@ -219,3 +219,51 @@ def settle_refund(tx: Tx, refund_id: str, status: str, gateway_ref: str | None =
     tx.execute(
         "UPDATE refunds SET status = ?, gateway_ref = ? WHERE id = ?", (status, gateway_ref, refund_id)
     )
+
+
+# -- routing (SPEC 5) ---------------------------------------------------------------------
+
+
+def switch_gateway(tx: Tx, p: Payment, gateway: str, locked_until: int | None) -> Payment:
+    """Move a held payment to the next gateway of its plan (nothing was taken by the last one).
+
+    Bookkeeping, no new version: the provider object of the last gateway (`gateway_ref`)
+    and what the payer had to do there (`next_action`) are gone with it.
+    """
+    changed = tx.execute(
+        "UPDATE payments SET gateway = ?, gateway_ref = NULL, next_action = NULL, locked_until = ? "
+        "WHERE id = ? AND version = ?",
+        (gateway, locked_until, p.id, p.version),
+    )
+    if changed != 1:
+        raise RuntimeError(f"payment {p.id} changed under a write (version {p.version})")
+    return p.replace(gateway=gateway, gateway_ref=None, next_action=None, locked_until=locked_until)
+
+
+def save_route(tx: Tx, payment_id: str, decision: dict[str, Any], at: int) -> None:
+    """Keep a routed payment's latest decision (its row also marks the payment as routed)."""
+    tx.execute(
+        "INSERT INTO payment_routes (payment_id, decision, decided_at) VALUES (?, ?, ?) ON CONFLICT "
+        "(payment_id) DO UPDATE SET decision = excluded.decision, decided_at = excluded.decided_at",
+        (payment_id, orjson.dumps(decision).decode(), at),
+    )
+
+
+def route(tx: Tx, payment_id: str) -> dict[str, Any] | None:
+    """A routed payment's latest decision; None for a payment pinned to its gateway."""
+    row = tx.fetchone("SELECT decision FROM payment_routes WHERE payment_id = ?", (payment_id,))
+    return dict(orjson.loads(row[0])) if row else None
+
+
+def settle_attempt(tx: Tx, p: Payment) -> None:
+    """The provider settled a `processing` attempt (callback, status read): the attempt says how.
+
+    As a Hyperswitch payment attempt, its status follows the provider; only the newest
+    attempt at the payment's gateway, and only while it is still `processing`.
+    """
+    error = p.last_error.code if p.last_error and not p.status.captured else None
+    tx.execute(
+        "UPDATE payment_attempts SET outcome = ?, error_code = ? WHERE id = (SELECT MAX(id) FROM "
+        "payment_attempts WHERE payment_id = ? AND gateway = ?) AND outcome = 'processing'",
+        (p.status.value, error, p.id, p.gateway),
+    )

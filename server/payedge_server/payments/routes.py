@@ -54,14 +54,13 @@ def _respond(rendered: tuple[int, dict[str, Any]]) -> web.Response:
 def parse_new_payment(body: dict[str, Any]) -> NewPayment:
     validation.check_unknown(body, validation.CREATE_FIELDS)
     gateway = body.get("gateway")
-    if gateway is None:
-        gateway = "sandbox"
-    if not isinstance(gateway, str):
+    if gateway is not None and not isinstance(gateway, str):
         raise validation.bad("gateway", "gateway must be a string", "gateway_invalid")
     return NewPayment(
         amount=validation.amount(body.get("amount")),
         currency=validation.currency(body.get("currency")),
-        gateway=gateway,
+        gateway="sandbox" if gateway is None else gateway,
+        routed=gateway is None,  # the routing rules choose, when configured (SPEC 5)
         user_id=validation.optional_ref(body, "user_id"),
         order_ref=validation.optional_ref(body, "order_ref"),
         payment_method=validation.payment_method(body.get("payment_method")),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from payedge_server import metrics
 from payedge_server.contracts import LivePublisher, Store, Tx
@@ -33,6 +33,9 @@ from payedge_server.payments.model import (
 )
 from payedge_server.payments.refunds import RefundHook
 from payedge_server.store.records import append_audit
+
+if TYPE_CHECKING:
+    from payedge_server.routing.router import Routing
 
 PaymentHook = Callable[[Tx, PaymentChange], None]
 """Runs inside the write that changed a payment; what it writes commits or rolls back with it."""
@@ -56,6 +59,7 @@ class NewPayment:
     payee: str = DEFAULT_PAYEE
     commission_type: str | None = None
     locale: str | None = None  # the customer's language (payments/declines.py), None: English
+    routed: bool = False  # named no gateway: the routing rules choose (SPEC 5), when configured
 
 
 def not_found(payment_id: str) -> NotFoundError:
@@ -76,6 +80,7 @@ class PaymentService:
         self._hooks: list[PaymentHook] = []
         self._create_checks: list[CreateCheck] = []
         self.refund_hooks: list[RefundHook] = []
+        self.routing: Routing | None = None  # SPEC 5: set by the app (routing/__init__.py)
 
     def add_hook(self, hook: PaymentHook) -> None:
         """`hook(tx, change)` runs inside every write that changes a payment (creation included)."""
@@ -237,6 +242,7 @@ class PaymentService:
             if history:
                 view["history"] = repository.history(tx, payment_id)
                 view["attempts"] = [a.view() for a in repository.attempts(tx, payment_id)]
+                view["routing"] = repository.route(tx, payment_id)
             return view
 
         found = await self.store.read(read)

@@ -97,6 +97,28 @@ def samples(tmp: Path) -> dict[str, tuple[str, str, str]]:
             json.dumps({"credit_note_series": "AV"}),
         ),
         "ledger.postings": ("ON", "OFF", "ON"),
+        "redis.routing_sync_interval": ("0.05", "2.5", "60"),
+        "routing": (
+            json.dumps({"default": {"gateways": ["sandbox"]}}),
+            json.dumps(
+                {
+                    "rules": [
+                        {
+                            "name": "eu",
+                            "when": [{"field": "currency", "op": "in", "value": ["EUR", "CHF"]}],
+                            "then": {"split": {"stripe": 60, "sandbox": 40}},
+                        }
+                    ],
+                    "default": {"gateways": ["sandbox", "stripe"]},
+                }
+            ),
+            json.dumps(
+                {
+                    "default": {"gateways": ["paypal"]},
+                    "health": {"elimination": {"bucket_size": 3}, "peer_ttl_seconds": 10},
+                }
+            ),
+        ),
         **_hosted_samples(),
         "catalog.products": (
             json.dumps({"id": "basic", "name": "Basic", "prices": {"EUR": 2900}}),

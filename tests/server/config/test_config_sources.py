@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
+import payedge
 import pytest
 from payedge_server.config import Config, Loaded, Source, load, specs
 from payedge_server.config.kinds import Int, Items, Table, Text
@@ -204,6 +205,27 @@ def test_inline_tariff_rules_compile_like_the_file(tmp_path: Path) -> None:
     assert tariff is not None and tariff.quote(0, 3 * 3600).amount > 0
 
 
+def test_routing_rules_keep_the_files_order_and_name_the_bad_path(tmp_path: Path) -> None:
+    """A split's members are ranges in document order: the table is not re-sorted (SPEC 5)."""
+    file = tmp_path / "r.toml"
+    rules = (
+        '[routing]\ndefault = { gateways = ["stripe", "sandbox"] }\n'
+        '[[routing.rules]]\nname = "eu"\nwhen = [{ field = "currency", op = "eq", value = "EUR" }]\n'
+        "then = { split = { stripe = 70, sandbox = 30 } }\n"
+    )
+    file.write_text(rules)
+    loaded = load(["--config", str(file)], {})
+    assert loaded.config is not None and loaded.config.routing is not None
+    assert loaded.config.routing.index('"stripe":70') < loaded.config.routing.index('"sandbox":30')
+    assert payedge.Router(loaded.config.routing).gateways == ("stripe", "sandbox")
+    file.write_text(rules.replace('op = "eq"', 'op = "equals"'))
+    problems = [str(p) for p in load(["--config", str(file)], {}).problems]
+    assert len(problems) == 1 and "routing: $.rules[0].when[0].op: unknown op" in problems[0], problems
+    file.write_text(rules.replace("sandbox = 30", "sandbx = 30"))
+    problems = [str(p) for p in load(["--config", str(file)], {}).problems]
+    assert len(problems) == 1 and "names gateway 'sandbx', which payedge does not have" in problems[0]
+
+
 # -- the data dir's persisted secrets ----------------------------------------------------
 
 
@@ -364,6 +386,7 @@ def test_dataclass_fields_are_settings_or_sections() -> None:
         "ledger",
         "catalog",
         "rate_limits",
+        "routing",
     }
 
 

@@ -18,11 +18,16 @@ def full_server(
     store_backend: str, mosquitto_port: int, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     work: Path = tmp_path_factory.mktemp("full")
-    catalog = work / "payedge.toml"
-    catalog.write_text('[[catalog.products]]\nid = "example"\nname = "Example"\nprices = { EUR = 1500 }\n')
+    # The catalog has a product, and routing is on: a payment naming no gateway is
+    # routed (to the sandbox, the one gateway here).
+    config = work / "payedge.toml"
+    config.write_text(
+        '[[catalog.products]]\nid = "example"\nname = "Example"\nprices = { EUR = 1500 }\n'
+        '[routing]\ndefault = { gateways = ["sandbox"] }\n'
+    )
     args = (
         "--config",
-        str(catalog),
+        str(config),
         "--terminals",
         "T1,T2",
         "--tariff",

@@ -308,11 +308,15 @@ impl Router {
 
     /// Whether gateway `g` may be tried now; `score`, when asked, gets its
     /// (successes, total) for the dimension.
+    ///
+    /// `claim`: a probe admitted here is taken (`probe_since` set) so that other
+    /// payments skip the gateway until its outcome; false for [`Router::simulate`].
     fn admit(
         &self,
         g: GatewayId,
         now: f64,
         may_probe: bool,
+        claim: bool,
         score: Option<(DimRef<'_>, &mut (u32, u32))>,
     ) -> Admission {
         let cell = self.cell(g);
@@ -332,7 +336,9 @@ impl Router {
             Circuit::Open => Admission::Skip(Skip::CircuitOpen),
             Circuit::HalfOpen if !st.probe_free(cfg, now) => Admission::Skip(Skip::ProbeInFlight),
             Circuit::HalfOpen if may_probe => {
-                st.probe_since = Some(now);
+                if claim {
+                    st.probe_since = Some(now);
+                }
                 Admission::Probe
             }
             Circuit::HalfOpen => Admission::Skip(Skip::HalfOpen),
@@ -343,6 +349,18 @@ impl Router {
 
     /// Route one payment at `now` (seconds on a monotonic clock).
     pub fn decide(&self, p: &Payment<'_>, now: f64) -> Result<Decision> {
+        self.route(p, now, true)
+    }
+
+    /// The decision [`Router::decide`] would make at `now`, with no effect on the
+    /// router: a half-open gateway's probe is named in [`Decision::probe`] but not
+    /// taken, so the next real decision still carries it (an operator's
+    /// "what if", `POST /v1/routing/simulate`; or a provisional choice).
+    pub fn simulate(&self, p: &Payment<'_>, now: f64) -> Result<Decision> {
+        self.route(p, now, false)
+    }
+
+    fn route(&self, p: &Payment<'_>, now: f64, claim: bool) -> Result<Decision> {
         check_now(now)?;
         check_id("payment_id", p.id)?;
         if p.amount < 0 {
@@ -381,13 +399,13 @@ impl Router {
             }
             Some(Then::SuccessRate(list)) => {
                 decision.approach = Approach::SuccessRate;
-                self.by_success_rate(p, list, now, &mut decision);
+                self.by_success_rate(p, list, now, claim, &mut decision);
                 return Ok(decision);
             }
         };
         decision.gateways.reserve_exact(order.len());
         order.for_each(
-            |g| match self.admit(g, now, decision.probe.is_none(), None) {
+            |g| match self.admit(g, now, decision.probe.is_none(), claim, None) {
                 Admission::Pass => decision.gateways.push(g),
                 Admission::Probe => {
                     decision.probe = Some(g);
@@ -402,7 +420,14 @@ impl Router {
         Ok(decision)
     }
 
-    fn by_success_rate(&self, p: &Payment<'_>, list: &[GatewayId], now: f64, d: &mut Decision) {
+    fn by_success_rate(
+        &self,
+        p: &Payment<'_>,
+        list: &[GatewayId],
+        now: f64,
+        claim: bool,
+        d: &mut Decision,
+    ) {
         let dim = DimRef {
             currency: p.currency,
             method: p.payment_method_type,
@@ -413,7 +438,7 @@ impl Router {
         let mut ranked: Vec<(GatewayId, u64, u64)> = Vec::with_capacity(list.len());
         for &g in list {
             let mut counts = (0, 0);
-            match self.admit(g, now, d.probe.is_none(), Some((dim, &mut counts))) {
+            match self.admit(g, now, d.probe.is_none(), claim, Some((dim, &mut counts))) {
                 Admission::Skip(why) => {
                     d.skipped.push((g, why));
                     continue;

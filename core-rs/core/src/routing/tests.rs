@@ -571,6 +571,42 @@ fn an_unused_probe_times_out_or_is_released() {
 }
 
 #[test]
+fn simulate_names_the_probe_without_taking_it() {
+    let r = router(
+        &json!({"rules": [{"name": "split", "when": [], "then": {"split": {"a": 50, "b": 50}}}],
+                "default": {"gateways": ["a"]}, "health": {"elimination": {
+        "bucket_size": 1, "leak_interval_seconds": 10, "probe_timeout_seconds": 5}}}),
+    );
+    r.record("a", &failure("5xx"), 0.0).unwrap();
+    for id in ["p1", "p2", "p3", "p4"] {
+        // Open: simulate and decide agree, and neither changes anything.
+        let (s, d) = (
+            r.simulate(&pay(id, 1, "EUR"), 1.0).unwrap(),
+            r.decide(&pay(id, 1, "EUR"), 1.0).unwrap(),
+        );
+        assert_eq!((names(&s), skipped(&s)), (names(&d), skipped(&d)));
+    }
+    // Half-open: any number of simulations name the probe, none takes it.
+    for _ in 0..3 {
+        let s = r.simulate(&pay("p1", 1, "EUR"), 10.0).unwrap();
+        assert_eq!(s.probe(), Some("a"));
+        assert!(!r.health(10.0).unwrap().0[0].1.probe_in_flight);
+    }
+    let d = r.decide(&pay("p1", 1, "EUR"), 10.0).unwrap();
+    assert_eq!(d.probe(), Some("a"));
+    // Taken now: a simulation sees what the next decision sees.
+    let (s, d) = (
+        r.simulate(&pay("p2", 1, "EUR"), 10.0).unwrap(),
+        r.decide(&pay("p2", 1, "EUR"), 10.0).unwrap(),
+    );
+    assert_eq!(
+        (names(&s), skipped(&s), s.probe()),
+        (names(&d), skipped(&d), d.probe())
+    );
+    assert_eq!(skipped(&s), [("a", "probe_in_flight")]);
+}
+
+#[test]
 fn one_probe_per_decision_and_other_classes_settle_it() {
     let r = router(&json!({"default": {"gateways": ["a", "b", "c"]},
         "health": {"elimination": {"bucket_size": 1, "leak_interval_seconds": 1}}}));

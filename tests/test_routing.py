@@ -527,10 +527,14 @@ def test_simulate_is_decide_without_taking_the_probe() -> None:
     assert (d.gateways, d.skipped, d.probe) == (s.gateways, s.skipped, s.probe)
     # The probe is out: simulations see what later decisions see, and take nothing either.
     s, d = router.simulate("q", 1, "EUR", now=5.0), router.decide("q", 1, "EUR", now=5.0)
-    assert (s.gateways, s.skipped, s.probe) == (d.gateways, d.skipped, d.probe) == (
-        ["paypal"],
-        {"stripe": "probe_in_flight"},
-        None,
+    assert (
+        (s.gateways, s.skipped, s.probe)
+        == (d.gateways, d.skipped, d.probe)
+        == (
+            ["paypal"],
+            {"stripe": "probe_in_flight"},
+            None,
+        )
     )
 
 

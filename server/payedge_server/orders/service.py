@@ -18,7 +18,6 @@ from typing import Any
 
 from payedge_server.contracts import Store, Tx
 from payedge_server.errors import DomainError, NotFoundError, RequestError
-from payedge_server.gateways.base import GatewayError
 from payedge_server.orders import catalog, repository
 from payedge_server.orders.model import (
     ORDER_PREFIX,

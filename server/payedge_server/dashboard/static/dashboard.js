@@ -484,18 +484,30 @@
   }
 
   function loadGateways() {
-    // /v1/gateways (routing health) when the server has it; else the readiness probe.
-    return api("GET", "/v1/gateways").then(function (r) {
-      renderGateways((r.data || []).map(function (g) {
-        var circuit = g.circuit || g.state || "";
-        return { name: g.name || g.gateway, ok: circuit !== "open", detail: [circuit, g.success_rate !== undefined ? "success " + Math.round(g.success_rate * 100) + "%" : ""].filter(Boolean).join(" · ") };
-      }));
-    }, function () {
-      return fetch("/health/ready", { cache: "no-store" }).then(function (resp) { return resp.json(); }).then(function (ready) {
-        renderGateways(Object.keys(ready.checks || {}).filter(function (k) { return k.indexOf("gateway:") === 0; }).map(function (k) {
-          return { name: k.slice(8), ok: ready.checks[k] };
-        }));
+    // Two sources, each optional: the readiness probe says whether a gateway answers now;
+    // /v1/gateways says what routing knows (its circuit, success rate: SPEC 5). Down in
+    // either is down.
+    var ready = fetch("/health/ready", { cache: "no-store" }).then(function (resp) {
+      return resp.json();
+    }).then(function (body) { return body.checks || {}; }, function () { return {}; });
+    var routing = api("GET", "/v1/gateways").then(function (r) { return r.data || []; }, function () { return []; });
+    return Promise.all([ready, routing]).then(function (both) {
+      var checks = both[0], byName = {};
+      Object.keys(checks).forEach(function (k) {
+        if (k.indexOf("gateway:") === 0) byName[k.slice(8)] = { name: k.slice(8), ok: checks[k] === true, detail: "" };
       });
+      both[1].forEach(function (g) {
+        var item = byName[g.name] || { name: g.name, ok: true, detail: "" };
+        var health = g.health || {};
+        var scores = (health.success_rate || []).map(function (w) { return w.score; }).filter(function (x) { return typeof x === "number"; });
+        if (health.circuit === "open") item.ok = false;
+        item.detail = [
+          health.circuit && health.circuit !== "closed" ? "circuit " + health.circuit.replace("_", "-") : "",
+          scores.length ? "success " + Math.round(Math.min.apply(null, scores) * 100) + "%" : "",
+        ].filter(Boolean).join(" · ");
+        byName[g.name] = item;
+      });
+      renderGateways(Object.keys(byName).sort().map(function (k) { return byName[k]; }));
     });
   }
 

@@ -28,6 +28,7 @@ SPEC_PAGES = {
     "5": "spec/providers.md",
     "6": "spec/ledger.md",
     "7": "spec/scale-out.md",
+    "8": "spec/orders.md",
     "9": "spec/configuration.md",
     "10": "spec/embedding.md",
 }

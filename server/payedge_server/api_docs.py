@@ -3,35 +3,26 @@
 Every file the page needs is served from here: Swagger UI's bundle and stylesheet come
 from the `swagger-ui-py` package's own copy (Swagger UI 5, which reads OpenAPI 3.1),
 and the few lines that start it from `static/docs.js`, so the page works offline and
-loads nothing from another host. The page sends the same security headers as the
-server's other pages: a Content-Security-Policy allowing scripts, styles and requests
-to this origin only (no inline script, hence the separate start file), and no framing.
+loads nothing from another host. The page is answered through `pages.page()`, so it
+sends the security headers of every HTML page of the server (`pages.SECURITY_HEADERS`):
+a Content-Security-Policy allowing scripts, styles and requests to this origin only (no
+inline script, hence the separate start file), and no framing. Only its `Cache-Control`
+differs: `no-cache` rather than `no-store`, as it shows no payment and no secret.
 Swagger UI's validator badge is off (it would call an outside service).
 """
 
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
 from aiohttp import web
 
+from payedge_server import pages
 from payedge_server.openapi import register
 from payedge_server.openapi.builder import error_responses
 
-CSP: Final = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-)
-SECURITY_HEADERS: Final[Mapping[str, str]] = {
-    "Content-Security-Policy": CSP,
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cross-Origin-Opener-Policy": "same-origin",
-}
 START_SCRIPT: Final = Path(__file__).with_name("static") / "docs.js"
 # Only these files of the package are served (it also ships Swagger Editor, unused here).
 BUNDLE_FILES: Final = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png")
@@ -70,10 +61,8 @@ def bundle_dir() -> Path:
 
 
 async def _page(request: web.Request) -> web.Response:
-    response = web.Response(text=PAGE, content_type="text/html", charset="utf-8")
-    response.headers.update(SECURITY_HEADERS)
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+    # Public and secret-free: revalidated (an upgrade shows at once) rather than never stored.
+    return pages.page(PAGE, headers={"Cache-Control": "no-cache"})
 
 
 def _file_handler(directory: Path) -> Any:

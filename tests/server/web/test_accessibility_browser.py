@@ -50,7 +50,8 @@ AUDIT = r"""
       || text(node.closest('label'));
     if (!name) problems.push('control without a label: ' + describe(node));
   });
-  document.querySelectorAll('button, a[href], [role=button], input[type=submit], input[type=button]').forEach(node => {
+  const pressable = 'button, a[href], [role=button], input[type=submit], input[type=button]';
+  document.querySelectorAll(pressable).forEach(node => {
     const images = Array.from(node.querySelectorAll('img[alt]')).map(i => i.alt).join(' ');
     const name = (node.getAttribute('aria-label') || '').trim() || labelledBy(node) || text(node)
       || (node.value || '').trim() || images.trim() || (node.getAttribute('title') || '').trim();
@@ -80,10 +81,14 @@ TABS = r"""
     if (!tab.closest('[role=tablist]')) problems.push(tab.id + ' outside a tablist');
     const panel = document.getElementById(tab.getAttribute('aria-controls'));
     if (!panel || panel.getAttribute('role') !== 'tabpanel') problems.push(tab.id + ' controls no tabpanel');
-    else if (panel.getAttribute('aria-labelledby') !== tab.id) problems.push(panel.id + ' not labelled by its tab');
+    else if (panel.getAttribute('aria-labelledby') !== tab.id) {
+      problems.push(panel.id + ' not labelled by its tab');
+    }
     const selected = tab.getAttribute('aria-selected');
     if (selected !== 'true' && selected !== 'false') problems.push(tab.id + ' aria-selected=' + selected);
-    if (panel && (selected === 'true') === panel.hidden) problems.push(tab.id + ' selected but its panel hidden, or not');
+    if (panel && (selected === 'true') === panel.hidden) {
+      problems.push(tab.id + ' selected but its panel hidden, or not');
+    }
   });
   const on = tabs.filter(t => t.getAttribute('aria-selected') === 'true').map(t => t.dataset.view);
   return {problems: problems, selected: on};
@@ -132,8 +137,9 @@ async def test_every_dashboard_view_is_accessible(
         # The audit sees what it is for: an unlabelled field, a nameless button, an image without alt.
         planted = await page.evaluate(
             "(() => { const box = document.createElement('div'); box.id = 'planted';"
-            " box.innerHTML = '<input id=\"x\"><button></button><img src=\"data:,\">';"
-            f" document.body.appendChild(box); const found = {AUDIT.strip()}; box.remove(); return found; }})()"
+            ' box.innerHTML = \'<input id="x"><button></button><img src="data:,">\';'
+            f" document.body.appendChild(box); const found = {AUDIT.strip()};"
+            " box.remove(); return found; })()"
         )
         assert planted == [
             "control without a label: input#x",
@@ -151,14 +157,16 @@ async def test_every_dashboard_view_is_accessible(
             await _enqueue_in(page, f"pay_a11y_{uuid.uuid4().hex[:6]}_{i}", who)
         await page.wait_for("document.querySelectorAll('#queue-list li').length >= 2", True, within=5)
         await page.evaluate("document.querySelector('#terminal-list button[data-action=allocate]').click()")
-        await page.wait_for("!!document.querySelector('#terminal-list button[data-action=complete]')", True, 5)
+        await page.wait_for(
+            "!!document.querySelector('#terminal-list button[data-action=complete]')", True, 5
+        )
         await _audit(page, "terminals view")
 
         # Payments: a succeeded one (a Refund button) and a declined one (its reason).
         await _select(page, "payments")
         paid = await _post(api, "/v1/payments", {"amount": 700, "currency": "EUR"})
         await _post(api, f"/v1/payments/{paid['id']}/confirm", {"payment_method": "pm_sandbox_ok"})
-        refund = f"#payment-rows tr[data-payment-id=\"{paid['id']}\"] button[data-action=refund]"
+        refund = f'#payment-rows tr[data-payment-id="{paid["id"]}"] button[data-action=refund]'
         await page.wait_for(f"!!document.querySelector({json.dumps(refund)})", True, within=5)
         await _audit(page, "payments view")
         assert (await page.evaluate(TABS))["selected"] == ["payments"]  # kept after live rows came
@@ -170,7 +178,10 @@ async def test_every_dashboard_view_is_accessible(
         await lane.connect()
         try:
             lane.publish("parking/entry", plate=plate, ts=int(time.time()) - 600)
-            find = f"Array.from(document.querySelectorAll('#session-list button')).find(b => b.textContent.includes({json.dumps(plate)}))"
+            find = (
+                "Array.from(document.querySelectorAll('#session-list button'))"
+                f".find(b => b.textContent.includes({json.dumps(plate)}))"
+            )
             await page.wait_for(f"!!{find}", True, within=10)
             await page.evaluate(f"{find}.click()")
             await page.wait_for("document.getElementById('session-detail').hidden", False, within=5)

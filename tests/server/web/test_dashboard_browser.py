@@ -217,10 +217,12 @@ def _text(selector: str) -> str:
 
 
 async def _complete_and_remove(till_a: Page, till_b: Page) -> None:
-    """"Payment done" on T1 and "Remove" on a queued entry, clicked in A, seen in B within 1 s."""
+    """ "Payment done" on T1 and "Remove" on a queued entry, clicked in A, seen in B within 1 s."""
     t1 = '#terminal-list li[data-terminal="T1"]'
     assert "Ada" in await till_b.evaluate(_text(t1))
-    await till_a.evaluate(f"document.querySelector({json.dumps(t1 + ' button[data-action=complete]')}).click()")
+    await till_a.evaluate(
+        f"document.querySelector({json.dumps(t1 + ' button[data-action=complete]')}).click()"
+    )
     await till_b.wait_for(_terminal("T1"), "free", within=1.0)
     seen = await till_b.evaluate(_text(t1))
     assert "Ada" not in seen and "Free" in seen and "Waiting for the next customer" in seen
@@ -245,8 +247,10 @@ async def _complete_and_remove(till_a: Page, till_b: Page) -> None:
 
 
 async def _refund(api: aiohttp.ClientSession, till_a: Page, till_b: Page, pid: str) -> None:
-    """"Refund" on a succeeded payment in A (all of it: the prompt left empty): both show it refunded."""
-    button = f"document.querySelector('#payment-rows tr[data-payment-id=\"{pid}\"] button[data-action=refund]')"
+    """ "Refund" on a succeeded payment in A (all of it: the prompt left empty): both show it refunded."""
+    button = (
+        f"document.querySelector('#payment-rows tr[data-payment-id=\"{pid}\"] button[data-action=refund]')"
+    )
     assert await till_a.evaluate(f"{button}.textContent") == "Refund"
     await till_a.answer_dialog(f"{button}.click()", "")
     row = f'#payment-rows tr[data-payment-id="{pid}"]'

@@ -70,6 +70,22 @@ class Page:
         shot = await self.call("Page.captureScreenshot", format="png", clip=clip, captureBeyondViewport=True)
         await asyncio.to_thread(_write, path, base64.b64decode(shot["data"]))
 
+    async def answer_dialog(self, click: str, text: str, *, within: float = 5) -> None:
+        """Run `click` (an expression that opens a prompt), then answer the prompt with `text`.
+
+        The click runs from a timer so that the evaluation returns before the page blocks on
+        its dialog; the answer is retried until the dialog is open (bounded by `within` s)."""
+        await self.evaluate(f"setTimeout(() => {{ {click}; }}, 0)")
+        deadline = time.monotonic() + within
+        while True:
+            try:
+                await self.call("Page.handleJavaScriptDialog", accept=True, promptText=text)
+                return
+            except RuntimeError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.05)
+
     async def wait_for(self, expression: str, expected: Any, within: float) -> Any:
         """Evaluate `expression` every 50 ms until it equals `expected` (bounded by `within` s)."""
         deadline = time.monotonic() + within

@@ -144,7 +144,9 @@ def app_page(csrf_token: str) -> str:
 <button type="submit">Sign out</button>
 </form>
 </header>
-<div id="fallback-banner" class="banner" role="alert" hidden></div>
+<!-- Live regions stay in the page (empty when quiet): a region shown at the moment it is
+ filled is not announced by every screen reader. -->
+<div id="fallback-banner" class="banner" role="alert" aria-live="assertive" aria-atomic="true"></div>
 <div id="announce" class="announce" role="status" aria-live="polite"></div>
 {_tabs()}
 <main>{_MAIN}</main>

@@ -136,6 +136,7 @@ async def test_two_tills_share_one_live_dashboard(
         await till_b.wait_for(QUEUE, "pay_queue_bob@1", within=1.0)
         assert time.monotonic() - started < 5
         await till_b.screenshot(ARTIFACTS / "dashboard-terminals.png")
+        await _complete_and_remove(till_a, till_b)
 
         # A payment confirmed through the API turns its row to succeeded in both.
         await _show(till_a, "payments")
@@ -154,6 +155,7 @@ async def test_two_tills_share_one_live_dashboard(
             pass
         await till_b.wait_for(_row_status(str(declined["id"])), "failed", within=2)
         await till_b.screenshot(ARTIFACTS / "dashboard-payments.png")
+        await _refund(api, till_a, till_b, pid)
 
         # The degraded mode, switched in A, is announced in both.
         await _show(till_a, "fallback")
@@ -208,6 +210,61 @@ async def test_two_tills_share_one_live_dashboard(
         await till_a.wait_for("!!document.getElementById('sign-in')", True, within=10)
         again = await till_a.evaluate("fetch('/v1/terminals').then(r => r.status)")
         assert again == 401
+
+
+def _text(selector: str) -> str:
+    return f"(document.querySelector({json.dumps(selector)}) || {{textContent: ''}}).textContent.trim()"
+
+
+async def _complete_and_remove(till_a: Page, till_b: Page) -> None:
+    """ "Payment done" on T1 and "Remove" on a queued entry, clicked in A, seen in B within 1 s."""
+    t1 = '#terminal-list li[data-terminal="T1"]'
+    assert "Ada" in await till_b.evaluate(_text(t1))
+    await till_a.evaluate(
+        f"document.querySelector({json.dumps(t1 + ' button[data-action=complete]')}).click()"
+    )
+    await till_b.wait_for(_terminal("T1"), "free", within=1.0)
+    seen = await till_b.evaluate(_text(t1))
+    assert "Ada" not in seen and "Free" in seen and "Waiting for the next customer" in seen
+    await till_b.wait_for(f"document.querySelector('{t1} button').textContent", "Serve next", within=1.0)
+    await till_b.screenshot(ARTIFACTS / "dashboard-payment-done.png")
+
+    # Bob, Cara, Dan wait; Bob is removed in A: B renumbers Cara 1 and Dan 2.
+    await _enqueue_in(till_a, "pay_queue_cara", "Cara")
+    await _enqueue_in(till_a, "pay_queue_dan", "Dan")
+    await till_b.wait_for(QUEUE, "pay_queue_bob@1,pay_queue_cara@2,pay_queue_dan@3", within=1.0)
+    await till_a.evaluate(
+        "document.querySelector('#queue-list li[data-payment-id=\"pay_queue_bob\"] button').click()"
+    )
+    await till_b.wait_for(QUEUE, "pay_queue_cara@1,pay_queue_dan@2", within=1.0)
+    shown = await till_b.evaluate(
+        "Array.from(document.querySelectorAll('#queue-list li')).map(li =>"
+        " li.querySelector('.position').textContent + ' ' + li.querySelector('code').textContent)"
+    )
+    assert shown == ["1 pay_queue_cara", "2 pay_queue_dan"]
+    assert await till_b.evaluate(_text("#queue-count")) == "2"
+    await till_b.screenshot(ARTIFACTS / "dashboard-queue-removed.png")
+
+
+async def _refund(api: aiohttp.ClientSession, till_a: Page, till_b: Page, pid: str) -> None:
+    """ "Refund" on a succeeded payment in A (all of it: the prompt left empty): both show it refunded."""
+    button = (
+        f"document.querySelector('#payment-rows tr[data-payment-id=\"{pid}\"] button[data-action=refund]')"
+    )
+    assert await till_a.evaluate(f"{button}.textContent") == "Refund"
+    await till_a.answer_dialog(f"{button}.click()", "")
+    row = f'#payment-rows tr[data-payment-id="{pid}"]'
+    for page in (till_a, till_b):
+        await page.wait_for(_row_status(pid), "refunded", within=2)
+        assert await page.evaluate(_text(row + " .badge")) == "Refunded"
+        assert "12.50" in await page.evaluate(_text(row + " td.amount"))
+        assert "refunded" in await page.evaluate(_text(row + " td.amount"))
+        assert await page.evaluate(f"!!document.querySelector('{row} button[data-action=refund]')") is False
+    await till_a.wait_for(_text("#announce"), "Refunded €12.50", within=2)
+    async with api.get(f"/v1/payments/{pid}") as resp:
+        payment = await resp.json()
+    assert (payment["status"], payment["amount_refunded"]) == ("refunded", 1250)
+    await till_b.screenshot(ARTIFACTS / "dashboard-refunded.png")
 
 
 async def _parking(mosquitto_port: int, page: Page) -> None:

@@ -437,13 +437,11 @@
     if (mode.enabled) {
       var text = "Degraded mode is ON since " + clock(mode.since) + " — " + (mode.who || "?") + ": " + (mode.why || "");
       banner.textContent = text;
-      banner.hidden = false;
       line.textContent = text;
       $("fallback-toggle").textContent = "Turn degraded mode off";
       $("fallback-toggle").className = "";
     } else {
-      banner.hidden = true;
-      banner.textContent = "";
+      banner.textContent = ""; // the live region stays, empty (and without height)
       line.textContent = mode.since
         ? "Normal operation since " + clock(mode.since) + " (" + (mode.who || "?") + ": " + (mode.why || "") + ")."
         : "Normal operation.";

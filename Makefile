@@ -16,7 +16,7 @@ help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
 		awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
-system-deps: ## Install Redis, Mosquitto, Chromium and wrk from Debian when absent
+system-deps: ## Install Redis, Mosquitto, Chromium, wrk, PostgreSQL 15 and the test tools from Debian when absent
 	@bash scripts/install-system-deps.sh
 
 $(VENV)/.deps-stamp: requirements-dev.txt pyproject.toml server/pyproject.toml

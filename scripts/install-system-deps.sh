@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the real components the tests start (Redis, Mosquitto, Chromium, wrk, PostgreSQL 15) and the
-# tools they use (pdftoppm/pdftotext from poppler-utils: the invoice PDF test; curl, jq and the
-# Mosquitto clients: the docs' tutorials, which tests/docs runs as written)
+# tools they use (pdftoppm/pdftotext from poppler-utils and tesseract from tesseract-ocr, which brings
+# its English data: the invoice PDF test reads page 1 by OCR; curl, jq and the Mosquitto clients: the
+# docs' tutorials, which tests/docs runs as written)
 # from Debian's packages, only when they are absent.
 set -euo pipefail
 declare -A pkg_for=(
@@ -10,6 +11,7 @@ declare -A pkg_for=(
   [chromium]=chromium
   [wrk]=wrk
   [pdftoppm]=poppler-utils
+  [tesseract]=tesseract-ocr
   [mosquitto_pub]=mosquitto-clients
   [curl]=curl
   [jq]=jq

@@ -8,7 +8,7 @@ redelivered forever), without any effect on sessions.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 
@@ -54,7 +54,7 @@ class Inbound:
         return out
 
 
-def _printable(value: object) -> bool:
+def _printable(value: object) -> TypeGuard[str]:
     """A non-empty string of at most MAX_TEXT printable characters.
 
     Control characters are refused: U+0000 cannot be stored in PostgreSQL's text (the write

@@ -7,8 +7,10 @@ found through an index on the time column) in one ordinary `store.write`, sharin
 commit with the traffic, and the loop yields between batches. SQLite reuses the freed
 pages, so the database file stops growing once the retention window is full.
 
-Kept for ever: the audit log (append-only), payments with their history, attempts and
-refunds (business records).
+Kept for ever: the tables of `KEPT`, each with the reason (business records, the audit
+log, the ledger, small bounded tables). A table in neither the plan, `LIVE_FEED` nor
+`KEPT` fails tests/server/store/test_housekeeping.py: a new migration's table waits
+for someone to decide.
 """
 
 from __future__ import annotations
@@ -64,6 +66,37 @@ def purges(retention: RetentionConfig) -> tuple[Purge, ...]:
         # Dashboard sessions once expired (SPEC 8: 12 hours; a sign-out deletes its row at once).
         Purge("dashboard_sessions", "id_hash", "expires_at", 0),
     )
+
+
+# The workers' live fan-out (live_feed.py, --workers N): trimmed by the feed itself, a minute
+# behind, in the same bounded batches.
+LIVE_FEED_KEEP_MS = 60_000
+LIVE_FEED = Purge("live_feed", "id", "at", LIVE_FEED_KEEP_MS)
+
+# Never purged, and why (docs/server.md, "Retention", lists them).
+KEPT: dict[str, str] = {
+    "payments": "business record: what was paid, by whom, for how much",
+    "payment_status_history": "business record: every status a payment took, and what moved it",
+    "payment_attempts": "business record: each gateway attempt of a payment (GET /v1/gateways/stats)",
+    "payment_routes": "business record: the routing decision of a payment",
+    "provider_attempts": "maps a payment's attempts to the provider's ids: a late webhook or a "
+    "refund months later must still find its payment",
+    "refunds": "business record: money sent back",
+    "audit_log": "the audit trail: append-only (triggers refuse UPDATE and DELETE)",
+    "ledger_accounts": "the ledger: balances are the sum of its transfers, never deleted",
+    "ledger_transfers": "the ledger: double-entry postings are immutable history",
+    "ledger_pending": "the ledger: the state of each two-phase transfer, read to post or void it",
+    "ledger_payment_postings": "the ledger: which payment was posted to which payee, once",
+    "ledger_refund_holds": "the ledger: each refund's hold on the payee's balance",
+    "ledger_invoices": "legal record: an invoice is kept for the years the law requires",
+    "ledger_invoice_counters": "one row per series and year: invoice numbers never reused",
+    "orders": "business record: what a customer ordered and its payment",
+    "products": "the catalog: written by the operator, bounded by it",
+    "parking_sessions": "business record: a vehicle's stay, its price and payment (the barrier's why)",
+    "parking_settings": "a few rows of settings (the fallback mode)",
+    "parking_trusted": "the operator's trusted badges and PINs, bounded by the operator",
+    "schema_migrations": "one row per schema version",
+}
 
 
 async def purge_once(store: Store, plan: Sequence[Purge], *, now_ms: int | None = None) -> dict[str, int]:

@@ -35,6 +35,7 @@ from typing import Any, Final
 import orjson
 from aiohttp import web
 
+from payedge_server import housekeeping
 from payedge_server.contracts import Store, Tx
 from payedge_server.live import LiveHub
 from payedge_server.shared_redis import SharedRedis
@@ -42,7 +43,7 @@ from payedge_server.shared_redis import SharedRedis
 log = logging.getLogger("payedge.live")
 
 TAIL_SECONDS: Final = 0.05
-KEEP_SECONDS: Final = 60.0
+KEEP_SECONDS: Final = housekeeping.LIVE_FEED_KEEP_MS / 1000
 TAIL_BATCH: Final = 1000
 
 
@@ -123,8 +124,8 @@ class LiveFeed:
         return relayed
 
     async def prune(self) -> None:
-        cutoff = time.time_ns() // 1_000_000 - int(KEEP_SECONDS * 1000)
-        await self.store.write(lambda tx: tx.execute("DELETE FROM live_feed WHERE at < ?", (cutoff,)))
+        # In batches of housekeeping.BATCH (a backlog after a stall must not make one huge write).
+        await housekeeping.purge_once(self.store, [housekeeping.LIVE_FEED])
 
     async def tail_forever(self) -> None:
         next_prune = time.monotonic() + KEEP_SECONDS / 4

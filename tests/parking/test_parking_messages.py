@@ -40,6 +40,12 @@ def test_entry_exit_barrier_parse() -> None:
         ("parking/barrier/status", body(result="opened"), "session_id"),
         ("parking/barrier/status", body(session_id="ps_1", result="melted"), "result"),
         ("parking/other", body(), "topic"),
+        # Control characters: U+0000 cannot be stored in PostgreSQL text (a poison loop otherwise).
+        ("parking/entry", body(msg_id="m\x00", plate="A"), "msg_id"),
+        ("parking/entry", body(msg_id="   ", plate="A"), "msg_id"),
+        ("parking/entry", body(plate="A\x00B"), "plate"),
+        ("parking/entry", body(badge="B\x1b[2J"), "badge"),
+        ("parking/exit/detected", body(plate="A", pin="\u0661\u0662\u0663\u0664"), "pin"),
     ],
 )
 def test_bad_messages_name_the_field(topic: str, payload: bytes, param: str) -> None:

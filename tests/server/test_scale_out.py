@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import aiohttp
 import pytest
 
 from tests.server.support import Server, running_server, stripe_event, stripe_headers
+from tests.server.test_metrics_instance import instance_labels
 from tests.support import stores
 
 pytestmark = pytest.mark.sqlite_only  # runs its own PostgreSQL pair, not once per store
@@ -124,3 +126,16 @@ async def test_an_idempotency_key_sent_to_both_gives_one_payment(pair: tuple[Ser
         answers = await asyncio.gather(*(create(srv) for srv in (a, b, a, b)))
     assert len({x["id"] for x in answers}) == 1
     assert a.rows("SELECT COUNT(*) FROM payments WHERE order_ref = ?", (key,)) == [(1,)]
+
+
+async def test_each_instance_labels_its_metrics_with_its_own_name(pair: tuple[Server, Server]) -> None:
+    """Behind one load balancer the series of A and B stay apart (issue 12)."""
+    a, b = pair
+    seen = [await instance_labels(srv) for srv in (a, b)]
+    names = []
+    for labels in seen:
+        values = set().union(*labels.values())
+        assert len(values) == 1 and "" not in values, values  # every payedge_* series, one instance
+        names.append(values.pop())
+    assert names[0] != names[1]
+    assert names == [f"{socket.gethostname()}:{srv.port}" for srv in (a, b)]

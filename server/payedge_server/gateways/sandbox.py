@@ -366,6 +366,11 @@ def read_event(event_id: str, body: bytes) -> InboundEvent:
     if not isinstance(payment_id, str):
         return InboundEvent(event_id, event_type, problem="a sandbox event without data.payment_id")
     created, amount = event.get("created"), data.get("amount")
+    # An event we act on is never applied half-read: a field present with the wrong type flags it.
+    for name, value in (("created", created), ("data.amount", amount)):
+        if value is not None and not _integer(value):
+            problem = f"{name} is not an integer"
+            return InboundEvent(event_id, event_type, "sb_" + payment_id, payment_id, problem=problem)
     error = (
         LastError("card_declined", "the card was declined", "card_declined")
         if status is PaymentStatus.FAILED
@@ -374,8 +379,13 @@ def read_event(event_id: str, body: bytes) -> InboundEvent:
     effect = GatewayResult(
         status,
         "sb_" + payment_id,
-        amount_captured=amount if status is PaymentStatus.SUCCEEDED and isinstance(amount, int) else None,
+        amount_captured=amount if status is PaymentStatus.SUCCEEDED and _integer(amount) else None,
         error=error,
-        occurred_at=created if isinstance(created, int) else None,
+        occurred_at=created if _integer(created) else None,
     )
     return InboundEvent(event_id, event_type, "sb_" + payment_id, payment_id, effect)
+
+
+def _integer(value: object) -> bool:
+    """A JSON integer (not a bool, which Python counts as one) that fits 63 bits."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63

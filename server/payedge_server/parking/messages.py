@@ -8,7 +8,7 @@ redelivered forever), without any effect on sessions.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 
@@ -54,14 +54,26 @@ class Inbound:
         return out
 
 
+def _printable(value: object) -> TypeGuard[str]:
+    """A non-empty string of at most MAX_TEXT printable characters.
+
+    Control characters are refused: U+0000 cannot be stored in PostgreSQL's text (the write
+    would fail and the message be redelivered forever), and the others have no place in an
+    identifier an operator reads.
+    """
+    return isinstance(value, str) and bool(value.strip()) and len(value) <= MAX_TEXT and value.isprintable()
+
+
 def _text(body: dict[str, Any], key: str, msg_id: str | None, *, required: bool = False) -> str | None:
     value = body.get(key)
     if value is None:
         if required:
             raise BadMessage(key, "is required", msg_id)
         return None
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
-        raise BadMessage(key, f"must be a non-empty string of at most {MAX_TEXT} characters", msg_id)
+    if not _printable(value):
+        raise BadMessage(
+            key, f"must be a non-empty printable string of at most {MAX_TEXT} characters", msg_id
+        )
     return value.strip()
 
 
@@ -73,9 +85,11 @@ def parse(topic: str, payload: bytes) -> Inbound:
     if not isinstance(body, dict):
         raise BadMessage("payload", "must be a JSON object")
     raw_id = body.get("msg_id")
-    msg_id = raw_id if isinstance(raw_id, str) and 0 < len(raw_id) <= MAX_TEXT else None
+    msg_id = raw_id if _printable(raw_id) else None
     if msg_id is None:
-        raise BadMessage("msg_id", f"is required: a non-empty string of at most {MAX_TEXT} characters")
+        raise BadMessage(
+            "msg_id", f"is required: a non-empty printable string of at most {MAX_TEXT} characters"
+        )
     ts = body.get("ts")
     if isinstance(ts, bool) or not isinstance(ts, int | float) or not 0 <= ts < 2**40:
         raise BadMessage("ts", "is required: UNIX seconds (a non-negative number)", msg_id)
@@ -90,8 +104,10 @@ def parse(topic: str, payload: bytes) -> Inbound:
         plate, badge = _text(body, "plate", msg_id), _text(body, "badge", msg_id)
         session_id = _text(body, "session_id", msg_id)
         pin = body.get("pin")
-        if pin is not None and (not isinstance(pin, str) or not pin.isdigit() or not 4 <= len(pin) <= 12):
-            raise BadMessage("pin", "must be a string of 4 to 12 digits", msg_id)
+        if pin is not None and (
+            not isinstance(pin, str) or not (pin.isascii() and pin.isdigit()) or not 4 <= len(pin) <= 12
+        ):
+            raise BadMessage("pin", "must be a string of 4 to 12 digits (0-9)", msg_id)
         if plate is None and badge is None and session_id is None and pin is None:
             raise BadMessage("plate", "an exit needs a plate, a badge, a session_id or a pin", msg_id)
         return Inbound(**common, plate=plate, badge=badge, session_id=session_id, pin=pin)

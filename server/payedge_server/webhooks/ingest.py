@@ -98,6 +98,7 @@ class WebhookIngest:
             log.debug("%s webhook refused: %s", provider, exc)
             metrics.WEBHOOKS.inc(provider, "invalid")
             raise DomainError(exc.code, exc.message, exc.param) from None
+        event = storable(event)
         key = provider + ":" + event.event_id
         deduper = self.deduper
         shared = self.shared_dedupe
@@ -150,6 +151,29 @@ class WebhookIngest:
         for event_id, effect in pending.take_in_tx(tx, after.gateway, after.gateway_ref, after.id):
             current = self.payments.require_in_tx(tx, after.id)
             self.payments.apply_in_tx(tx, current, effect, source=f"webhook:{after.gateway}:{event_id}")
+
+
+def storable(event: InboundEvent) -> InboundEvent:
+    """The event as it can be recorded: U+0000 in a text field is kept out of the store.
+
+    PostgreSQL's text cannot hold U+0000 (a signed event carrying one in its id, type or
+    object id would otherwise be refused); such an event is recorded with U+FFFD in its
+    place and flagged, never applied: an id that is not the provider's cannot be trusted.
+    """
+    texts = (event.event_id, event.type, event.object_ref, event.payment_hint, event.problem)
+    if not any(text is not None and "\x00" in text for text in texts):
+        return event
+
+    def clean(text: str | None) -> str | None:
+        return None if text is None else text.replace("\x00", "\ufffd")
+
+    return InboundEvent(
+        event.event_id.replace("\x00", "\ufffd"),
+        event.type.replace("\x00", "\ufffd"),
+        clean(event.object_ref),
+        None,
+        problem="a text field holds U+0000 (shown as U+FFFD)",
+    )
 
 
 def _unapplied_outcome(event: InboundEvent) -> str:

@@ -38,10 +38,11 @@ ROWS: dict[str, str] = {
     "created_at, delivered_at) VALUES (?, 'p', ?, 0, 'o', 0, ?)",
     "dashboard_sessions": "INSERT INTO dashboard_sessions (id_hash, csrf_token, key_hash, created_at, "
     "expires_at) VALUES (?, 'c', 'k', 0, ?)",
+    "live_feed": "INSERT INTO live_feed (origin, channel, event, at) VALUES (?, 'c', ?, ?)",
 }
 
 
-BLOBS = frozenset({"outbox", "idempotency_keys", "sandbox_deliveries"})  # a bytes column to fill
+BLOBS = frozenset({"outbox", "idempotency_keys", "sandbox_deliveries", "live_feed"})  # a bytes column to fill
 
 
 def _args(table: str, key: str, at: int) -> tuple[object, ...]:
@@ -60,11 +61,47 @@ def _count(tx: Tx, table: str) -> int:
     return int(row[0]) if row else 0
 
 
-def test_every_growing_table_has_a_purge() -> None:
-    assert {p.table for p in PLAN} == set(ROWS)
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "server.md"
 
 
-@pytest.mark.parametrize("purge", PLAN, ids=lambda p: p.table)
+def _tables(tx: Tx, postgres: bool) -> set[str]:
+    if postgres:
+        sql = (
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+        )
+    else:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    return {str(row[0]) for row in tx.fetchall(sql)}
+
+
+def test_every_table_of_the_schema_is_purged_or_kept_for_a_reason(tmp_path: Path) -> None:
+    """A table a future migration adds fails here until someone decides: purge it, or keep it and say why."""
+
+    async def scenario() -> set[str]:
+        store = await _store(tmp_path)
+        try:
+            return await store.read(lambda tx: _tables(tx, isinstance(store, PostgresStore)))
+        finally:
+            await store.close()
+
+    tables = asyncio.run(scenario())
+    purged = {p.table for p in (*PLAN, housekeeping.LIVE_FEED)}
+    kept = set(housekeeping.KEPT)
+    assert not purged & kept, "a table is both purged and kept"
+    assert tables - purged - kept == set(), "tables with no retention decision (add a Purge or a KEPT reason)"
+    assert (purged | kept) - tables == set(), "the plan names tables the schema does not have"
+    assert all(reason.strip() for reason in housekeeping.KEPT.values())
+    assert set(ROWS) == purged, "every purged table has a row maker below"
+
+
+def test_the_docs_list_every_kept_table() -> None:
+    retention = DOCS.read_text().split("Retention (`housekeeping.py`", 1)[1].split("\n\n", 1)[0]
+    missing = [table for table in housekeeping.KEPT if f"`{table}`" not in retention]
+    assert not missing, f"docs/server.md's Retention paragraph does not name {missing}"
+
+
+@pytest.mark.parametrize("purge", (*PLAN, housekeeping.LIVE_FEED), ids=lambda p: p.table)
 def test_rows_past_their_retention_go_in_bounded_batches(
     tmp_path: Path, purge: housekeeping.Purge, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -125,5 +162,7 @@ def test_unsent_outbox_messages_and_undelivered_webhooks_are_kept(tmp_path: Path
     assert asyncio.run(scenario()) == (1, 1)
 
 
-def test_the_audit_log_is_never_purged() -> None:
-    assert not any(p.table in ("audit_log", "payments", "payment_status_history", "refunds") for p in PLAN)
+def test_the_audit_log_and_business_records_are_never_purged() -> None:
+    business = ("audit_log", "payments", "payment_status_history", "refunds", "ledger_transfers", "orders")
+    assert set(business) <= set(housekeeping.KEPT)
+    assert not any(p.table in business for p in (*PLAN, housekeeping.LIVE_FEED))

@@ -165,8 +165,8 @@ def accounts_with_prefix(tx: Tx, prefix: str) -> list[Account]:
     rows = tx.fetchall(
         f"SELECT {_ACCOUNT_COLUMNS} FROM ledger_accounts WHERE code >= ? AND code < ? AND LENGTH(code) = ? "
         "ORDER BY code",
-        # `prefix` ends with ':' and ';' follows it (byte order: the PostgreSQL store keeps
-        # `code` in the "C" collation for this range and the primary key's order).
+        # `prefix` ends with ':' and ';' follows it in byte order: SQLite's BINARY collation;
+        # on PostgreSQL `code` is COLLATE "C" (migration v0008), whatever the database default.
         (prefix, prefix[:-1] + ";", len(prefix) + 3),
     )
     return [_account(r) for r in rows]

@@ -11,6 +11,7 @@ sorts before ':'), as an operator's database may be; the SQLite run is the refer
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -76,8 +77,8 @@ async def _write_transfers(store: Store, monkeypatch: pytest.MonkeyPatch) -> dic
     mine: dict[str, list[tuple[int, str]]] = {who: [] for who in OWNERS}
     for transfer, now in _transfers():
         monkeypatch.setattr(engine, "STAMPS", engine._Stamps())  # ts = now * 1000, repeated
-        await store.write(lambda tx, t=transfer, n=now: engine.create_transfer(tx, t, n))
-        stored = await store.read(lambda tx, t=transfer: engine.get_transfer(tx, t.id))
+        await store.write(functools.partial(engine.create_transfer, t=transfer, now_ms=now))
+        stored = await store.read(functools.partial(engine.get_transfer, transfer_id=transfer.id))
         assert stored is not None
         owner = _owner_of(stored.debit_account, stored.credit_account)
         assert owner is not None
@@ -98,7 +99,11 @@ async def _pages(store: Store, read: Callable[[Tx, str | None], tuple[list[Any],
     items: list[Any] = []
     cursor: str | None = None
     for _ in range(100):
-        page, cursor = await store.read(lambda tx, c=cursor: read(tx, c))
+
+        def once(tx: Tx, c: str | None = cursor) -> tuple[list[Any], str | None]:
+            return read(tx, c)
+
+        page, cursor = await store.read(once)
         items.extend(page)
         if cursor is None:
             return items
@@ -110,7 +115,7 @@ async def test_each_wallet_sees_its_own_accounts_and_transactions(
 ) -> None:
     mine = await _write_transfers(natural_store, monkeypatch)
     for i, who in enumerate(OWNERS):
-        wallet = await natural_store.read(lambda tx, w=who: wallets.balances(tx, w))
+        wallet = await natural_store.read(functools.partial(wallets.balances, owner=who))
         expected = {"EUR": 1000 + i - sum(10 + k for k in range(len(SUFFIXES)))}
         if i % 2 == 0:
             expected["JPY"] = 50 + i
@@ -131,7 +136,7 @@ async def test_products_are_listed_by_id_in_byte_order(natural_store: Store) -> 
     ids = [f"{who}{suffix}" for who in OWNERS[:4] for suffix in SUFFIXES[:4]]
     for pid in ids:
         draft = ProductDraft(pid, f"Product {pid}", {"EUR": 100})
-        await natural_store.write(lambda tx, d=draft: catalog.upsert_in_tx(tx, d, "api", NOW))
+        await natural_store.write(functools.partial(catalog.upsert_in_tx, draft=draft, source="api", now=NOW))
 
     def page(tx: Tx, cursor: str | None) -> tuple[list[Any], str | None]:
         found = catalog.list_in_tx(tx, limit=3, starting_after=cursor, active=None)
@@ -149,13 +154,15 @@ async def test_webhook_events_are_paged_in_byte_order(natural_store: Store) -> N
         for n in ("", "Z")
     ]
     for at, provider, event_id in keys:
-        await natural_store.write(
-            lambda tx, a=at, p=provider, e=event_id: tx.execute(
+
+        def insert(tx: Tx, row: tuple[str, str, int] = (provider, event_id, at)) -> int:
+            return tx.execute(
                 "INSERT INTO webhook_events (provider, event_id, type, outcome, received_at) "
                 "VALUES (?, ?, 'payment.updated', 'applied', ?)",
-                (p, e, a),
+                row,
             )
-        )
+
+        await natural_store.write(insert)
 
     def page(tx: Tx, cursor: str | None) -> tuple[list[Any], str | None]:
         after = tuple(cursor.split(":", 1)) if cursor else None

@@ -108,6 +108,9 @@ async def test_partial_refunds_never_exceed_captured(server: Server, http: aioht
     assert status == 200 and r1["payment"]["status"] == "partially_refunded"
     status, body = await post(http, server, refund_path, {"amount": 701})
     assert status == 400 and body["error"]["code"] == "refund_exceeds_captured"
+    assert body["error"]["message"] == (
+        "refund of 7.01 EUR exceeds what is left to refund (7.00 EUR of 10.00 EUR captured)"
+    )
     # Concurrent refunds racing for the remaining 700: never more than captured.
     results = await asyncio.gather(*(post(http, server, refund_path, {"amount": 400}) for _ in range(3)))
     assert sorted(s for s, _ in results) == [200, 400, 400]

@@ -113,11 +113,18 @@ class PostgresServer:
             timeout=120,
         )
 
-    def create_database(self, name: str | None = None, template: str | None = None) -> str:
-        """A new empty database (or a copy of `template`); returns its URL."""
+    def create_database(
+        self, name: str | None = None, template: str | None = None, icu_locale: str | None = None
+    ) -> str:
+        """A new empty database (or a copy of `template`); returns its URL.
+
+        `icu_locale` (e.g. "en-US"): its default collation is that natural-language ICU one
+        instead of the cluster's "C" (`initdb --locale C`), as an operator's database may be."""
         self.created += 1
         name = name or f"t{os.getpid()}_{self.created}_{os.urandom(3).hex()}"
         clause = f" TEMPLATE {template}" if template else ""
+        if icu_locale is not None:
+            clause = f" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '{icu_locale}'"
         self.psql(f'CREATE DATABASE "{name}"{clause}')
         return self.url(name)
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from payedge import format_money
+
 from payedge_server.contracts import Tx
 from payedge_server.ledger.errors import Code, LedgerError
 from payedge_server.ledger.model import (
@@ -165,8 +167,8 @@ def accounts_with_prefix(tx: Tx, prefix: str) -> list[Account]:
     rows = tx.fetchall(
         f"SELECT {_ACCOUNT_COLUMNS} FROM ledger_accounts WHERE code >= ? AND code < ? AND LENGTH(code) = ? "
         "ORDER BY code",
-        # `prefix` ends with ':' and ';' follows it (byte order: the PostgreSQL store keeps
-        # `code` in the "C" collation for this range and the primary key's order).
+        # `prefix` ends with ':' and ';' follows it in byte order: SQLite's BINARY collation;
+        # on PostgreSQL `code` is COLLATE "C" (migration v0008), whatever the database default.
         (prefix, prefix[:-1] + ";", len(prefix) + 3),
     )
     return [_account(r) for r in rows]
@@ -238,13 +240,13 @@ def _move(tx: Tx, debit: AccountCode, credit: AccountCode, amount: int, *, phase
         # due holds (their timeout is past) and try once more before refusing.
         if expire_due_on(tx, account.code, now_ms) and tx.execute(sql, (amount, account.code, amount)) == 1:
             continue
+        money = format_money(amount, account.currency)
         if is_debit:
             raise LedgerError(
-                Code.EXCEEDS_CREDITS,
-                f"{account.code} cannot be debited {amount}: it would exceed its credits",
+                Code.EXCEEDS_CREDITS, f"{account.code} cannot be debited {money}: it would exceed its credits"
             )
         raise LedgerError(
-            Code.EXCEEDS_DEBITS, f"{account.code} cannot be credited {amount}: it would exceed its debits"
+            Code.EXCEEDS_DEBITS, f"{account.code} cannot be credited {money}: it would exceed its debits"
         )
 
 
@@ -371,13 +373,14 @@ def _resolved_amount(t: Transfer, pending: StoredTransfer) -> int:
     if t.kind is TransferKind.VOID and t.amount != pending.amount:
         raise LedgerError(
             Code.PENDING_TRANSFER_HAS_DIFFERENT_AMOUNT,
-            f"a void releases the whole pending amount ({pending.amount})",
+            f"a void releases the whole pending amount ({format_money(pending.amount, pending.currency)})",
             "amount",
         )
     if t.amount > pending.amount:
         raise LedgerError(
             Code.EXCEEDS_PENDING_TRANSFER_AMOUNT,
-            f"cannot post {t.amount}: the pending transfer holds {pending.amount}",
+            f"cannot post {format_money(t.amount, pending.currency)}: the pending transfer holds "
+            f"{format_money(pending.amount, pending.currency)}",
             "amount",
         )
     return t.amount

@@ -27,6 +27,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from payedge import format_money
+
 from payedge_server.contracts import Tx
 from payedge_server.ledger import engine, invoices, model
 from payedge_server.ledger.commissions import merchant_reversal
@@ -228,7 +230,8 @@ def hold_refund(tx: Tx, payment_id: str, refund_id: str, amount: int, now_ms: in
             if exc.code is Code.EXCEEDS_CREDITS:
                 raise LedgerError(
                     Code.INSUFFICIENT_FUNDS,
-                    f"the wallet of {row.payee} cannot cover this refund's share ({bound} {row.currency})",
+                    f"the wallet of {row.payee} cannot cover this refund's share "
+                    f"({format_money(bound, row.currency)})",
                     "amount",
                 ) from None
             raise

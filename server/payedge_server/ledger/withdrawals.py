@@ -12,6 +12,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from payedge import format_money
+
 from payedge_server.contracts import Tx
 from payedge_server.ledger import engine, model
 from payedge_server.ledger.errors import Code, LedgerError
@@ -93,7 +95,7 @@ def create(
         if exc.code is Code.EXCEEDS_CREDITS:
             raise LedgerError(
                 Code.INSUFFICIENT_FUNDS,
-                f"the wallet of {owner} has less than {amount} {currency} available",
+                f"the wallet of {owner} has less than {format_money(amount, currency)} available",
                 "amount",
             ) from None
         if exc.code is Code.EXISTS_WITH_DIFFERENT_FIELDS:

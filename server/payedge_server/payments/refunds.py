@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
+from payedge import format_money
+
 from payedge_server.contracts import Tx
 from payedge_server.errors import DomainError
 from payedge_server.gateways.base import GatewayError, GatewayTimeoutError
@@ -81,7 +83,9 @@ def _reserve_in_tx(tx: Tx, p: Payment, amount: int | None, request_key: str | No
     if want <= 0 or want > available:
         raise DomainError(
             "refund_exceeds_captured",
-            f"refund of {want} exceeds what is left to refund ({available} of {p.amount_captured} captured)",
+            f"refund of {format_money(want, p.currency)} exceeds what is left to refund "
+            f"({format_money(available, p.currency)} of "
+            f"{format_money(p.amount_captured, p.currency)} captured)",
             "amount",
         )
     refund_id = new_refund_id()

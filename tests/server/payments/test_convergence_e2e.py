@@ -4,8 +4,8 @@ For each generated history (a Stripe PaymentIntent with failed attempts, success
 cumulative partial refunds, cancellation, or an attempt left processing; a
 sandbox payment's noted events, final event and refunds through the API), the
 test creates the payment through the API (a stripe payment is registered at
-localstripe, so its events name a real PaymentIntent), then POSTs every signed event in a random order with
-duplicates, and checks the payment's status, `amount_captured` and
+localstripe, so its events name a real PaymentIntent), then POSTs every signed
+event in a random order with duplicates, and checks the payment's status, `amount_captured` and
 `amount_refunded` against the state the in-order history implies (for the
 sandbox, a plain-Python reading of it: `_sandbox_reference`).
 """

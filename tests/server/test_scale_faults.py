@@ -1,7 +1,8 @@
 """Faults that lose nothing (SPEC 7): an instance SIGKILLed under load, PostgreSQL stopped under load,
-Redis stopped, SQLite's disk full.
+Redis stopped under load, SQLite's disk full.
 
-Each load is a bounded burst of payment creations with Idempotency-Keys; a
+Each load is a bounded burst of payment creations with Idempotency-Keys (for
+Redis: creations, confirmations and webhooks delivered to both instances); a
 creation answered 201 is an acknowledged write, and each must be in the store
 afterwards. PostgreSQL runs with its durable defaults (fsync on).
 """
@@ -15,12 +16,15 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import orjson
 import pytest
+from payedge_server.gateways.sandbox import sandbox_event, signed_headers
 
 from tests.server.support import Server, running_server
 from tests.support import services, stores
@@ -162,55 +166,212 @@ def restartable_redis() -> Iterator[tuple[str, Any, Any]]:
                 stop()
 
 
+class PaymentsAndWebhooks:
+    """16 clients against two instances until `stop` (each at most `MAX_ROUNDS` rounds).
+
+    Even clients create a payment on one instance and confirm it (pm_sandbox_ok) on the
+    other; odd clients create a payment and deliver its signed `payment.succeeded` to
+    both instances at once (the cross-instance dedupe: one of the two must say
+    duplicate). Every answer is kept with the time it came.
+    """
+
+    MAX_ROUNDS = 500
+
+    def __init__(self, a: Server, b: Server, workers: int = 16) -> None:
+        self.servers = (a, b)
+        self.secrets = [(srv.data_dir / "sandbox_webhook_secret").read_text().strip() for srv in (a, b)]
+        self.workers = workers
+        self.answers: list[tuple[float, str, int]] = []  # (when, what, HTTP status)
+        self.created: dict[str, str] = {}  # order_ref -> payment id (201)
+        self.confirmed: set[str] = set()  # payment ids confirmed with 200 + succeeded
+        self.webhooks: dict[str, tuple[str, list[bool]]] = {}  # event id -> (payment id, duplicate flags)
+        self.stop = asyncio.Event()
+
+    def after(self, t: float) -> int:
+        return sum(1 for when, _, _ in self.answers if when > t)
+
+    def note(self, what: str, status: int) -> None:
+        self.answers.append((time.monotonic(), what, status))
+
+    async def _create(self, http: aiohttp.ClientSession, srv: Server, ref: str) -> str | None:
+        body = {"amount": 500, "currency": "EUR", "order_ref": ref}
+        headers = srv.headers(**{"Idempotency-Key": ref})
+        async with http.post(srv.url + "/v1/payments", json=body, headers=headers) as resp:
+            answer: dict[str, Any] = await resp.json(content_type=None)
+            self.note("create", resp.status)
+        if resp.status != 201:
+            return None
+        self.created[ref] = answer["id"]
+        return str(answer["id"])
+
+    async def _confirm(self, http: aiohttp.ClientSession, srv: Server, pid: str) -> None:
+        body = {"payment_method": "pm_sandbox_ok"}
+        async with http.post(
+            f"{srv.url}/v1/payments/{pid}/confirm", json=body, headers=srv.headers()
+        ) as resp:
+            answer: dict[str, Any] = await resp.json(content_type=None)
+            self.note("confirm", resp.status)
+        if resp.status == 200 and answer["status"] == "succeeded":
+            self.confirmed.add(pid)
+
+    async def _deliver(self, http: aiohttp.ClientSession, i: int, event_id: str, body: bytes) -> bool | None:
+        srv = self.servers[i]
+        headers = signed_headers(body, event_id, self.secrets[i])
+        async with http.post(srv.url + "/v1/webhooks/sandbox", data=body, headers=headers) as resp:
+            answer: dict[str, Any] = await resp.json(content_type=None)
+            self.note("webhook", resp.status)
+        return bool(answer["duplicate"]) if resp.status == 200 else None
+
+    async def _webhook_both(self, http: aiohttp.ClientSession, pid: str) -> None:
+        event = sandbox_event(pid, 500)
+        body = orjson.dumps(event)
+        flags = await asyncio.gather(*(self._deliver(http, i, event["id"], body) for i in (0, 1)))
+        self.webhooks[event["id"]] = (pid, [f for f in flags if f is not None])
+
+    async def _worker(self, w: int, http: aiohttp.ClientSession) -> None:
+        for n in range(self.MAX_ROUNDS):
+            if self.stop.is_set():
+                return
+            first, other = self.servers[(w + n) % 2], self.servers[(w + n + 1) % 2]
+            pid = await self._create(http, first, f"r{w}-{n}-{os.urandom(3).hex()}")
+            if pid is None:
+                continue
+            if w % 2 == 0:
+                await self._confirm(http, other, pid)
+            else:
+                await self._webhook_both(http, pid)
+
+    async def run(self) -> asyncio.Task[Any]:
+        http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+
+        async def all_workers() -> None:
+            try:
+                await asyncio.gather(*(self._worker(w, http) for w in range(self.workers)))
+            finally:
+                await http.close()
+
+        return asyncio.get_running_loop().create_task(all_workers())
+
+
+async def _until(what: str, check: Callable[[], Awaitable[bool]], within: float) -> None:
+    """Poll `check()` every 0.1 s until it holds; fail naming `what` after `within` seconds."""
+    deadline = time.monotonic() + within
+    while not await check():
+        assert time.monotonic() < deadline, f"{what}: not within {within} s"
+        await asyncio.sleep(0.1)
+
+
+async def _ready(http: aiohttp.ClientSession, srv: Server) -> tuple[int, dict[str, Any]]:
+    async with http.get(srv.url + "/health/ready") as resp:
+        return resp.status, await resp.json()
+
+
+async def _fan_out_once(http: aiohttp.ClientSession, a: Server, b: Server) -> bool:
+    """A payment made and confirmed through b: does a's WebSocket subscriber see it succeed (≤ 2 s)?"""
+    async with http.post(
+        b.url + "/v1/payments", json={"amount": 6, "currency": "EUR"}, headers=b.headers()
+    ) as r:
+        assert r.status == 201
+        pid = (await r.json())["id"]
+    ws = await http.ws_connect(a.url + "/v1/stream", params={"token": a.headers()["Authorization"][7:]})
+    try:
+        await ws.send_json({"op": "subscribe", "channels": [f"payment:{pid}"]})
+        assert (await ws.receive_json(timeout=10))["type"] == "subscribed"
+        body = {"payment_method": "pm_sandbox_ok"}
+        async with http.post(f"{b.url}/v1/payments/{pid}/confirm", json=body, headers=b.headers()) as r:
+            assert r.status == 200
+
+        async def succeeded() -> None:
+            for _ in range(20):  # a handful of messages at most for one payment
+                message = await ws.receive_json()
+                if message.get("type") == "event" and message["data"]["payment"]["status"] == "succeeded":
+                    return
+            raise AssertionError("no succeeded event among the first 20 messages")
+
+        try:
+            await asyncio.wait_for(succeeded(), timeout=2.0)
+        except TimeoutError:
+            return False
+        return True
+    finally:
+        await ws.close()
+
+
 async def test_redis_stopped_requests_succeed_ready_degraded_fan_out_resumes(
     pg: PostgresServer, tmp_path: Path
 ) -> None:
+    """Redis stopped while 16 clients create, confirm and deliver webhooks to two instances.
+
+    No request fails because Redis went away (no 5xx at all: PostgreSQL is up); every
+    acknowledged creation, confirmation and webhook is in the store, and each webhook
+    was applied once though delivered to both instances (the store dedupes when Redis
+    cannot); /health/ready says redis is down while it is; once Redis is back, a
+    WebSocket subscriber on one instance sees a change made through the other without
+    anyone restarting anything.
+    """
     url = pg.create_database()
     with restartable_redis() as (redis_url, start_redis, stop_redis):
         args = ("--database-url", url, "--redis-url", redis_url)
         with running_server(tmp_path / "a", *args) as a, running_server(tmp_path / "b", *args) as b:
-            stop_redis()
+            load = PaymentsAndWebhooks(a, b)
             async with aiohttp.ClientSession() as http:
-                for _ in range(5):
-                    async with http.post(
-                        b.url + "/v1/payments", json={"amount": 5, "currency": "EUR"}, headers=b.headers()
-                    ) as resp:
-                        assert resp.status == 201
-                async with http.get(a.url + "/health/ready") as resp:
-                    ready = await resp.json()
-                assert (resp.status, ready["status"], ready["checks"]["redis"]) == (503, "degraded", False)
-                assert ready["checks"]["store"] is True
-                start_redis()
-                await asyncio.sleep(3.0)  # the subscribers reconnect by themselves (backoff <= 2 s)
-                async with http.post(
-                    b.url + "/v1/payments", json={"amount": 6, "currency": "EUR"}, headers=b.headers()
-                ) as resp:
-                    pid = (await resp.json())["id"]
-                ws = await http.ws_connect(
-                    a.url + "/v1/stream", params={"token": a.headers()["Authorization"][7:]}
-                )
-                await ws.send_json({"op": "subscribe", "channels": [f"payment:{pid}"]})
-                assert (await ws.receive_json(timeout=10))["type"] == "subscribed"
-                async with http.post(
-                    b.url + f"/v1/payments/{pid}/confirm",
-                    json={"payment_method": "pm_sandbox_ok"},
-                    headers=b.headers(),
-                ) as resp:
-                    assert resp.status == 200
+                task = await load.run()
+                try:
+                    started = time.monotonic()
+                    await _until("load running", lambda: _true(load.after(started) >= 50), 30)
+                    await asyncio.to_thread(stop_redis)
+                    down_at = time.monotonic()
 
-                async def succeeded() -> None:
-                    while True:
-                        message = await ws.receive_json()
-                        if (
-                            message.get("type") == "event"
-                            and message["data"]["payment"]["status"] == "succeeded"
-                        ):
-                            return
+                    async def degraded() -> bool:
+                        return all([(await _ready(http, s))[1]["checks"]["redis"] is False for s in (a, b)])
 
-                await asyncio.wait_for(succeeded(), timeout=10)
-                await ws.close()
-                async with http.get(a.url + "/health/ready") as resp:
-                    assert (await resp.json())["checks"]["redis"] is True
+                    await _until("/health/ready reports redis down", degraded, 10)
+                    status, ready = await _ready(http, a)
+                    assert (status, ready["status"], ready["checks"]["redis"]) == (503, "degraded", False)
+                    assert ready["checks"]["store"] is True
+                    await _until(
+                        "requests served with Redis down", lambda: _true(load.after(down_at) >= 150), 30
+                    )
+                    served_down = load.after(down_at)
+                    up_at = time.monotonic()
+                    await asyncio.to_thread(start_redis)
+
+                    async def recovered() -> bool:
+                        return all([(await _ready(http, s))[1]["checks"]["redis"] is True for s in (a, b)])
+
+                    await _until("/health/ready reports redis back", recovered, 15)
+                finally:
+                    load.stop.set()
+                    await task
+                statuses = Counter(status for _, _, status in load.answers)
+                assert not [s for s in statuses if s >= 500], statuses
+                assert served_down >= 150 and load.confirmed and load.webhooks, statuses
+                kinds_down = Counter(what for when, what, _ in load.answers if down_at < when < up_at)
+                assert min(kinds_down[k] for k in ("create", "confirm", "webhook")) >= 10, kinds_down
+                # Fan-out resumes on its own: bounded tries, each with a fresh payment.
+                deadline, seen = time.monotonic() + 15, False
+                for _ in range(10):
+                    if seen or time.monotonic() > deadline:
+                        break
+                    seen = await _fan_out_once(http, a, b)
+                assert seen, "a's subscriber never saw a change made through b after Redis came back"
+                assert (await _ready(http, a))[1]["checks"]["redis"] is True
+    # Every acknowledged write is in the store.
+    assert _stored(url, load.created) == load.created
+    rows = stores.rows(url, "SELECT id, status FROM payments")
+    status_of = {str(pid): str(st) for pid, st in rows}
+    assert {pid: status_of[pid] for pid in load.confirmed} == dict.fromkeys(load.confirmed, "succeeded")
+    answered = {eid: pid for eid, (pid, flags) in load.webhooks.items() if flags}
+    assert {pid: status_of[pid] for pid in answered.values()} == dict.fromkeys(answered.values(), "succeeded")
+    recorded = {str(r[0]) for r in stores.rows(url, "SELECT event_id FROM webhook_events")}
+    assert set(answered) <= recorded
+    # Delivered to both instances, applied once: exactly one of two 200s was the first.
+    twice = {eid: flags for eid, (_, flags) in load.webhooks.items() if len(flags) == 2}
+    assert twice and all(sorted(flags) == [False, True] for flags in twice.values()), twice
+
+
+async def _true(value: bool) -> bool:
+    return value
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounts a small tmpfs (CI runs as root)")

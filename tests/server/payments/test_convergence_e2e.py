@@ -2,17 +2,19 @@
 
 For each generated history (a Stripe PaymentIntent with failed attempts, success,
 cumulative partial refunds, cancellation, or an attempt left processing; a
-sandbox payment's final event), the test creates the payment through the API
-(a stripe payment is registered at localstripe, so its events name a real
-PaymentIntent), then POSTs every signed event in a random order with
-duplicates, and checks the payment's status, `amount_captured` and
-`amount_refunded` against the state the history implies.
+sandbox payment's noted events, final event and refunds through the API), the
+test creates the payment through the API (a stripe payment is registered at
+localstripe, so its events name a real PaymentIntent), then POSTs every signed
+event in a random order with duplicates, and checks the payment's status, `amount_captured` and
+`amount_refunded` against the state the in-order history implies (for the
+sandbox, a plain-Python reading of it: `_sandbox_reference`).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.server.support import API_KEY, STRIPE_SECRET, Server, running_server
-from tests.support.lifecycles import Event, Expected, Intent, Lifecycle, deliveries, stripe_lifecycle
+from tests.support.lifecycles import Event, Intent, Lifecycle, deliveries, stripe_lifecycle
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -36,6 +38,17 @@ def site(
     data = tmp_path_factory.mktemp("converge") / "data"
     args = ("--stripe-api-key", "sk_test_converge", "--stripe-api-base", localstripe_url)
     with running_server(data, *args) as srv, requests.Session() as http:
+        http.headers["Authorization"] = f"Bearer {API_KEY}"
+        yield srv, http
+
+
+@pytest.fixture(scope="module")
+def sandbox_site(
+    store_backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Server, requests.Session]]:
+    """A server whose own async sandbox webhook is an hour away: the test delivers the events."""
+    data = tmp_path_factory.mktemp("converge_sb") / "data"
+    with running_server(data, "--sandbox-async-delay", "3600") as srv, requests.Session() as http:
         http.headers["Authorization"] = f"Bearer {API_KEY}"
         yield srv, http
 
@@ -105,40 +118,126 @@ def _post_sandbox(srv: Server, http: requests.Session, event_id: str, event: dic
     assert resp.status_code == 200, resp.text
 
 
-_SANDBOX_ENDINGS = {
-    "payment.succeeded": Expected("succeeded", -1, 0),
-    "payment.failed": Expected("failed", 0, 0),
-    "payment.canceled": Expected("canceled", 0, 0),
-}
+@dataclass(frozen=True)
+class _Step:
+    """One thing that happens to a sandbox payment: a signed event, or a refund through the API."""
+
+    event_id: str = ""
+    event: dict[str, Any] | None = None
+    refund: int = 0
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(ending=st.sampled_from(sorted(_SANDBOX_ENDINGS)), copies=st.integers(1, 3), unrelated=st.booleans())
-def test_sandbox_payment_converges_with_duplicates(
-    site: tuple[Server, requests.Session], ending: str, copies: int, unrelated: bool
+@dataclass(frozen=True)
+class _SandboxLife:
+    currency: str
+    amount: int
+    async_confirm: bool  # confirmed with pm_sandbox_async first: `processing` through the API
+    events: list[_Step]  # in the order the sandbox emits them (created one second apart)
+    refunds: list[int]  # partial refunds through the API, made once the success is known
+
+
+def _sandbox_reference(life: _SandboxLife) -> tuple[str, int, int]:
+    """Plain reading of the in-order history (independent of payedge's merge rule).
+
+    The sandbox acts on three event types, each final (`payment.succeeded` with the
+    captured amount, `payment.failed`, `payment.canceled`); every other type is noted
+    and changes nothing. Refunds made through the API after the success add up.
+    """
+    status, captured = ("processing" if life.async_confirm else "requires_payment_method"), 0
+    for step in life.events:
+        assert step.event is not None
+        kind = step.event["type"]
+        if kind == "payment.succeeded":
+            status, captured = "succeeded", step.event["data"]["amount"]
+        elif kind == "payment.failed":
+            status = "failed"
+        elif kind == "payment.canceled":
+            status = "canceled"
+    refunded = sum(life.refunds)
+    if refunded:
+        status = "refunded" if refunded == captured else "partially_refunded"
+    return status, captured, refunded
+
+
+_UNACTED = ("payment.noted", "payment.processing", "payment.updated")
+
+
+@st.composite
+def _sandbox_life(draw: st.DrawFn) -> _SandboxLife:
+    """A valid sandbox history: noted events, then at most one final event (a sandbox decline is
+    final, so no second attempt), then refunds through the API when it succeeded."""
+    currency = draw(st.sampled_from(["EUR", "JPY", "KWD"]))
+    amount = draw(st.integers(1, 10**6))
+    kinds = draw(st.lists(st.sampled_from(_UNACTED), max_size=2))
+    ending = draw(st.sampled_from(["payment.succeeded", "payment.failed", "payment.canceled", None]))
+    if ending is not None:
+        kinds.append(ending)
+    kinds += draw(st.lists(st.sampled_from(_UNACTED), max_size=1))  # noted after the ending
+    refunds: list[int] = []
+    if ending == "payment.succeeded":
+        left = amount
+        for _ in range(draw(st.integers(0, 3))):
+            if left == 0:
+                break
+            refunds.append(draw(st.integers(1, left)))
+            left -= refunds[-1]
+    created = 1_700_000_000 + draw(st.integers(0, 10**6))
+    events = [
+        _Step(event={"type": kind, "created": created + i, "data": {"amount": amount}})
+        for i, kind in enumerate(kinds)
+    ]
+    return _SandboxLife(currency, amount, draw(st.booleans()), events, refunds)
+
+
+def _refund(srv: Server, http: requests.Session, payment_id: str, amount: int) -> None:
+    resp = http.post(f"{srv.url}/v1/payments/{payment_id}/refunds", json={"amount": amount})
+    assert resp.status_code in (200, 201), resp.text
+
+
+def _confirm_async(srv: Server, http: requests.Session, payment_id: str) -> None:
+    resp = http.post(
+        f"{srv.url}/v1/payments/{payment_id}/confirm", json={"payment_method": "pm_sandbox_async"}
+    )
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["status"] == "processing", resp.text
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(life=_sandbox_life(), data=st.data())
+def test_sandbox_payment_converges_in_any_order(
+    sandbox_site: tuple[Server, requests.Session], life: _SandboxLife, data: st.DataObject
 ) -> None:
-    srv, http = site
-    p = _create(srv, http, "sandbox", 1234, "EUR")
-    event_id = f"evt_sb_{p['id']}"
-    event = {
-        "id": event_id,
-        "type": ending,
-        "created": int(time.time()),
-        "data": {"payment_id": p["id"], "amount": 1234},
-    }
-    sends: list[tuple[str, dict[str, Any]]] = [(event_id, event)] * copies
-    if unrelated:  # a type payedge does not act on, before and after
-        other: dict[str, Any] = {
-            "id": event_id + "_x",
-            "type": "payment.noted",
-            "data": {"payment_id": p["id"]},
-        }
-        sends = [(event_id + "_x", other), *sends, (event_id + "_x", other)]
-    for sent_id, sent in sends:
-        _post_sandbox(srv, http, sent_id, sent)
-    want = _SANDBOX_ENDINGS[ending]
-    captured = 1234 if want.captured < 0 else want.captured
-    assert _state(srv, http, p["id"]) == (want.status, captured, want.refunded)
+    """A sandbox history delivered in any order, with duplicates, ends where in-order delivery ends.
+
+    Refunds go through the API as soon as the success has been delivered, so late
+    copies of `payment.succeeded` and noted events arrive after them.
+    """
+    srv, http = sandbox_site
+    p = _create(srv, http, "sandbox", life.amount, life.currency)
+    if life.async_confirm:  # the server's own webhook is due in an hour: the test delivers it
+        _confirm_async(srv, http, p["id"])
+    events = [
+        _Step(f"evt_sb_{p['id']}_{i}", {**s.event, "id": f"evt_sb_{p['id']}_{i}",
+                                         "data": {**s.event["data"], "payment_id": p["id"]}})
+        for i, s in enumerate(life.events) if s.event is not None
+    ]  # fmt: skip
+    repeated = [e for e in events for _ in range(data.draw(st.integers(1, 3)))]
+    order: list[_Step] = data.draw(st.permutations(repeated))
+    succeeded_at = next(
+        (i for i, s in enumerate(order) if s.event and s.event["type"] == "payment.succeeded"), len(order)
+    )
+    for r in life.refunds:  # somewhere after the first delivery of the success
+        order.insert(data.draw(st.integers(succeeded_at + 1, len(order))), _Step(refund=r))
+    for step in order:
+        if step.event is None:
+            _refund(srv, http, p["id"], step.refund)
+        else:
+            _post_sandbox(srv, http, step.event_id, step.event)
+    assert _state(srv, http, p["id"]) == _sandbox_reference(life)
+    # Each event is recorded once, whatever the number of copies.
+    recorded = srv.rows("SELECT event_id FROM webhook_events WHERE provider = 'sandbox' AND event_id LIKE ?",
+                        (f"evt_sb_{p['id']}_%",))  # fmt: skip
+    assert sorted(str(r[0]) for r in recorded) == sorted(e.event_id for e in events)
 
 
 def test_reported_fault_failed_attempt_then_success(site: tuple[Server, requests.Session]) -> None:

@@ -81,7 +81,7 @@ HTML_TOKENS = re.compile(r"(<[^>]+>)")
 SKIP_INSIDE = ("code", "a", "pre")
 
 
-def _link_html(content: str, page_url: str, files: Any, anchors: dict[str, str]) -> str:
+def _link_html(content: str, page: Any, files: Any, anchors: dict[str, str]) -> str:
     depth = 0  # inside code, a link or pre
     out = []
     for token in HTML_TOKENS.split(content):
@@ -93,28 +93,28 @@ def _link_html(content: str, page_url: str, files: Any, anchors: dict[str, str])
         elif depth > 0 or "SPEC" not in token:
             out.append(token)
         else:
-            out.append(CITATION.sub(lambda m: _html_link(m, page_url, files, anchors), token))
+            out.append(CITATION.sub(lambda m: _html_link(m, page, files, anchors), token))
     return "".join(out)
 
 
-def _html_link(match: re.Match[str], page_url: str, files: Any, anchors: dict[str, str]) -> str:
+def _html_link(match: re.Match[str], page: Any, files: Any, anchors: dict[str, str]) -> str:
     if match.group("link"):
         return match.group(0)
     section, sub = match.group("section"), match.group("sub")
     target = (anchors.get(f"{section}.{sub}") if sub else None) or SPEC_PAGES.get(section)
     if target is None:
         return match.group(0)
-    page, _, anchor = target.partition("#")
-    url = files.get_file_from_path(page).url
-    rel = posixpath.relpath(url or ".", page_url or ".")
-    href = (rel if rel.endswith("/") or rel == "." else rel + "/") + (f"#{anchor}" if anchor else "")
+    path, _, anchor = target.partition("#")
+    # MkDocs's own relative URL: right whether pages are files (`use_directory_urls: false`,
+    # what file:// needs) or folders.
+    href = files.get_file_from_path(path).url_relative_to(page.file) + (f"#{anchor}" if anchor else "")
     return f'<a href="{href}">{match.group(0)}</a>'
 
 
 def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
     if not page.file.src_uri.startswith("reference/"):
         return html
-    return _link_html(html, page.url, files, _anchors(Path(config["docs_dir"])))
+    return _link_html(html, page, files, _anchors(Path(config["docs_dir"])))
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from payedge_server.config import Config, Loaded, load, mask
-from payedge_server.config.fallbacks import write_pending
+from payedge_server.config.fallbacks import Persisted, write_pending
 from payedge_server.config.kinds import mask_url_password
 from payedge_server.config.render import problems_text, secret_values
 
@@ -52,13 +52,25 @@ def start_notes(loaded: Loaded, config: Config) -> list[str]:
         how = "generated" if keys.source.kind == "generated" else "kept"
         notes.append(f"API key ({how} in {keys.source.detail}): {config.auth.api_keys[0]}")
     else:
-        notes.append(f"API keys: {len(config.auth.api_keys)} given (e.g. {mask(config.auth.api_keys[0])})")
+        notes.append(_given_keys_note(keys.spec.setting.fallback, config))
     if config.redis.url:
         notes.append(
             "--redis-url: the terminal queue and its locks live in Redis (shared by workers); "
             "webhook dedupe, idempotency keys and live events are shared through the store"
         )
     return notes
+
+
+def _given_keys_note(fallback: object, config: Config) -> str:
+    """Keys given by flag, variable or file replace the data dir's generated key: say so when one
+    is there (a key an earlier start printed would otherwise get 401 with no hint why)."""
+    given = config.auth.api_keys
+    note = f"API keys: {len(given)} given (e.g. {mask(given[0])})"
+    if isinstance(fallback, Persisted):
+        stored = config.server.data_dir / fallback.filename
+        if stored.is_file():
+            note += f"; the generated key in {stored} is not used while keys are given"
+    return note
 
 
 async def _calm_gc(app: object) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import payedge
 from aiohttp import web
 
-from payedge_server import metrics
+from payedge_server import metrics, slashes
 from payedge_server.auth import ApiKeys, Authenticator, key_id, needs_auth, unauthorized
 from payedge_server.errors import DomainError, from_http_exception, to_response
 from payedge_server.idempotency import HEADER, Idempotency
@@ -89,6 +89,16 @@ class Gate:
         return headers
 
 
+async def _http_error(request: web.Request, exc: web.HTTPException) -> web.StreamResponse:
+    """aiohttp's own refusals as catalogue JSON; a page asked for with a trailing slash is
+    redirected instead of missed (`GET /docs/` -> 308 /docs)."""
+    if exc.status == 404:
+        moved = await slashes.redirect_for(request)
+        if moved is not None:
+            raise moved
+    return to_response(from_http_exception(exc))
+
+
 def build(
     api_keys: ApiKeys,
     idempotency: Idempotency,
@@ -122,7 +132,7 @@ def build(
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
-            response = to_response(from_http_exception(exc))
+            response = await _http_error(request, exc)
         except asyncio.CancelledError:
             raise
         except Exception:

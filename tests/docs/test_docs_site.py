@@ -4,7 +4,8 @@
 - every error code of the server's catalogue is in the built error-code reference;
 - every setting of the configuration reference is in the built site;
 - the README and the pages point at nothing outside the repository, and the built site
-  loads nothing from another host.
+  loads nothing from another host;
+- every internal link of the built site names a file (the site works from file://).
 """
 
 from __future__ import annotations
@@ -53,20 +54,20 @@ def _text(page: Path) -> str:
 
 
 def test_every_public_name_is_in_the_python_reference(site: Path) -> None:
-    page = _text(site / "reference" / "python" / "index.html")
+    page = _text(site / "reference" / "python.html")
     ids = set(re.findall(r'id="(payedge\.[\w.]+)"', page))
     missing = [name for name in payedge.__all__ if f"payedge.{name}" not in ids]
     assert not missing, f"not in the Python API reference: {missing}"
 
 
 def test_every_error_code_is_in_the_error_reference(site: Path) -> None:
-    page = _text(site / "errors" / "index.html")
+    page = _text(site / "errors.html")
     missing = [code for code in CATALOGUE if f"<code>{code}</code>" not in page]
     assert not missing, f"not in the error-code reference: {missing}"
 
 
 def test_every_setting_is_in_the_configuration_reference(site: Path) -> None:
-    page = _text(site / "configuration" / "index.html")
+    page = _text(site / "configuration.html")
     missing = [spec.path for spec in specs(Config) if f"<code>{spec.path}</code>" not in page]
     assert not missing, f"not in the configuration reference: {missing}"
 
@@ -74,8 +75,30 @@ def test_every_setting_is_in_the_configuration_reference(site: Path) -> None:
 def test_every_tutorial_and_spec_page_is_built(site: Path) -> None:
     for folder in ("tutorials", "spec"):
         for source in (DOCS / folder).glob("*.md"):
-            name = "" if source.stem == "index" else source.stem
-            assert (site / folder / name / "index.html").exists(), source
+            assert (site / folder / f"{source.stem}.html").exists(), source
+
+
+HREF = re.compile(r'<a\b[^>]*\bhref="([^"]*)"')
+EXTERNAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//)", re.IGNORECASE)
+
+
+def test_internal_links_name_a_page_file_so_the_site_works_from_file(site: Path) -> None:
+    """Opened from file:// (the README's "Open site/index.html") no server turns a folder into its
+    index.html: every internal link names an existing file (`live.html`, `examples/paris.json`)
+    or is an anchor of its own page, never a bare folder."""
+    bad = []
+    for page in site.rglob("*.html"):
+        if page.name == "404.html":  # served by a web server at any depth: its links are root-absolute
+            continue
+        for raw in HREF.findall(page.read_text(encoding="utf-8")):
+            href = html.unescape(raw)
+            if not href or href.startswith("#") or EXTERNAL.match(href):
+                continue
+            path = href.split("#", 1)[0].split("?", 1)[0]
+            target = (page.parent / path).resolve()
+            if not target.is_file() or not (path.endswith(".html") or Path(path).suffix):
+                bad.append((str(page.relative_to(site)), href))
+    assert not bad, bad[:20]
 
 
 def test_the_built_site_loads_nothing_from_another_host(site: Path) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 from payedge_server.api_docs import FILES
 from payedge_server.app import create_app
@@ -22,6 +23,7 @@ from payedge_server.config.sections.auth import AuthConfig
 from payedge_server.config.sections.server import ServerConfig
 from payedge_server.config.sections.store import StoreConfig
 from payedge_server.pages import SECURITY_HEADERS
+from yarl import URL
 
 from tests.server.browser import chromium_page
 
@@ -121,3 +123,42 @@ async def test_docs_lists_every_operation_in_chromium(server: TestServer) -> Non
         )
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "api-docs.png").write_bytes(base64.b64decode(shot["data"]))
+
+
+def _raw(server: TestServer, path: str) -> URL:
+    """The server's URL with `path` exactly as written (double slashes kept, never another host)."""
+    return URL(f"http://{server.host}:{server.port}{path}", encoded=True)
+
+
+async def test_a_trailing_slash_is_redirected_to_the_page(server: TestServer) -> None:
+    """`GET /docs/` (as a user types it) is a 308 to /docs, query kept; what is not a page stays 404."""
+    async with aiohttp.ClientSession() as http:
+        for path, location in (("/docs/", "/docs"), ("/docs//?x=1", "/docs?x=1"), ("//docs/", "/docs")):
+            async with http.get(_raw(server, path), allow_redirects=False) as resp:
+                assert (resp.status, resp.headers.get("Location")) == (308, location), path
+        async with http.get(server.make_url("/docs/")) as resp:
+            assert resp.status == 200 and resp.content_type == "text/html"
+        # Not a route without its slash, another host, the root, a POST: no redirect.
+        for method, path in (
+            ("GET", "/nothing/"),
+            ("GET", "//example.com/"),
+            ("GET", "/"),
+            ("POST", "/docs/"),
+        ):
+            async with http.request(method, _raw(server, path), allow_redirects=False) as resp:
+                assert resp.status in (404, 405) and "Location" not in resp.headers, (method, path)
+
+
+async def test_every_page_route_answers_its_trailing_slash_with_a_redirect(server: TestServer) -> None:
+    pages = sorted(
+        route.resource.canonical
+        for route in server.app.router.routes()
+        if route.method == "GET"
+        and isinstance(route.resource, web.PlainResource)
+        and route.resource.canonical != "/"
+    )
+    assert "/docs" in pages and "/v1/payments" in pages
+    async with aiohttp.ClientSession(headers={"Authorization": "Bearer sk_docs"}) as http:
+        for page in pages:
+            async with http.get(server.make_url(page + "/"), allow_redirects=False) as resp:
+                assert (resp.status, resp.headers.get("Location")) == (308, page), page

@@ -51,6 +51,32 @@ async def test_no_flags_generates_and_keeps_an_api_key(tmp_path: Path) -> None:
     assert oct((tmp_path / "payedge-data" / "api_key").stat().st_mode & 0o777) == "0o600"
 
 
+@pytest.mark.sqlite_only  # about the start line, not the store
+async def test_given_keys_say_the_stored_generated_key_is_not_used(tmp_path: Path) -> None:
+    """A key an earlier start generated (and printed) gets 401 once keys are given: the start says so."""
+    data_dir = tmp_path / "payedge-data"
+    data_dir.mkdir()
+    (data_dir / "api_key").write_text("pek_from_an_earlier_start\n")
+    port = services.free_port()
+    cmd = [PAYEDGE, "serve", "--port", str(port), "--data-dir", str(data_dir), "--api-key", "given_key_1"]
+    proc = services.spawn(cmd, port, tmp_path / "out.log")
+    try:
+        async with aiohttp.ClientSession() as http:
+            for key, expected in (("given_key_1", 200), ("pek_from_an_earlier_start", 401)):
+                async with http.get(
+                    f"http://127.0.0.1:{port}/v1/payments", headers={"Authorization": f"Bearer {key}"}
+                ) as resp:
+                    assert resp.status == expected
+    finally:
+        services.stop(proc)
+    out = (tmp_path / "out.log").read_text().splitlines()
+    lines = [line for line in out if line.startswith("payedge: API key")]
+    assert lines == [
+        "payedge: API keys: 1 given (e.g. …(masked, 11 chars)); the generated key in "
+        f"{data_dir / 'api_key'} is not used while keys are given"
+    ], lines
+
+
 async def test_environment_variables_and_redis_note(tmp_path: Path) -> None:
     port = services.free_port()
     env = {

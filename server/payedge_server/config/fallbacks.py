@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from payedge_server import private_files
 from payedge_server.config.kinds import Invalid
 from payedge_server.config.schema import Fallen, Lookup, PendingFile, Problem, Source, Spec
 
@@ -71,14 +72,14 @@ def _shape(spec: Spec, value: object) -> object:
 
 
 def write_pending(files: tuple[PendingFile, ...]) -> bool | Problem:
-    """Write each generated secret (0600, never over an existing file).
+    """Write each generated secret (0600, never over an existing file; the data dir 0700 if new).
 
     False when a file appeared meanwhile (another process wrote it first: load again and
     use its value); a Problem when the data dir cannot be written.
     """
     for pending in files:
         try:
-            pending.path.parent.mkdir(parents=True, exist_ok=True)
+            private_files.make_dir(pending.path.parent)
             fd = os.open(pending.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             return False

@@ -24,6 +24,7 @@ import secrets
 from pathlib import Path
 from typing import IO, Final, Protocol
 
+from payedge_server import private_files
 from payedge_server.shared_redis import SharedRedis
 
 _RENEW: Final = """
@@ -53,8 +54,8 @@ class FileLeader:
         self._handle: IO[str] | None = None
 
     async def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = self.path.open("a+")
+        private_files.make_dir(self.path.parent)
+        handle = private_files.open_lock_file(self.path)
         while True:
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -46,7 +46,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from payedge_server import metrics
+from payedge_server import metrics, private_files
 from payedge_server.store.errors import StoreUnavailableError
 
 T = TypeVar("T")
@@ -175,7 +175,10 @@ class SqliteStore:
         return conn
 
     async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # 0600 before SQLite opens it: its -wal and -shm files take the database file's mode.
+        private_files.make_dir(self.path.parent)
+        if not private_files.create_empty(self.path):
+            private_files.warn_if_shared(self.path, "the SQLite database")
         self._loop = asyncio.get_running_loop()
         self._idle = asyncio.Event()
         self._idle.set()

@@ -24,6 +24,19 @@ def _write(path: Path, data: bytes) -> None:
     path.write_bytes(data)
 
 
+# What DevTools answers when an evaluation meets a navigation (a form submitted, a redirect
+# to a provider and back): the document it ran in is gone, not the expression wrong.
+NAVIGATING = (
+    "Inspected target navigated or closed",
+    "Execution context was destroyed",
+    "Cannot find context with specified id",
+)
+
+
+class NavigatingError(RuntimeError):
+    """The page navigated while an evaluation ran; polling again reads the new document."""
+
+
 class Page:
     def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         self.ws = ws
@@ -36,7 +49,11 @@ class Page:
             msg = await asyncio.wait_for(self.ws.receive_json(), 30)
             if msg.get("id") == call_id:
                 if "error" in msg:
-                    raise RuntimeError(f"{method}: {msg['error']}")
+                    error = msg["error"]
+                    text = str(error.get("message", "")) if isinstance(error, dict) else str(error)
+                    if any(sign in text for sign in NAVIGATING):
+                        raise NavigatingError(f"{method}: {error}")
+                    raise RuntimeError(f"{method}: {error}")
                 result: dict[str, Any] = msg.get("result", {})
                 return result
 
@@ -91,7 +108,10 @@ class Page:
         deadline = time.monotonic() + within
         value = None
         while time.monotonic() < deadline:
-            value = await self.evaluate(expression)
+            try:
+                value = await self.evaluate(expression)
+            except NavigatingError:
+                value = None  # between two documents: ask the next one
             if value == expected:
                 return value
             await asyncio.sleep(0.05)

@@ -175,8 +175,12 @@ def _token(request: web.Request) -> int:
 
 
 async def snapshot(request: web.Request) -> web.Response:
+    """The queue now, with a version taken BEFORE it is read: a change's live event takes its
+    version after the change, so a page that read this snapshot while the change happened keeps
+    the event's newer view instead of rendering the older snapshot over it."""
     queue = _queue(request)
-    return json_response(_view(queue, await queue.snapshot()))
+    version = _queue_versions.next()
+    return json_response({"version": version, **_view(queue, await queue.snapshot())})
 
 
 async def enqueue(request: web.Request) -> web.Response:

@@ -50,6 +50,9 @@ async def test_queue_allocate_complete(site: Server, http: aiohttp.ClientSession
     assert pos["position"] == 1
     _, snap = await call(http, site, "GET", "/v1/terminals")
     assert snap["queue"] == ["p2"] and snap["terminals"]["T1"]["payment_id"] == "p1"
+    # Versioned like the live `terminals` events, so a page keeps the newer of the two views.
+    _, later = await call(http, site, "GET", "/v1/terminals")
+    assert isinstance(snap["version"], int) and later["version"] > snap["version"]
 
     token = a1["lease"]["token"]
     # HTTP times are UNIX seconds, also from the in-process queue (whose clock is monotonic).

@@ -338,7 +338,9 @@ class Items(Generic[T]):
         return f"a list of {self.item.name.removeprefix('a ').removeprefix('an ')}s"
 
 
-PREFIXES = ("whsec_", "sk_test_", "sk_live_", "rk_test_", "rk_live_", "pek_")
+# Stripe's secret and restricted keys, in test and live mode: `sk_test_`, `rk_test_`, ...
+_STRIPE_KEY_PREFIXES = tuple(f"{kind}_{mode}_" for kind in ("sk", "rk") for mode in ("test", "live"))
+PREFIXES = ("whsec_", *_STRIPE_KEY_PREFIXES, "pek_")
 """The only part of a secret ever shown: one of these fixed, well-known prefixes."""
 
 

@@ -17,6 +17,10 @@ ROOT = Path(__file__).resolve().parents[3]
 PARIS = ROOT / "docs" / "examples" / "paris.json"
 EXAMPLE = ROOT / "docs" / "examples" / "payedge.toml"
 SPECS = {s.path: s for s in specs(Config)}
+# A live-mode Stripe key's shape, built here so that no live-looking key sits in the tree:
+# the samples are made up, and the masking rules must treat live keys like test ones.
+LIVE_PREFIX = "sk_" + "live_"
+SAMPLE_LIVE_KEY = LIVE_PREFIX + "SampleStripeB2"
 PERSISTED = {"auth.api_keys": "api_key", "gateways.sandbox.webhook_secret": "sandbox_webhook_secret"}
 # A hosted gateway's credentials: all of them or none (each needs the others to be valid).
 _CREDENTIALS = {
@@ -77,7 +81,7 @@ def samples(tmp: Path) -> dict[str, tuple[str, str, str]]:
         "auth.api_keys": ("pek_SampleKeyAlpha7", "pek_SampleKeyBravo8", "SampleKeyCharlie9"),
         "gateways.sandbox.async_delay": ("0.5", "1", "86400"),
         "gateways.sandbox.webhook_secret": (_whsec(b"a"), _whsec(b"b"), _whsec(b"c")),
-        "gateways.stripe.api_key": ("sk_test_SampleStripeA1", "sk_live_SampleStripeB2", "rk_test_SampleC3"),
+        "gateways.stripe.api_key": ("sk_test_SampleStripeA1", SAMPLE_LIVE_KEY, "rk_test_SampleC3"),
         "gateways.stripe.api_base": ("http://127.0.0.1:1", "https://b.example", "http://c.example:9/v"),
         "gateways.stripe.webhook_secrets": ("whsec_SampleHookA1", "whsec_SampleHookB2", "whsec_SampleHookC3"),
         "tariff.file": (tariffs[0], tariffs[1], tariffs[2]),

@@ -13,7 +13,7 @@ from payedge_server.config import reference as ref
 from payedge_server.config.check import main as check_main
 from payedge_server.config.kinds import mask
 
-from tests.server.config.support import EXAMPLE, PARIS, ROOT
+from tests.server.config.support import EXAMPLE, LIVE_PREFIX, PARIS, ROOT
 from tests.server.support import PAYEDGE
 
 EXAMPLE_ENV = {
@@ -111,7 +111,7 @@ def test_check_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     [
         ("whsec_" + "A" * 32, "whsec_…(masked, 38 chars)"),
         ("sk_test_abc", "sk_test_…(masked, 11 chars)"),
-        ("sk_live_abc", "sk_live_…(masked, 11 chars)"),
+        (LIVE_PREFIX + "abc", LIVE_PREFIX + "…(masked, 11 chars)"),
         ("pek_x", "pek_…(masked, 5 chars)"),
         ("whsec_", "…(masked, 6 chars)"),  # nothing after the prefix: the prefix is not shown either
         ("my-own-key", "…(masked, 10 chars)"),

@@ -26,7 +26,6 @@ merchant back office.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from collections.abc import Mapping
@@ -47,8 +46,13 @@ from payedge_server.gateways.base import (
     InboundEvent,
     WebhookRejectedError,
 )
+from payedge_server.gateways.hinted import (
+    HintedGateway,
+    HintReceiver,
+    callback_id,
+)
 from payedge_server.gateways.http import ProviderHttp, Reply, field, text
-from payedge_server.gateways.polling import PollPolicy, StatusPoller
+from payedge_server.gateways.polling import PollPolicy
 from payedge_server.payments.model import LastError, NextAction, NextActionType, Payment, PaymentStatus
 
 NAME = "cinetpay"
@@ -147,8 +151,9 @@ def _init_error(reply: Reply) -> GatewayError:
     )  # fmt: skip
 
 
-class CinetPayGateway:
+class CinetPayGateway(HintedGateway):
     name = NAME
+    REFUND_REFUSAL = "CinetPay's Checkout API has no refund call: refund from the CinetPay back office"
 
     def __init__(self, config: CinetPayConfig, store: Store, notify_url: str, return_url: str) -> None:
         assert config.apikey and config.site_id and config.secret_key
@@ -165,11 +170,6 @@ class CinetPayGateway:
 
     def check_amount(self, amount: int, currency: str) -> None:
         SCALE.to_provider(amount, currency)
-
-    async def create(self, payment: Payment, *, idempotency_key: str) -> GatewayResult:
-        # Nothing to create before the payer is sent to pay: the transaction is made at confirm.
-        status = PaymentStatus.REQUIRES_CONFIRMATION if payment.payment_method else None
-        return GatewayResult(status or PaymentStatus.REQUIRES_PAYMENT_METHOD)
 
     async def confirm(self, payment: Payment, *, idempotency_key: str) -> GatewayResult:
         latest = await self.attempts.latest(payment.id)
@@ -247,24 +247,9 @@ class CinetPayGateway:
             raise GatewayUnavailableError(f"cinetpay refused payedge's credentials ({reply.status})")
         return check_result(reply, attempt)
 
-    async def cancel(self, payment: Payment, *, idempotency_key: str) -> GatewayResult:
-        return GatewayResult(PaymentStatus.CANCELED, payment.gateway_ref)
-
-    async def refund(
-        self, payment: Payment, amount: int, *, refund_id: str, idempotency_key: str
-    ) -> str | None:
-        raise GatewayRejectedError(
-            "refund_not_supported",
-            "CinetPay's Checkout API has no refund call: refund from the CinetPay back office",
-            "amount",
-        )
-
     async def retrieve(self, payment: Payment) -> GatewayResult | None:
         attempt = await self.attempts.latest(payment.id)
         return await self._check(attempt) if attempt is not None else None
-
-    async def reconcile(self, payment: Payment) -> GatewayResult | None:
-        return await self.retrieve(payment)
 
     async def ready(self) -> bool:
         probe = ProviderAttempt(NAME, "payedge-readiness-probe", "", 0, "XOF")
@@ -274,26 +259,17 @@ class CinetPayGateway:
             return False
         return True
 
-    async def close(self) -> None:
-        await self.http.close()
-
 
 # -- inbound ------------------------------------------------------------------------------
 
 
-class CinetPayWebhooks:
+class CinetPayWebhooks(HintReceiver[CinetPayGateway]):
     """`POST /v1/webhooks/cinetpay`: x-token verified, recorded, then the status is read (check)."""
 
     provider = NAME
 
-    def __init__(self, gateway: CinetPayGateway | None, poller: StatusPoller | None) -> None:
-        self.gateway = gateway
-        self.poller = poller
-
     async def parse(self, body: bytes, headers: Mapping[str, str]) -> InboundEvent:
-        gateway = self.gateway
-        if gateway is None:
-            raise WebhookRejectedError("webhook_not_configured", "the cinetpay gateway is not configured")
+        gateway = self.configured()
         token = headers.get("x-token")
         if not token:
             raise WebhookRejectedError("invalid_signature", "missing x-token header", "x-token")
@@ -305,12 +281,10 @@ class CinetPayWebhooks:
             raise WebhookRejectedError("invalid_signature", "the x-token does not match", "x-token") from None
         ref = fields.get("cpm_trans_id") or ""
         attempt = await gateway.attempts.find(ref) if ref else None
-        event_id = f"{ref[:80]}:{hashlib.sha256(body).hexdigest()[:16]}"
+        event_id = callback_id(ref[:80], body)
         if attempt is None:
             return InboundEvent(event_id, "notification", ref or None, problem="no cpm_trans_id payedge made")
-        pid, poller = attempt.payment_id, self.poller
-        follow = (lambda: poller.poke(pid)) if poller is not None else None
-        return InboundEvent(event_id, "notification", ref, pid, follow_up=follow)
+        return self.hint(event_id, "notification", ref, attempt.payment_id)
 
 
 def _form(body: bytes) -> dict[str, str]:

@@ -35,14 +35,11 @@ method) is personal data, not card data: it is stored as the payment method.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
-
-import orjson
 
 from payedge_server.config.sections.mtn_momo import MtnMomoConfig
 from payedge_server.contracts import Store
@@ -57,8 +54,16 @@ from payedge_server.gateways.base import (
     InboundEvent,
     WebhookRejectedError,
 )
+from payedge_server.gateways.hinted import (
+    HintedGateway,
+    HintReceiver,
+    TokenReady,
+    callback_id,
+    json_object,
+    status_kind,
+)
 from payedge_server.gateways.http import BearerTokens, ProviderHttp, Reply, basic_auth, text, token_reply
-from payedge_server.gateways.polling import PollPolicy, StatusPoller
+from payedge_server.gateways.polling import PollPolicy
 from payedge_server.payments.model import LastError, NextAction, NextActionType, Payment, PaymentStatus
 
 NAME = "mtn_momo"
@@ -125,8 +130,9 @@ def _refused(reply: Reply) -> GatewayError:
     )
 
 
-class MomoGateway:
+class MomoGateway(TokenReady, HintedGateway):
     name = NAME
+    REFUND_REFUSAL = "MTN MoMo Collection has no refund call (MTN's refund is a Disbursement operation)"
 
     def __init__(self, config: MtnMomoConfig, store: Store, callback_url: str) -> None:
         assert config.subscription_key and config.api_user and config.api_key
@@ -183,10 +189,6 @@ class MomoGateway:
         return status_result(data, attempt)
 
     # -- outbound ---------------------------------------------------------------------------
-    async def create(self, payment: Payment, *, idempotency_key: str) -> GatewayResult:
-        status = PaymentStatus.REQUIRES_CONFIRMATION if payment.payment_method else None
-        return GatewayResult(status or PaymentStatus.REQUIRES_PAYMENT_METHOD)
-
     async def confirm(self, payment: Payment, *, idempotency_key: str) -> GatewayResult:
         latest = await self.attempts.latest(payment.id)
         if latest is not None and latest.state is AttemptState.SENDING:
@@ -251,18 +253,6 @@ class MomoGateway:
             found = None
         return found or GatewayResult(PaymentStatus.PROCESSING, attempt.provider_ref, next_action=ON_PHONE)
 
-    async def cancel(self, payment: Payment, *, idempotency_key: str) -> GatewayResult:
-        return GatewayResult(PaymentStatus.CANCELED, payment.gateway_ref)
-
-    async def refund(
-        self, payment: Payment, amount: int, *, refund_id: str, idempotency_key: str
-    ) -> str | None:
-        raise GatewayRejectedError(
-            "refund_not_supported",
-            "MTN MoMo Collection has no refund call (MTN's refund is a Disbursement operation)",
-            "amount",
-        )
-
     async def retrieve(self, payment: Payment) -> GatewayResult | None:
         attempt = await self.attempts.latest(payment.id)
         if attempt is None:
@@ -280,47 +270,26 @@ class MomoGateway:
             return await self._send(payment, attempt)
         return await self.retrieve(payment)
 
-    async def ready(self) -> bool:
-        try:
-            await self.tokens.get()
-        except GatewayError:
-            return False
-        return True
-
-    async def close(self) -> None:
-        await self.http.close()
-
 
 # -- inbound ------------------------------------------------------------------------------
 
 
-class MomoWebhooks:
+class MomoWebhooks(HintReceiver[MomoGateway]):
     """`PUT` or `POST /v1/webhooks/mtn_momo`: unsigned, so recorded, then the status is read from MTN."""
 
     provider = NAME
 
-    def __init__(self, gateway: MomoGateway | None, poller: StatusPoller | None) -> None:
-        self.gateway = gateway
-        self.poller = poller
-
     async def parse(self, body: bytes, headers: Mapping[str, str]) -> InboundEvent:
-        if self.gateway is None:
-            raise WebhookRejectedError("webhook_not_configured", "the mtn_momo gateway is not configured")
-        try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            data = None
-        ref = data.get("referenceId") if isinstance(data, dict) else None
-        if not isinstance(ref, str) or not _REFERENCE.fullmatch(ref):
+        gateway = self.configured()
+        data = json_object(body)
+        ref = data.get("referenceId") if data is not None else None
+        if data is None or not isinstance(ref, str) or not _REFERENCE.fullmatch(ref):
             raise WebhookRejectedError(
                 "invalid_payload", "not a MoMo callback (no referenceId)", "referenceId"
             )
         ref = ref.lower()
-        event_id = f"{ref}:{hashlib.sha256(body).hexdigest()[:16]}"
-        kind = f"requesttopay.{str(data.get('status') or 'unknown')[:20].lower()}"
-        attempt = await self.gateway.attempts.find(ref)
+        event_id, kind = callback_id(ref, body), status_kind("requesttopay", data)
+        attempt = await gateway.attempts.find(ref)
         if attempt is None:  # recorded and acknowledged; no read: payedge made no such request
             return InboundEvent(event_id, kind, ref)
-        pid, poller = attempt.payment_id, self.poller
-        follow = (lambda: poller.poke(pid)) if poller is not None else None
-        return InboundEvent(event_id, kind, ref, pid, follow_up=follow)
+        return self.hint(event_id, kind, ref, attempt.payment_id)

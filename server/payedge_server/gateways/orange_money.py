@@ -28,14 +28,11 @@ in XOF are sent as OUV there. No refund API in WebPay: `refund` is refused.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
-
-import orjson
 
 from payedge_server.config.sections.orange_money import OrangeMoneyConfig
 from payedge_server.contracts import Store
@@ -49,8 +46,16 @@ from payedge_server.gateways.base import (
     InboundEvent,
     WebhookRejectedError,
 )
+from payedge_server.gateways.hinted import (
+    HintedGateway,
+    HintReceiver,
+    TokenReady,
+    callback_id,
+    json_object,
+    status_kind,
+)
 from payedge_server.gateways.http import BearerTokens, ProviderHttp, Reply, basic_auth, text, token_reply
-from payedge_server.gateways.polling import PollPolicy, StatusPoller
+from payedge_server.gateways.polling import PollPolicy
 from payedge_server.payments.model import LastError, NextAction, NextActionType, Payment, PaymentStatus
 
 NAME = "orange_money"
@@ -95,8 +100,9 @@ def _refused(reply: Reply) -> GatewayError:
     )
 
 
-class OrangeGateway:
+class OrangeGateway(TokenReady, HintedGateway):
     name = NAME
+    REFUND_REFUSAL = "Orange Money Web Payment has no refund call: refund from Orange's merchant portal"
 
     def __init__(self, config: OrangeMoneyConfig, store: Store, notif_url: str, return_url: str) -> None:
         assert config.client_id and config.client_secret and config.merchant_key
@@ -162,10 +168,6 @@ class OrangeGateway:
         return status_result(data, attempt)
 
     # -- outbound ---------------------------------------------------------------------------
-    async def create(self, payment: Payment, *, idempotency_key: str) -> GatewayResult:
-        status = PaymentStatus.REQUIRES_CONFIRMATION if payment.payment_method else None
-        return GatewayResult(status or PaymentStatus.REQUIRES_PAYMENT_METHOD)
-
     async def confirm(self, payment: Payment, *, idempotency_key: str) -> GatewayResult:
         latest = await self.attempts.latest(payment.id)
         if latest is not None:
@@ -219,69 +221,32 @@ class OrangeGateway:
         await self.attempts.settle(replace(attempt, state=AttemptState.ABANDONED))
         raise GatewayUnavailableError(f"{why}; the payment link never reached the payer: nothing can be paid")
 
-    async def cancel(self, payment: Payment, *, idempotency_key: str) -> GatewayResult:
-        return GatewayResult(PaymentStatus.CANCELED, payment.gateway_ref)
-
-    async def refund(
-        self, payment: Payment, amount: int, *, refund_id: str, idempotency_key: str
-    ) -> str | None:
-        raise GatewayRejectedError(
-            "refund_not_supported",
-            "Orange Money Web Payment has no refund call: refund from Orange's merchant portal",
-            "amount",
-        )
-
     async def retrieve(self, payment: Payment) -> GatewayResult | None:
         attempt = await self.attempts.latest(payment.id)
         return await self._status(attempt) if attempt is not None else None
-
-    async def reconcile(self, payment: Payment) -> GatewayResult | None:
-        return await self.retrieve(payment)
-
-    async def ready(self) -> bool:
-        try:
-            await self.tokens.get()
-        except GatewayError:
-            return False
-        return True
-
-    async def close(self) -> None:
-        await self.http.close()
 
 
 # -- inbound ------------------------------------------------------------------------------
 
 
-class OrangeWebhooks:
+class OrangeWebhooks(HintReceiver[OrangeGateway]):
     """`POST /v1/webhooks/orange_money`: the notif_token must be one Orange gave payedge."""
 
     provider = NAME
 
-    def __init__(self, gateway: OrangeGateway | None, poller: StatusPoller | None) -> None:
-        self.gateway = gateway
-        self.poller = poller
-
     async def parse(self, body: bytes, headers: Mapping[str, str]) -> InboundEvent:
-        if self.gateway is None:
-            raise WebhookRejectedError("webhook_not_configured", "the orange_money gateway is not configured")
-        try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            data = None
-        token = data.get("notif_token") if isinstance(data, dict) else None
-        if not isinstance(token, str) or not token:
+        gateway = self.configured()
+        data = json_object(body)
+        token = data.get("notif_token") if data is not None else None
+        if data is None or not isinstance(token, str) or not token:
             raise WebhookRejectedError(
                 "invalid_signature", "no notif_token in the notification", "notif_token"
             )
         presented = digest(token)
-        attempt = await self.gateway.attempts.by_callback(presented)
+        attempt = await gateway.attempts.by_callback(presented)
         if attempt is None or not hmac.compare_digest(presented, attempt.callback_digest or ""):
             raise WebhookRejectedError(
                 "invalid_signature", "the notif_token is not one Orange gave", "notif_token"
             )
-        assert isinstance(data, dict)
-        kind = f"notification.{str(data.get('status') or 'unknown')[:20].lower()}"
-        event_id = f"{attempt.provider_ref}:{hashlib.sha256(body).hexdigest()[:16]}"
-        pid, poller = attempt.payment_id, self.poller
-        follow = (lambda: poller.poke(pid)) if poller is not None else None
-        return InboundEvent(event_id, kind, attempt.provider_ref, pid, follow_up=follow)
+        ref = attempt.provider_ref
+        return self.hint(callback_id(ref, body), status_kind("notification", data), ref, attempt.payment_id)

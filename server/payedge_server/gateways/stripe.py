@@ -25,8 +25,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import aiohttp
 import orjson
@@ -280,9 +279,12 @@ def _stripe_error(exc: stripe.StripeError) -> Exception:
 # -- inbound ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Fields:
-    """The fields of an event payedge reads, from the native parser or a lenient reading."""
+class _Fields(NamedTuple):
+    """The fields of an event payedge reads, from the native parser or a lenient reading.
+
+    A NamedTuple (immutable, like the frozen dataclass it was): built once per delivery,
+    where a frozen dataclass's field-by-field __init__ cost about 1 us more.
+    """
 
     id: str
     type: str
@@ -321,7 +323,7 @@ class StripeWebhooks:
             return _lenient(body)
         except payedge.PayedgeError as exc:
             raise WebhookRejectedError("invalid_signature", str(exc), "Stripe-Signature") from None
-        malformed = tuple(event.malformed)
+        metadata = event.metadata  # a new dict at each read: read once
         fields = _Fields(
             event.id,
             event.type,
@@ -330,8 +332,8 @@ class StripeWebhooks:
             event.currency,
             event.status,
             event.amount_received,
-            event.metadata.get(HINT_KEY) if event.metadata else None,
-            malformed,
+            metadata.get(HINT_KEY) if metadata else None,
+            tuple(event.malformed),
         )
         return to_inbound(fields, event.raw)
 
@@ -385,6 +387,11 @@ def _typed(value: Any, kind: type, path: str, malformed: list[str]) -> Any:
     return None
 
 
+_NEEDED = frozenset(
+    ("data.object.id", "data.object.status", "data.object.currency", "data.object.amount_received")
+)
+
+
 def to_inbound(f: _Fields, raw: bytes) -> InboundEvent:
     """An event's fields as an InboundEvent: the state it reports, or nothing to act on."""
     if f.type == CHARGE_REFUNDED:
@@ -397,8 +404,7 @@ def to_inbound(f: _Fields, raw: bytes) -> InboundEvent:
     reported = _EVENT_STATUS.get(f.type)
     if reported is None or not f.type.startswith("payment_intent."):
         return InboundEvent(f.id, f.type, f.object_id, f.hint)
-    needed = {"data.object.id", "data.object.status", "data.object.currency", "data.object.amount_received"}
-    bad = [m for m in f.malformed if m in needed]
+    bad = [m for m in f.malformed if m in _NEEDED] if f.malformed else []
     if bad or not f.object_id:
         problem = f"cannot read {', '.join(bad) or 'data.object.id'} of a {f.type} event"
         return InboundEvent(f.id, f.type, f.object_id, f.hint, problem=problem)

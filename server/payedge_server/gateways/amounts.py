@@ -54,9 +54,19 @@ class Scale:
     exponents: Mapping[str, int] = field(default_factory=dict)
     multiples: Mapping[str, int] = field(default_factory=dict)
     currencies: frozenset[str] | None = None
+    # currency -> provider exponent minus ISO exponent: both fixed for a currency, so read once
+    # (only currencies the core knows get in: bounded by its ISO 4217 table).
+    _shifts: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def exponent(self, currency: str) -> int:
         return self.exponents.get(currency, iso_exponent(currency))
+
+    def shift(self, currency: str) -> int:
+        """The provider's decimals for `currency` minus ISO's (PayedgeError for a currency ISO lacks)."""
+        shift = self._shifts.get(currency)
+        if shift is None:
+            shift = self._shifts[currency] = self.exponent(currency) - iso_exponent(currency)
+        return shift
 
     def check_currency(self, currency: str) -> None:
         if self.currencies is not None and currency not in self.currencies:
@@ -65,7 +75,7 @@ class Scale:
     def to_provider(self, amount: int, currency: str) -> int:
         """`amount` ISO minor units as the provider's integer units; refused unless exact."""
         self.check_currency(currency)
-        shift = self.exponent(currency) - iso_exponent(currency)
+        shift = self.shift(currency)
         if shift >= 0:
             units = amount * _pow10(shift)
         else:
@@ -90,7 +100,7 @@ class Scale:
 
     def from_provider(self, units: int, currency: str) -> int | None:
         """The provider's integer units as ISO minor units; None when they are not a whole number of them."""
-        shift = self.exponent(currency) - iso_exponent(currency)
+        shift = self.shift(currency)
         if shift <= 0:
             return units * _pow10(-shift)
         factor = _pow10(shift)

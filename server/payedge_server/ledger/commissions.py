@@ -14,7 +14,7 @@ of R comes back from the platform's revenue. Worked examples: docs/ledger.md.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from payedge_server.contracts import Tx
@@ -73,6 +73,16 @@ class Rate:
 @dataclass(frozen=True, slots=True)
 class Rates:
     rates: tuple[Rate, ...] = ()
+    # Compiled once: per commission type, its rates most specific first (ties in file order,
+    # as `max` would pick them), so a payment's lookup reads a few rates of its own type.
+    _by_type: dict[str, tuple[Rate, ...]] = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        by_type: dict[str, list[Rate]] = {}
+        for rate in self.rates:
+            by_type.setdefault(rate.commission_type, []).append(rate)
+        compiled = {t: tuple(sorted(found, key=lambda r: -r.specificity)) for t, found in by_type.items()}
+        object.__setattr__(self, "_by_type", compiled)
 
     @property
     def types(self) -> frozenset[str]:
@@ -80,8 +90,10 @@ class Rates:
 
     def lookup(self, commission_type: str, owner: str, currency: str) -> Rate | None:
         """The most specific rate of `commission_type` for this owner and currency, or None."""
-        found = [r for r in self.rates if r.commission_type == commission_type and r.applies(owner, currency)]
-        return max(found, key=lambda r: r.specificity) if found else None
+        for rate in self._by_type.get(commission_type, ()):
+            if rate.applies(owner, currency):
+                return rate
+        return None
 
     def view(self) -> dict[str, Any]:
         return {"rates": [r.view() for r in self.rates]}

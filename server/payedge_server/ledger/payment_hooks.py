@@ -33,7 +33,7 @@ def facts(payment: Payment) -> postings.PaymentFacts:
         commission_type=payment.commission_type,
         captured=payment.amount_captured,
         refunded=payment.amount_refunded,
-        metadata=dict(payment.metadata),
+        metadata=payment.metadata,  # read only (a frozen payment's)
     )
 
 

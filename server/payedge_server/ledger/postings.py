@@ -86,6 +86,12 @@ _COLUMNS = (
 )
 
 
+_INSERT_POSTINGS = (
+    f"INSERT INTO ledger_payment_postings ({_COLUMNS}, succeeded_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?) ON CONFLICT (payment_id) DO NOTHING"
+)
+
+
 def load(tx: Tx, payment_id: str) -> PaymentPostings | None:
     row = tx.fetchone(f"SELECT {_COLUMNS} FROM ledger_payment_postings WHERE payment_id = ?", (payment_id,))
     if row is None:
@@ -105,25 +111,19 @@ def capture(tx: Tx, p: PaymentFacts, settings: LedgerSettings, now_ms: int) -> P
         return None
     rate = settings.rates.lookup(p.commission_type, p.payee, p.currency) if p.commission_type else None
     k = rate.commission(c) if rate else 0
-    inserted = tx.execute(
-        f"INSERT INTO ledger_payment_postings ({_COLUMNS}, succeeded_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?) ON CONFLICT (payment_id) DO NOTHING",
-        (p.id, p.payee, p.gateway, p.currency, p.commission_type, c, k, now_ms),
-    )
-    if not inserted:
+    if not tx.execute(
+        _INSERT_POSTINGS, (p.id, p.payee, p.gateway, p.currency, p.commission_type, c, k, now_ms)
+    ):
         return load(tx, p.id)
     row = PaymentPostings(p.id, p.payee, p.gateway, p.currency, p.commission_type, c, k, 0, 0, 0)
+    clearing = model.clearing(p.gateway, p.currency)
     transfers = []
     if c - k > 0:
-        transfers.append(
-            _transfer(f"{p.id}:capture", row.clearing, row.wallet, c - k, code="payment", ref=p.id)
-        )
+        wallet = model.wallet(p.payee, p.currency)
+        transfers.append(Transfer(f"{p.id}:capture", clearing, wallet, c - k, code="payment", ref=p.id))
     if k > 0:
-        transfers.append(
-            _transfer(
-                f"{p.id}:commission", row.clearing, model.revenue(p.currency), k, code="commission", ref=p.id
-            )
-        )
+        revenue = model.revenue(p.currency)
+        transfers.append(Transfer(f"{p.id}:commission", clearing, revenue, k, code="commission", ref=p.id))
     engine.create_linked(tx, transfers, now_ms)
     invoices.issue_invoice(tx, settings.invoices, (p.id, p.currency), p.metadata, captured=c, now_ms=now_ms)
     return row

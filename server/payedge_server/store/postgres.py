@@ -19,12 +19,18 @@ Isolation: SERIALIZABLE. SQLite runs every write alone, and the parts rely on it
 (read a payment, decide, write it back; check a key, then insert). SERIALIZABLE
 gives the same guarantee across connections and instances: PostgreSQL aborts a
 transaction that could break it (SQLSTATE 40001, and deadlocks 40P01), and the
-batch is run again, each callable in its own transaction, up to `RETRIES` times,
-in the serial lane: while a conflicted batch is re-run, no new batch starts on this
+batch is run again, still as ONE transaction (with the same savepoint split if a
+callable raises), up to `RETRIES` times with a growing random backoff, in the
+serial lane: while a conflicted batch is re-run, no new batch starts on this
 instance, so only the batches already running (each of which, if it conflicts in
-turn, queues behind it) or another instance can conflict with it again. Contention
-on a hot row (the invoice counter, a wallet) then degrades to SQLite's one-writer
-order instead of a storm of aborts ending in 503s. Callables are functions of the
+turn, queues behind it) or another instance can conflict with it again. After a
+conflict the instance also runs one batch at a time for `SERIAL_HOLD` (doubled,
+up to `SERIAL_HOLD_MAX`, when conflicts come back as soon as it goes parallel
+again): the writes that arrive meanwhile join the next batch, so contention on a
+hot row (the ledger's clearing and revenue accounts, the invoice counter, a
+wallet) degrades to SQLite's one-writer order in group-committed batches, one
+COMMIT per batch rather than per write. Work without conflicts (webhook ingest)
+keeps `WRITE_CONNECTIONS` batches in flight. Callables are functions of the
 database state, so a re-run gives the answer a serial order would have.
 
 Failures a client sees as `store_unavailable` (503), never a hang: no connection
@@ -67,6 +73,10 @@ ACQUIRE_SECONDS: Final = 5.0
 CONNECT_SECONDS: Final = 3.0
 STATEMENT_SECONDS: Final = 10.0
 RETRIES: Final = 8
+# After a conflict, one batch at a time for this long (seconds); doubled, up to the max, when a
+# conflict comes within one hold of going parallel again (the contention lasts), else reset.
+SERIAL_HOLD: Final = 0.25
+SERIAL_HOLD_MAX: Final = 4.0
 BEGIN: Final = "BEGIN ISOLATION LEVEL SERIALIZABLE"
 BEGIN_READ: Final = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
@@ -250,15 +260,22 @@ class PostgresStore:
         self._idle: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._hold = SERIAL_HOLD
+        self._serial_until = 0.0
+        self._running = 0  # batches on a connection now, outside the lane
+        self._quiet: asyncio.Event | None = None  # set when `_running` is 0
         self.batches = 0
         self.batched_writes = 0
         self.retries = 0
+        self.conflicts = 0
 
     # -- lifecycle ---------------------------------------------------------
     async def open(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._idle = asyncio.Event()
         self._idle.set()
+        self._quiet = asyncio.Event()
+        self._quiet.set()
         try:
             conn = await self._writers.acquire()
         except (*_LOST, OSError) as exc:
@@ -347,7 +364,7 @@ class PostgresStore:
     # -- batches -------------------------------------------------------------
     def _flush(self) -> None:
         self._scheduled = False
-        busy = self._active >= WRITE_CONNECTIONS or self._lane.locked()
+        busy = self._active >= self._parallelism() or self._lane.locked()
         if not self._pending or busy or self._loop is None:
             if not self._pending and not self._active and self._idle is not None:
                 self._idle.set()
@@ -373,8 +390,30 @@ class PostgresStore:
             elif not self._pending and not self._active and self._idle is not None:
                 self._idle.set()
 
+    def _parallelism(self) -> int:
+        """How many batches may run at once: one while conflicts are recent, else `WRITE_CONNECTIONS`."""
+        if self._loop is not None and self._loop.time() < self._serial_until:
+            return 1
+        return WRITE_CONNECTIONS
+
+    def _conflicted(self) -> None:
+        """A batch met a serialization conflict: run one batch at a time for a while."""
+        assert self._loop is not None
+        now = self._loop.time()
+        self.conflicts += 1
+        if now < self._serial_until:
+            pass  # already serial: a batch started before, or another instance; same hold
+        elif now < self._serial_until + self._hold:  # conflicting again right after going parallel
+            self._hold = min(self._hold * 2, SERIAL_HOLD_MAX)
+        else:
+            self._hold = SERIAL_HOLD
+        self._serial_until = now + self._hold
+
     async def _commit_with_retries(self, batch: list[_Item]) -> None:
-        """Commit `batch`; after a conflict, each callable again in its own transaction."""
+        """Commit `batch`; after a conflict, again as one transaction in the serial lane."""
+        assert self._quiet is not None
+        self._running += 1
+        self._quiet.clear()
         try:
             await self._attempt_on_new_connection(batch)
         except _Doomed as doomed:
@@ -383,27 +422,36 @@ class PostgresStore:
         else:
             self._settle(batch, None)
             return
+        finally:
+            self._running -= 1
+            if not self._running:
+                self._quiet.set()
+        self._conflicted()
         async with self._lane:
-            for item in batch:
-                await self._commit_alone(item)
+            # No new batch starts while the lane is held; the ones still running finish (or
+            # queue here) first, so the re-run meets no other batch of this instance.
+            await self._quiet.wait()
+            await self._commit_in_lane(batch)
         if self._pending and not self._scheduled:
             self._scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
 
-    async def _commit_alone(self, item: _Item) -> None:
+    async def _commit_in_lane(self, batch: list[_Item]) -> None:
         for attempt in range(RETRIES):
             self.retries += 1
             metrics.STORE_RETRIES.inc()
-            await asyncio.sleep(random.uniform(0, 0.002 * 2**attempt))
+            if attempt:  # only another instance was in the way: back off
+                await asyncio.sleep(random.uniform(0, 0.002 * 2**attempt))
             try:
-                await self._attempt_on_new_connection([item])
+                await self._attempt_on_new_connection(batch)
             except _Doomed as doomed:
                 if not isinstance(doomed.cause, _CONFLICT):
                     raise StoreUnavailableError(str(doomed.cause)) from doomed.cause
+                self._conflicted()
                 continue
-            self._settle([item], None)
+            self._settle(batch, None)
             return
-        self._settle([item], StoreUnavailableError("too many conflicting concurrent writes"))
+        self._settle(batch, StoreUnavailableError("too many conflicting concurrent writes"))
 
     async def _attempt_on_new_connection(self, batch: list[_Item]) -> None:
         """One attempt; a connection lost before COMMIT is replaced once (nothing was committed)."""

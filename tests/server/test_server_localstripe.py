@@ -221,9 +221,9 @@ async def test_cancel_through_stripe(
 
 
 async def test_stripe_unreachable_is_503(tmp_path: Path, http: aiohttp.ClientSession) -> None:
-    from tests.support.services import free_port
+    from tests.support.services import closed_port
 
-    dead = f"http://127.0.0.1:{free_port()}"
+    dead = f"http://127.0.0.1:{closed_port()}"
     with running_server(tmp_path / "data", "--stripe-api-key", STRIPE_KEY, "--stripe-api-base", dead) as srv:
         status, err = await call(
             http,

@@ -20,6 +20,24 @@ from pathlib import Path
 
 import pytest
 
+# Sockets bound for closed_port(), held until the test process ends.
+_CLOSED: list[socket.socket] = []
+
+
+def closed_port() -> int:
+    """A loopback port where every connection is refused, for the rest of the test session.
+
+    For a URL that must lead nowhere (a provider that is down, callbacks that must be lost).
+    A `free_port()` is only free when it is picked: the next server a test starts may be
+    handed the same port, and the "lost" callbacks then reach it. This port stays bound by
+    a socket that never listens, so nothing else can take it and a connection gets a reset.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    _CLOSED.append(sock)
+    port: int = sock.getsockname()[1]
+    return port
+
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -55,7 +55,7 @@ CINETPAY_FIELDS = TOKEN_FIELDS  # the x-token's fields, in CinetPay's documented
 
 @pytest.fixture(scope="module")
 def ordering(fakes_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    dead = f"http://127.0.0.1:{services.free_port()}"
+    dead = f"http://127.0.0.1:{services.closed_port()}"
     paypal = urlsplit(fakes_env["PAYEDGE_PAYPAL_API_BASE"])
     env = {k: v for k, v in fakes_env.items() if k != "PAYEDGE_PAYPAL_CERT_URL"}
     origin = ("--paypal-cert-origins", f"http://{paypal.netloc}")
@@ -68,7 +68,7 @@ def ordering(fakes_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 @pytest.fixture
 def paypal_void(ordering: Site, paypal_to: Site) -> Iterator[Site]:
     """PayPal's webhooks go to a closed port (recorded at the fake, never delivered)."""
-    ordering.fakes.paypal_listener(f"http://127.0.0.1:{services.free_port()}/v1/webhooks/paypal")
+    ordering.fakes.paypal_listener(f"http://127.0.0.1:{services.closed_port()}/v1/webhooks/paypal")
     yield ordering
 
 

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 @pytest.fixture(scope="module")
 def quiet(fakes_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    dead = f"http://127.0.0.1:{services.free_port()}"
+    dead = f"http://127.0.0.1:{services.closed_port()}"
     with running_site(tmp_path_factory.mktemp("quiet") / "data", fakes_env, "--self-url", dead) as running:
         yield running
         running.log_has_no_internal_errors()
@@ -100,7 +100,7 @@ def test_momo_decline_settles_by_polling(quiet: Site) -> None:
 
 def test_polling_resumes_after_a_restart(fakes_env: dict[str, str], tmp_path: Path) -> None:
     """The work list is the store: a payment left processing by a stopped server is settled by the next."""
-    dead = f"http://127.0.0.1:{services.free_port()}"
+    dead = f"http://127.0.0.1:{services.closed_port()}"
     slow = ("--self-url", dead, "--mtn-momo-poll-interval", "3600", "--mtn-momo-poll-max-interval", "3600")
     with running_site(tmp_path / "data", fakes_env, *slow) as first:
         p = first.create(MOMO, MOMO.amount(300), MOMO_WAITS)

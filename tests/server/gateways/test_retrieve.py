@@ -41,7 +41,7 @@ async def test_stripe_retrieve_reads_the_payment_intent(localstripe_url: str) ->
 
 
 async def test_stripe_unreachable_is_unavailable_for_reads_and_writes() -> None:
-    gateway = StripeGateway("sk_test_retrieve", f"http://127.0.0.1:{services.free_port()}", retries=0)
+    gateway = StripeGateway("sk_test_retrieve", f"http://127.0.0.1:{services.closed_port()}", retries=0)
     try:
         with pytest.raises(GatewayUnavailableError):
             await gateway.create(_payment("stripe"), idempotency_key=PID + ":create")
@@ -66,7 +66,7 @@ async def test_sandbox_retrieve_is_the_payment_itself() -> None:
 
 async def test_what_a_failed_call_proves() -> None:
     """Refused: nothing sent (unavailable), for a write too; a read that fails proves nothing taken."""
-    http = ProviderHttp("test", f"http://127.0.0.1:{services.free_port()}", 1.0)
+    http = ProviderHttp("test", f"http://127.0.0.1:{services.closed_port()}", 1.0)
     try:
         with pytest.raises(GatewayUnavailableError):
             await http.send("POST", "/pay", write=True, json={})

@@ -33,7 +33,7 @@ seller_name = "Café de la Gare"
 def web_server(work: Path, *extra: str) -> Iterator[Server]:
     config = work / "payedge.toml"
     config.write_text(CATALOG)
-    closed = services.free_port()  # nothing listens there: the stripe gateway is down
+    closed = services.closed_port()  # nothing listens there: the stripe gateway is down
     args = (
         "--config",
         str(config),

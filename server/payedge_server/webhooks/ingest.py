@@ -31,8 +31,8 @@ from aiohttp import web
 from payedge_server import metrics
 from payedge_server.contracts import Tx
 from payedge_server.errors import JSON, DomainError
-from payedge_server.gateways.base import InboundEvent, WebhookParser, WebhookRejectedError
-from payedge_server.payments.model import PaymentChange, now_ms
+from payedge_server.gateways.base import GatewayResult, InboundEvent, WebhookParser, WebhookRejectedError
+from payedge_server.payments.model import Payment, PaymentChange, now_ms
 from payedge_server.payments.service import PaymentService
 from payedge_server.payments.validation import PAYMENT_ID
 from payedge_server.webhooks import pending
@@ -52,6 +52,19 @@ _DUPLICATE = b'{"received":true,"duplicate":true}'
 _INSERT_ABOUT_PAYMENT = (
     "INSERT INTO webhook_events (provider, event_id, type, object_id, hint, outcome, effect, received_at) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (provider, event_id) DO NOTHING"
+)
+# The same, classified inside ONE statement, for PostgreSQL: there every statement is a round
+# trip inside the batch transaction, and the lookup plus INSERT above cost two or three (the
+# bench's PostgreSQL ingest fell from 55% to 41% of SQLite's with them). `WHERE true`: needed
+# before ON CONFLICT in an INSERT ... SELECT; the CAST: PostgreSQL types a parameter in a
+# SELECT list as text.
+_CLASSIFYING_INSERT = (
+    "INSERT INTO webhook_events (provider, event_id, type, object_id, hint, outcome, effect, received_at) "
+    "SELECT ?, ?, ?, ?, ?, CASE WHEN k.known THEN 'applied' ELSE 'unknown_object' END, "
+    "CASE WHEN k.known THEN NULL ELSE ? END, CAST(? AS BIGINT) FROM (SELECT "
+    "(EXISTS (SELECT 1 FROM payments WHERE gateway = ? AND gateway_ref = ?) "
+    "OR EXISTS (SELECT 1 FROM payments WHERE id = ? AND gateway = ?)) AS known) AS k WHERE true "
+    "ON CONFLICT (provider, event_id) DO NOTHING RETURNING outcome"
 )
 _INSERT = (
     "INSERT INTO webhook_events (provider, event_id, type, object_id, hint, outcome, problem, received_at) "
@@ -77,6 +90,10 @@ class WebhookIngest:
         self.deduper = deduper if deduper is not None else payedge.Deduper(ttl=ttl, max_entries=DEDUPE_MAX)
         # Across instances (--redis-url): keys committed by any instance (shared_redis.RedisDedupe).
         self.shared_dedupe: Any | None = None
+        # Fewest round trips on a networked store, fewest Python steps on an embedded one.
+        self._first_about_payment = (
+            self._classified_in_one if payments.store.dialect == "postgresql" else self._looked_up_first
+        )
         payments.add_hook(self._on_payment_change)
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -123,19 +140,44 @@ class WebhookIngest:
             outcome = _unapplied_outcome(event)
             args = (provider, event.event_id, event.type, event.object_ref, hint, outcome, event.problem, now)
             return outcome if tx.execute(_INSERT, args) else "duplicate"
-        payment = self.payments.find_in_tx(tx, provider, event.object_ref, hint)
+        outcome, payment = self._first_about_payment(tx, provider, event, effect, hint=hint, now=now)
         if payment is None:
-            args = (provider, event.event_id, event.type, event.object_ref, hint, "unknown_object",
-                    pending.dumps(effect), now)  # fmt: skip
-            return "unknown_object" if tx.execute(_INSERT_ABOUT_PAYMENT, args) else "duplicate"
-        args = (provider, event.event_id, event.type, event.object_ref, hint, "applied", None, now)
-        if not tx.execute(_INSERT_ABOUT_PAYMENT, args):
-            return "duplicate"
+            return outcome
         after = self.payments.apply_in_tx(tx, payment, effect, source=f"webhook:{provider}:{event.event_id}")
         if after is payment:
             tx.execute(_OUTCOME, ("ignored", provider, event.event_id))
             return "ignored"
         return "applied"
+
+    # A first delivery about a payment, recorded: ("applied", the payment) when it is known
+    # (its effect is then applied by the caller), else ("unknown_object" or "duplicate", None).
+    def _looked_up_first(
+        self, tx: Tx, provider: str, event: InboundEvent, effect: GatewayResult, *, hint: str | None, now: int
+    ) -> tuple[str, Payment | None]:
+        payment = self.payments.find_in_tx(tx, provider, event.object_ref, hint)
+        if payment is None:
+            args = (provider, event.event_id, event.type, event.object_ref, hint, "unknown_object",
+                    pending.dumps(effect), now)  # fmt: skip
+            return ("unknown_object" if tx.execute(_INSERT_ABOUT_PAYMENT, args) else "duplicate"), None
+        known = (provider, event.event_id, event.type, event.object_ref, hint, "applied", None, now)
+        if not tx.execute(_INSERT_ABOUT_PAYMENT, known):
+            return "duplicate", None
+        return "applied", payment
+
+    def _classified_in_one(
+        self, tx: Tx, provider: str, event: InboundEvent, effect: GatewayResult, *, hint: str | None, now: int
+    ) -> tuple[str, Payment | None]:
+        row = tx.fetchone(
+            _CLASSIFYING_INSERT,
+            (provider, event.event_id, event.type, event.object_ref, hint, pending.dumps(effect), now,
+             provider, event.object_ref, hint, provider),
+        )  # fmt: skip
+        if row is None:
+            return "duplicate", None
+        if row[0] != "applied":
+            return str(row[0]), None
+        # Known when recorded, in this same transaction (SERIALIZABLE): found again here.
+        return "applied", self.payments.find_in_tx(tx, provider, event.object_ref, hint)
 
     def _on_payment_change(self, tx: Tx, change: PaymentChange) -> None:
         """A payment became known (created, or its provider id learnt): apply what was waiting for it."""

@@ -45,10 +45,10 @@ _FIRST = b'{"received":true,"duplicate":false}'
 _DUPLICATE = b'{"received":true,"duplicate":true}'
 
 # A first delivery about a payment: classified by whether the payment is known (by the
-# provider's object id, or by the payedge id the provider echoes), looked up first in the same
-# transaction (one writer at a time on SQLite; SERIALIZABLE on PostgreSQL). An unknown one keeps
-# its effect for later. A plain INSERT without RETURNING: measured on SQLite, the classifying
-# INSERT ... SELECT with RETURNING cost about 9 us more per event than this one plus the lookup.
+# provider's object id, or by the payedge id the provider echoes). On SQLite it is looked up
+# first in the same transaction (one writer at a time), then recorded by this plain INSERT: the
+# classifying INSERT ... SELECT ... RETURNING below cost about 9 us more per event there than
+# this one plus the lookup. An unknown one keeps its effect for later.
 _INSERT_ABOUT_PAYMENT = (
     "INSERT INTO webhook_events (provider, event_id, type, object_id, hint, outcome, effect, received_at) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (provider, event_id) DO NOTHING"

@@ -47,7 +47,9 @@ class Scale:
 
     `exponents` overrides the ISO exponent for a currency; `multiples` says its
     amounts must be multiples of n in the provider's units; `currencies` (when not
-    None) is the set the provider takes at all.
+    None) is the set the provider takes at all. Their keys are upper-case ISO codes;
+    a currency is read in any case (ISO 4217 codes are case-insensitive, Stripe
+    writes them in lower case), so "isk" converts as "ISK" does.
     """
 
     gateway: str
@@ -59,7 +61,8 @@ class Scale:
     _shifts: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def exponent(self, currency: str) -> int:
-        return self.exponents.get(currency, iso_exponent(currency))
+        code = currency.upper()
+        return self.exponents.get(code, iso_exponent(code))
 
     def shift(self, currency: str) -> int:
         """The provider's decimals for `currency` minus ISO's (PayedgeError for a currency ISO lacks)."""
@@ -69,7 +72,7 @@ class Scale:
         return shift
 
     def check_currency(self, currency: str) -> None:
-        if self.currencies is not None and currency not in self.currencies:
+        if self.currencies is not None and currency.upper() not in self.currencies:
             raise currency_not_supported(self.gateway, currency)
 
     def to_provider(self, amount: int, currency: str) -> int:
@@ -88,7 +91,7 @@ class Scale:
                     f"it takes {currency} with {self.exponent(currency)} decimals",
                 )
             units = amount // factor
-        multiple = self.multiples.get(currency, 1)
+        multiple = self.multiples.get(currency.upper(), 1)
         if units % multiple:
             raise not_representable(
                 self.gateway,

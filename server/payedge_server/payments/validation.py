@@ -102,6 +102,14 @@ def currency(value: Any) -> str:
     return code
 
 
+def currency_as_carried(value: Any) -> str | None:
+    """The code a payment created with `value` carries (upper case), or None if it is refused."""
+    try:
+        return currency(value)
+    except RequestError:
+        return None
+
+
 def optional_ref(body: dict[str, Any], param: str) -> str | None:
     value = body.get(param)
     if value is None:

@@ -226,6 +226,44 @@ def test_routing_rules_keep_the_files_order_and_name_the_bad_path(tmp_path: Path
     assert len(problems) == 1 and "names gateway 'sandbx', which payedge does not have" in problems[0]
 
 
+@pytest.mark.parametrize(
+    ("value", "path", "accepted"),
+    [
+        ('"EUR"', "$.rules[0].when[0].value", True),
+        ('["EUR", "XOF"]', "$.rules[0].when[0].value", True),
+        ('"eur"', "$.rules[0].when[0].value", False),  # payments carry "EUR": it would never match
+        ('"Eur"', "$.rules[0].when[0].value", False),
+        ('["EUR", "xof"]', "$.rules[0].when[0].value[1]", False),
+        ('"EURO"', "$.rules[0].when[0].value", False),  # no payment can carry it
+        ('"ZZZ"', "$.rules[0].when[0].value", False),
+        ('" EUR"', "$.rules[0].when[0].value", False),
+    ],
+)
+def test_a_routing_currency_is_written_as_payments_carry_it(
+    tmp_path: Path, value: str, path: str, accepted: bool
+) -> None:
+    """A currency condition that no payment can meet (another case, an unknown code) stops the start.
+
+    Payments carry upper-case ISO 4217 codes (`"currency": "eur"` is stored as EUR) and the
+    Router compares text exactly, so a rule written with "eur" would silently never match.
+    """
+    op = "in" if value.startswith("[") else "eq"
+    file = tmp_path / "r.toml"
+    file.write_text(
+        '[routing]\ndefault = { gateways = ["sandbox"] }\n'
+        f'[[routing.rules]]\nname = "c"\nwhen = [{{ field = "currency", op = "{op}", value = {value} }}]\n'
+        'then = { gateways = ["stripe"] }\n'
+    )
+    loaded = load(["--config", str(file)], {})
+    problems = [str(p) for p in loaded.problems]
+    if accepted:
+        assert problems == [] and loaded.config is not None and loaded.config.routing is not None
+        return
+    assert len(problems) == 1 and f"routing: {path}: " in problems[0] and "never matches" in problems[0], (
+        problems
+    )
+
+
 # -- the data dir's persisted secrets ----------------------------------------------------
 
 

@@ -84,6 +84,34 @@ def test_the_per_currency_shift_cache_answers_as_a_cold_read(gateway: str) -> No
     assert {"XXY", "EURO", ""}.isdisjoint(scale._shifts)
 
 
+def _all_answers(scale: Scale, currency: str) -> list[object]:
+    """Every answer a scale gives for `currency`, refusals included, both ways and in decimals."""
+    answers: list[object] = [scale.exponent(currency)]
+    for amount in AMOUNTS:
+        try:
+            answers.append(scale.to_provider(amount, currency))
+            text = scale.to_decimal(amount, currency)
+            answers.extend((text, scale.from_decimal(text, currency)))
+        except GatewayRejectedError as exc:
+            answers.append((exc.code, exc.param))
+        answers.append(scale.from_provider(amount, currency))
+    return answers
+
+
+@pytest.mark.parametrize("gateway", sorted(SCALES))
+def test_a_currency_converts_the_same_in_any_case(gateway: str) -> None:
+    """ISO 4217 codes are case-insensitive (Stripe writes "isk"): no answer depends on the case.
+
+    Before, a provider's own decimals and steps were looked up by the upper-case code
+    only, so `to_provider(5000, "isk")` sent Stripe 5000 (50 kr) instead of 500000.
+    """
+    scale = SCALES[gateway]
+    for currency in CURRENCIES:
+        expected = _all_answers(scale, currency)
+        for spelt in (currency.lower(), currency.title(), currency[:2].lower() + currency[2:]):
+            assert _all_answers(scale, spelt) == expected, (gateway, spelt)
+
+
 # (gateway, currency, payedge minor units, provider units or None when refused): the providers' rules.
 KNOWN = [
     ("stripe", "ISK", 5000, 500_000),  # ISO 0 decimals; Stripe 2, whole kronur

@@ -206,9 +206,13 @@ def test_simulate_pinned_candidate_rules_and_refusals(site: Site) -> None:
     assert candidate["skipped"] == {"stripe": "not_configured", "orange_money": "payment_method_not_accepted"}
     nobody = simulate(site, amount=5000, currency="XOF", payment_method="paypal").json()
     assert (nobody["gateways"], nobody["error"]["code"]) == ([], "payment_method_invalid")
+    when_xof = [{"field": "currency", "op": "eq", "value": "xof"}]
+    lower_case_rule = {"rules": [{"name": "x", "when": when_xof, "then": {"gateways": ["mtn_momo"]}}],
+                       "default": {"gateways": ["mtn_momo"]}}  # fmt: skip
     cases: list[tuple[dict[str, Any], int, str, str]] = [
         ({**base, "rules": {"default": {"gateways": []}}}, 400, "invalid_routing_rules", "rules"),
         ({**base, "rules": {"default": {"gateways": ["adyen"]}}}, 400, "invalid_routing_rules", "rules"),
+        ({**base, "rules": lower_case_rule}, 400, "invalid_routing_rules", "rules"),  # never matches
         ({**base, "rules": ["x"]}, 400, "parameter_invalid", "rules"),
         ({**base, "priority": 1}, 400, "parameter_unknown", "priority"),
         ({"currency": "XOF"}, 400, "parameter_missing", "amount"),

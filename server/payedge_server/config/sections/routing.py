@@ -15,11 +15,15 @@ members keep the file's order (a split's cumulative ranges follow it). Without i
 payment goes to the gateway it names, or the sandbox, as before routing existed.
 The gateways it names must be gateways payedge has (a typo is refused); one that is
 not configured on this instance is skipped at decision time (`not_configured`).
+A `currency` condition's values must be written as payments carry them: upper-case
+ISO 4217 codes payedge knows (the Router compares text exactly, and every payment's
+currency is upper-cased when it is created, so "eur" would silently never match).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+from typing import TYPE_CHECKING, Any
 
 from payedge_server.config.kinds import Invalid, Table
 from payedge_server.config.schema import setting
@@ -51,7 +55,27 @@ def compile_rules(text: str) -> payedge.Router:
         raise Invalid(
             f"names gateway {unknown[0]!r}, which payedge does not have (gateways: {', '.join(known)})"
         )
+    _check_currencies(json.loads(text))
     return router
+
+
+def _check_currencies(doc: dict[str, Any]) -> None:
+    """Invalid naming the JSON path of a `currency` value no payment can carry ("eur", "EURO")."""
+    from payedge_server.payments.validation import currency_as_carried
+
+    for i, rule in enumerate(doc.get("rules", [])):
+        for j, condition in enumerate(rule.get("when", [])):
+            if condition.get("field") != "currency":
+                continue
+            value = condition.get("value")
+            for k, code in enumerate(value if isinstance(value, list) else [value]):
+                path = f"$.rules[{i}].when[{j}].value" + (f"[{k}]" if isinstance(value, list) else "")
+                carried = currency_as_carried(code)
+                if carried != code:
+                    why = f"write {carried!r}" if carried else "not an ISO 4217 code payedge knows"
+                    raise Invalid(
+                        f"{path}: {code!r} never matches: payments carry upper-case ISO 4217 codes ({why})"
+                    )
 
 
 def routing_setting() -> str | None:

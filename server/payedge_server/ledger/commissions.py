@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from payedge_server.contracts import Tx
-from payedge_server.ledger.model import CURRENCY, ID, MAX_AMOUNT
+from payedge_server.ledger.model import CURRENCY, ID, MAX_AMOUNT, known_currency
 
 BASIS = 10_000
 RATE_KEYS = frozenset({"commission_type", "owner", "currency", "basis_points", "fixed", "min", "max"})
@@ -136,8 +136,9 @@ def _rate(item: Any, path: str) -> Rate:
         if key not in RATE_KEYS:
             raise RatesError(f"{path}.{key}", f"unknown key; known: {', '.join(sorted(RATE_KEYS))}")
     currency = _text(item, "currency", path, required=False)
-    if currency is not None and not CURRENCY.fullmatch(currency):
-        raise RatesError(f"{path}.currency", "must be a three-letter ISO 4217 code in capitals")
+    # A code no payment can carry ("eur": payments carry "EUR"; "ZZZ") would never apply.
+    if currency is not None and not (CURRENCY.fullmatch(currency) and known_currency(currency)):
+        raise RatesError(f"{path}.currency", "must be an ISO 4217 code payedge knows, in capitals (EUR)")
     basis_points = _int(item, "basis_points", path, low=0, high=BASIS, default=None)
     if basis_points is None:
         raise RatesError(f"{path}.basis_points", "is required")

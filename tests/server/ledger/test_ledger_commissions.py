@@ -127,6 +127,8 @@ BAD_RATES: list[tuple[list[Any], str]] = [
     ([{"commission_type": "t", "basis_points": 5, "fixed": -1}], "commissions.rates[0].fixed"),
     ([{"commission_type": "t", "basis_points": 5, "min": 10, "max": 5}], "commissions.rates[0].min"),
     ([{"commission_type": "t", "basis_points": 5, "currency": "eur"}], "commissions.rates[0].currency"),
+    ([{"commission_type": "t", "basis_points": 5, "currency": "ZZZ"}], "commissions.rates[0].currency"),
+    ([{"commission_type": "t", "basis_points": 5, "currency": "EURO"}], "commissions.rates[0].currency"),
     ([{"commission_type": "t", "basis_points": 5, "owner": "a b"}], "commissions.rates[0].owner"),
     ([{"commission_type": "t", "basis_points": 5, "rate": 1}], "commissions.rates[0].rate"),
     (

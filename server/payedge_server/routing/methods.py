@@ -28,6 +28,10 @@ _EXACT = {
 }
 
 
+# Every type `method_type` gives: a rule's `payment_method_type` value outside it never matches.
+METHOD_TYPES = frozenset({*_EXACT.values(), "card", "mobile_money"})
+
+
 def method_type(payment_method: str | None) -> str | None:
     """The routing type of a payment method id (table above), None when it has none."""
     if payment_method is None:

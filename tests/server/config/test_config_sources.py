@@ -227,22 +227,28 @@ def test_routing_rules_keep_the_files_order_and_name_the_bad_path(tmp_path: Path
 
 
 @pytest.mark.parametrize(
-    ("value", "path", "accepted"),
+    ("field", "value", "path", "accepted"),
     [
-        ('"EUR"', "$.rules[0].when[0].value", True),
-        ('["EUR", "XOF"]', "$.rules[0].when[0].value", True),
-        ('"eur"', "$.rules[0].when[0].value", False),  # payments carry "EUR": it would never match
-        ('"Eur"', "$.rules[0].when[0].value", False),
-        ('["EUR", "xof"]', "$.rules[0].when[0].value[1]", False),
-        ('"EURO"', "$.rules[0].when[0].value", False),  # no payment can carry it
-        ('"ZZZ"', "$.rules[0].when[0].value", False),
-        ('" EUR"', "$.rules[0].when[0].value", False),
+        ("currency", '"EUR"', "$.rules[0].when[0].value", True),
+        ("currency", '["EUR", "XOF"]', "$.rules[0].when[0].value", True),
+        ("currency", '"eur"', "$.rules[0].when[0].value", False),  # payments carry "EUR"
+        ("currency", '"Eur"', "$.rules[0].when[0].value", False),
+        ("currency", '["EUR", "xof"]', "$.rules[0].when[0].value[1]", False),
+        ("currency", '"EURO"', "$.rules[0].when[0].value", False),  # no payment can carry it
+        ("currency", '"ZZZ"', "$.rules[0].when[0].value", False),
+        ("currency", '" EUR"', "$.rules[0].when[0].value", False),
+        ("payment_method_type", '"card"', "$.rules[0].when[0].value", True),
+        ("payment_method_type", '["mobile_money", "wallet", "paypal"]', "$.rules[0].when[0].value", True),
+        ("payment_method_type", '"Card"', "$.rules[0].when[0].value", False),
+        ("payment_method_type", '["card", "momo"]', "$.rules[0].when[0].value[1]", False),
+        ("country", '"ci"', "", True),  # the payer's metadata, as given: compared as written
     ],
 )
-def test_a_routing_currency_is_written_as_payments_carry_it(
-    tmp_path: Path, value: str, path: str, accepted: bool
+def test_a_routing_value_is_one_payments_can_carry(
+    tmp_path: Path, field: str, value: str, path: str, accepted: bool
 ) -> None:
-    """A currency condition that no payment can meet (another case, an unknown code) stops the start.
+    """A condition no payment can meet (a currency in another case or unknown, a method type
+    routing.methods never gives) stops the start with its JSON path.
 
     Payments carry upper-case ISO 4217 codes (`"currency": "eur"` is stored as EUR) and the
     Router compares text exactly, so a rule written with "eur" would silently never match.
@@ -251,7 +257,7 @@ def test_a_routing_currency_is_written_as_payments_carry_it(
     file = tmp_path / "r.toml"
     file.write_text(
         '[routing]\ndefault = { gateways = ["sandbox"] }\n'
-        f'[[routing.rules]]\nname = "c"\nwhen = [{{ field = "currency", op = "{op}", value = {value} }}]\n'
+        f'[[routing.rules]]\nname = "c"\nwhen = [{{ field = "{field}", op = "{op}", value = {value} }}]\n'
         'then = { gateways = ["stripe"] }\n'
     )
     loaded = load(["--config", str(file)], {})

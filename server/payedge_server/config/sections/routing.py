@@ -15,9 +15,10 @@ members keep the file's order (a split's cumulative ranges follow it). Without i
 payment goes to the gateway it names, or the sandbox, as before routing existed.
 The gateways it names must be gateways payedge has (a typo is refused); one that is
 not configured on this instance is skipped at decision time (`not_configured`).
-A `currency` condition's values must be written as payments carry them: upper-case
-ISO 4217 codes payedge knows (the Router compares text exactly, and every payment's
-currency is upper-cased when it is created, so "eur" would silently never match).
+A `currency` or `payment_method_type` condition's values must be ones payments carry:
+upper-case ISO 4217 codes payedge knows (every payment's currency is upper-cased when
+it is created), and the types of routing.methods. The Router compares text exactly,
+so "eur" or "Card" would otherwise silently never match.
 """
 
 from __future__ import annotations
@@ -55,27 +56,42 @@ def compile_rules(text: str) -> payedge.Router:
         raise Invalid(
             f"names gateway {unknown[0]!r}, which payedge does not have (gateways: {', '.join(known)})"
         )
-    _check_currencies(json.loads(text))
+    _check_values(json.loads(text))
     return router
 
 
-def _check_currencies(doc: dict[str, Any]) -> None:
-    """Invalid naming the JSON path of a `currency` value no payment can carry ("eur", "EURO")."""
-    from payedge_server.payments.validation import currency_as_carried
+def _check_values(doc: dict[str, Any]) -> None:
+    """Invalid naming the JSON path of a condition value no payment can carry.
 
+    payedge knows what its payments carry for two fields: `currency` (an upper-case
+    ISO 4217 code it knows: "eur" or "EURO" never match) and `payment_method_type`
+    (one of routing.methods.METHOD_TYPES: "Card" never matches).
+    """
     for i, rule in enumerate(doc.get("rules", [])):
         for j, condition in enumerate(rule.get("when", [])):
-            if condition.get("field") != "currency":
+            field = condition.get("field")
+            if field not in ("currency", "payment_method_type"):
                 continue
             value = condition.get("value")
-            for k, code in enumerate(value if isinstance(value, list) else [value]):
-                path = f"$.rules[{i}].when[{j}].value" + (f"[{k}]" if isinstance(value, list) else "")
-                carried = currency_as_carried(code)
-                if carried != code:
-                    why = f"write {carried!r}" if carried else "not an ISO 4217 code payedge knows"
-                    raise Invalid(
-                        f"{path}: {code!r} never matches: payments carry upper-case ISO 4217 codes ({why})"
-                    )
+            for k, text in enumerate(value if isinstance(value, list) else [value]):
+                problem = _never_carried(field, text)
+                if problem:
+                    path = f"$.rules[{i}].when[{j}].value" + (f"[{k}]" if isinstance(value, list) else "")
+                    raise Invalid(f"{path}: {text!r} never matches: {problem}")
+
+
+def _never_carried(field: str, text: Any) -> str | None:
+    """Why no payment carries `text` in `field`, or None when one can."""
+    from payedge_server.payments.validation import currency_as_carried
+    from payedge_server.routing.methods import METHOD_TYPES
+
+    if field == "payment_method_type":
+        return None if text in METHOD_TYPES else f"payment method types are {', '.join(sorted(METHOD_TYPES))}"
+    carried = currency_as_carried(text)
+    if carried == text:
+        return None
+    why = f"write {carried!r}" if carried else "not an ISO 4217 code payedge knows"
+    return f"payments carry upper-case ISO 4217 codes ({why})"
 
 
 def routing_setting() -> str | None:

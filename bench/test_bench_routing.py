@@ -43,7 +43,7 @@ MIX: list[tuple[int, str, str | None, str | None, dict[str, str] | None]] = [
     (2_500, "EUR", "FR", "card", None),  # eur-cards (split), rule 17
     (4_999, "USD", "US", "card", None),  # usd-cards (success rate), rule 18
     (10_000, "XOF", "CI", "orange_money", None),  # ci-orange, orange_money's circuit open
-    (15_000, "XAF", "CM", "mtn_momo", None),  # cm-momo (success rate), rule 5
+    (15_000, "XAF", "CM", "mobile_money", None),  # cm-momo (success rate), rule 5
     (50, "EUR", "DE", "sepa_debit", None),  # micro, rule 20
     (300_000, "BRL", "BR", "pix", None),  # default after 20 rules
     (7_000, "GBP", "GB", "card", None),  # gbp-cards (split), rule 11
@@ -73,8 +73,8 @@ def make_router() -> payedge.Router:
         for gateway, currency, method in [
             ("stripe", "USD", "card"),
             ("paypal", "USD", "card"),
-            ("mtn_momo", "XAF", "mtn_momo"),
-            ("cinetpay", "XAF", "mtn_momo"),
+            ("mtn_momo", "XAF", "mobile_money"),
+            ("cinetpay", "XAF", "mobile_money"),
         ]:
             ok = i % 10 != 0 or gateway == "paypal"
             router.record(

@@ -85,7 +85,7 @@ def test_docs_example_and_twenty_rules_match_the_reference() -> None:
         (2500, "EUR", "FR", "card", {}),
         (600_000, "EUR", "FR", "card", {}),
         (10_000, "XOF", "CI", "orange_money", {}),
-        (15_000, "XAF", "CM", "mtn_momo", {}),
+        (15_000, "XAF", "CM", "mobile_money", {}),
         (50, "EUR", "DE", "sepa_debit", {}),
         (300_000, "BRL", "BR", "pix", {}),
         (1200, "EUR", "FR", "card", {"env": "test"}),

@@ -26,6 +26,7 @@ from payedge_server.errors import DomainError, RequestError, json_response, read
 from payedge_server.keys import STORE
 from payedge_server.payments import validation
 from payedge_server.routing import stats
+from payedge_server.routing.methods import METHOD_TYPES
 from payedge_server.routing.plan import Plan
 from payedge_server.routing.router import DEFAULT_GATEWAY, NOT_CONFIGURED, Routing, none_can
 
@@ -108,6 +109,26 @@ def _decision(payment_id: str, plan: Plan, error: DomainError | None) -> dict[st
     return out
 
 
+def _method_type(body: dict[str, Any], method: str | None) -> str | None:
+    """`payment_method_type`: one a payment can carry (routing.methods), instead of `payment_method`."""
+    kind = _text(body, "payment_method_type")
+    if kind is None:
+        return None
+    if method is not None:
+        raise RequestError(
+            "parameter_invalid",
+            "give payment_method or payment_method_type, not both (a payment's type is its method's)",
+            "payment_method_type",
+        )
+    if kind not in METHOD_TYPES:
+        raise RequestError(
+            "parameter_invalid",
+            f"payment_method_type must be a type payments carry: {', '.join(sorted(METHOD_TYPES))}",
+            "payment_method_type",
+        )
+    return kind
+
+
 async def simulate(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     validation.check_unknown(body, SIMULATE_FIELDS)
@@ -117,7 +138,7 @@ async def simulate(request: web.Request) -> web.Response:
     method = validation.payment_method(body.get("payment_method"))
     fields = {
         "payment_method": method,
-        "payment_method_type": _text(body, "payment_method_type"),
+        "payment_method_type": _method_type(body, method),
         "country": _text(body, "country"),
         "metadata": validation.metadata(body.get("metadata")),
     }

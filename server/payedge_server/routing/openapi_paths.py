@@ -6,6 +6,7 @@ from typing import Any
 
 from payedge_server.openapi import op, query_param
 from payedge_server.openapi.schemas import AMOUNT, CURRENCY, METADATA, REF
+from payedge_server.routing.methods import METHOD_TYPES
 
 _OBJ: dict[str, Any] = {"type": "object"}
 _TEXT: dict[str, Any] = {"type": ["string", "null"], "minLength": 1, "maxLength": 64}
@@ -38,7 +39,11 @@ SIMULATE: dict[str, Any] = {
         "gateway": {**_TEXT, "description": "a payment that names its gateway is not routed"},
         "country": _TEXT,
         "payment_method": REF,
-        "payment_method_type": {**_TEXT, "description": "instead of payment_method's type"},
+        "payment_method_type": {
+            "type": "string",
+            "enum": sorted(METHOD_TYPES),
+            "description": "instead of payment_method (not with it): the type a payment would carry",
+        },
         "metadata": METADATA,
         "rules": {"type": ["object", "null"], "description": "candidate rules instead of [routing]"},
     },

@@ -223,7 +223,34 @@ def test_routing_rules_keep_the_files_order_and_name_the_bad_path(tmp_path: Path
     assert len(problems) == 1 and "routing: $.rules[0].when[0].op: unknown op" in problems[0], problems
     file.write_text(rules.replace("sandbox = 30", "sandbx = 30"))
     problems = [str(p) for p in load(["--config", str(file)], {}).problems]
-    assert len(problems) == 1 and "names gateway 'sandbx', which payedge does not have" in problems[0]
+    assert len(problems) == 1 and "$.rules[0].then.split.sandbx: names gateway 'sandbx'" in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("then", "default", "path"),
+    [
+        ('{ gateways = ["stripe", "cinetpy"] }', '{ gateways = ["sandbox"] }', "$.rules[0].then.gateways[1]"),
+        ('{ success_rate = ["mtn-momo"] }', '{ gateways = ["sandbox"] }', "$.rules[0].then.success_rate[0]"),
+        (
+            "{ split = { stripe = 50, adyen = 50 } }",
+            '{ gateways = ["sandbox"] }',
+            "$.rules[0].then.split.adyen",
+        ),
+        ('{ gateways = ["stripe"] }', '{ gateways = ["sandbox", "cinetpy"] }', "$.default.gateways[1]"),
+    ],
+)
+def test_an_unknown_gateway_is_named_with_its_path(
+    tmp_path: Path, then: str, default: str, path: str
+) -> None:
+    """In a file of many rules the user must see WHICH one names a gateway payedge does not have."""
+    file = tmp_path / "r.toml"
+    file.write_text(
+        f"[routing]\ndefault = {default}\n"
+        '[[routing.rules]]\nname = "r"\nwhen = [{ field = "amount", op = "ge", value = 1 }]\n'
+        f"then = {then}\n"
+    )
+    problems = [str(p) for p in load(["--config", str(file)], {}).problems]
+    assert len(problems) == 1 and f"routing: {path}: names gateway" in problems[0], problems
 
 
 @pytest.mark.parametrize(

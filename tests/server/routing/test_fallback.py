@@ -213,6 +213,19 @@ def test_simulate_pinned_candidate_rules_and_refusals(site: Site) -> None:
         ({**base, "rules": {"default": {"gateways": []}}}, 400, "invalid_routing_rules", "rules"),
         ({**base, "rules": {"default": {"gateways": ["adyen"]}}}, 400, "invalid_routing_rules", "rules"),
         ({**base, "rules": lower_case_rule}, 400, "invalid_routing_rules", "rules"),  # never matches
+        ({**base, "payment_method_type": "Card"}, 400, "parameter_invalid", "payment_method_type"),
+        (
+            {"amount": 5000, "currency": "XOF", "payment_method_type": "momo"},
+            400,
+            "parameter_invalid",
+            "payment_method_type",
+        ),
+        (
+            {"amount": 5000, "currency": "XOF", "payment_method": "cinetpay", "payment_method_type": "card"},
+            400,
+            "parameter_invalid",
+            "payment_method_type",
+        ),
         ({**base, "rules": ["x"]}, 400, "parameter_invalid", "rules"),
         ({**base, "priority": 1}, 400, "parameter_unknown", "priority"),
         ({"currency": "XOF"}, 400, "parameter_missing", "amount"),

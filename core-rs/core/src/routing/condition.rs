@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use super::rules::{err, Members};
 use super::Payment;
 use crate::error::Result;
-use crate::tariff::json::{Node, Path};
+use crate::tariff::json::{float_text, Node, Path};
 
 /// An interned text value of the rules.
 pub(crate) type Sym = u32;
@@ -359,7 +359,10 @@ fn amount_value(node: &Node, path: &Path) -> Result<i64> {
         }),
         Node::Float(f) => Err(err(
             path,
-            format!("must be an integer amount in minor units written as a plain integer, got {f}"),
+            format!(
+                "must be an integer amount in minor units written as a plain integer, got {}",
+                float_text(*f)
+            ),
         )),
         other => Err(err(
             path,

@@ -385,7 +385,7 @@ fn split(node: &Node, path: &Path, gateways: &mut Vec<Box<str>>) -> Result<Box<[
 
 fn describe_number(node: &Node) -> String {
     match node {
-        Node::Float(f) => format!("{f}"),
+        Node::Float(f) => json::float_text(*f),
         other => other.kind().to_owned(),
     }
 }

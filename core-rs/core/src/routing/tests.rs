@@ -836,3 +836,26 @@ fn too_many_failure_classes_is_an_error_not_growth() {
     let err = r.record("a", &failure("one-too-many"), 0.0).unwrap_err();
     assert_eq!(err.param(), Some("failure_class"));
 }
+
+/// A whole number written with a point (`500000.0`) is refused where an integer is
+/// needed, and the message shows it as written: `got 500000` would read as the integer
+/// the user is told to write.
+#[test]
+fn a_float_is_shown_as_a_float_in_every_message() {
+    let amount = json!({"rules": [{"name": "r", "when": [{"field": "amount", "op": "ge", "value": 500000.0}],
+        "then": {"gateways": ["a"]}}], "default": {"gateways": ["a"]}});
+    let health = json!({"default": {"gateways": ["a"]},
+        "health": {"elimination": {"bucket_size": 5.0}}});
+    for (doc, shown) in [(amount, "got 500000.0"), (health, "5.0")] {
+        match Router::from_value(&doc) {
+            Err(Error::Routing { message, .. }) => assert!(message.contains(shown), "{message}"),
+            other => panic!("expected a routing error for {doc}, got {other:?}"),
+        }
+    }
+    let tariff = br#"{"currency": "EUR", "timezone": "UTC", "increment_minutes": 15.0,
+        "bands": [{"up_to_minute": null, "unit_price": 10}]}"#;
+    match crate::tariff::Tariff::from_json(tariff) {
+        Err(Error::Tariff { message, .. }) => assert!(message.contains("got 15.0"), "{message}"),
+        other => panic!("expected a tariff error, got {other:?}"),
+    }
+}

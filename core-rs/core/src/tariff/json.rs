@@ -34,6 +34,12 @@ impl Node {
     }
 }
 
+/// A JSON number that is not an integer, shown as the user wrote it in kind: `500000.0`
+/// keeps its point (`Display` would print `500000`, which reads as the integer it is not).
+pub(crate) fn float_text(f: f64) -> String {
+    format!("{f:?}")
+}
+
 struct NodeVisitor;
 
 impl<'de> Visitor<'de> for NodeVisitor {

@@ -139,7 +139,10 @@ fn int_in(node: &Node, path: &Path, lo: i64, hi: i64, what: &str) -> Result<i64>
             .ok_or_else(out_of_range),
         Node::Float(f) => Err(err(
             path,
-            format!("must be {what} ({lo}..={hi}) written as a plain integer, got {f}"),
+            format!(
+                "must be {what} ({lo}..={hi}) written as a plain integer, got {}",
+                json::float_text(*f)
+            ),
         )),
         other => Err(err(
             path,

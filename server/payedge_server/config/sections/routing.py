@@ -24,6 +24,7 @@ so "eur" or "Card" would otherwise silently never match.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from payedge_server.config.kinds import Invalid, Table
@@ -50,14 +51,33 @@ def compile_rules(text: str) -> payedge.Router:
         if exc.param and exc.param not in message:
             message = f"{exc.param}: {message}"
         raise Invalid(message) from None
+    doc = json.loads(text)
     known = known_gateways()
-    unknown = [g for g in router.gateways if g not in known]
+    for path, name in _gateway_names(doc):
+        if name not in known:
+            raise Invalid(
+                f"{path}: names gateway {name!r}, which payedge does not have (gateways: {', '.join(known)})"
+            )
+    unknown = [g for g in router.gateways if g not in known]  # named elsewhere than a `then`
     if unknown:
         raise Invalid(
             f"names gateway {unknown[0]!r}, which payedge does not have (gateways: {', '.join(known)})"
         )
-    _check_values(json.loads(text))
+    _check_values(doc)
     return router
+
+
+def _gateway_names(doc: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(JSON path, gateway name) of every gateway a compiled document names, in document order."""
+    ends = [(f"$.rules[{i}].then", rule.get("then")) for i, rule in enumerate(doc.get("rules", []))]
+    for path, then in [*ends, ("$.default", doc.get("default"))]:
+        if not isinstance(then, dict):
+            continue
+        for form, members in then.items():
+            if isinstance(members, list):  # gateways, success_rate: a list of names
+                yield from ((f"{path}.{form}[{k}]", str(name)) for k, name in enumerate(members))
+            elif isinstance(members, dict):  # split: name -> share
+                yield from ((f"{path}.{form}.{name}", str(name)) for name in members)
 
 
 def _check_values(doc: dict[str, Any]) -> None:

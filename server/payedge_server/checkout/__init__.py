@@ -113,7 +113,13 @@ def _outcome(ctx: views.Context, payment: dict[str, Any], order: dict[str, Any])
         "payment_status": payment["status"],
         "order_status": order["status"],
         "version": payment["version"],
-        "message": customer_message(error["code"], error.get("gateway_code"), ctx.locale) if error else None,
+        "message": (
+            customer_message(
+                error["code"], error.get("gateway_code"), ctx.locale, payment.get("payment_method")
+            )
+            if error
+            else None
+        ),
         "redirect_url": action.get("url") if action.get("type") == "redirect" else None,
         "receipt_url": ctx.url("/receipt") if order["status"] in PAID else None,
     }
@@ -135,7 +141,7 @@ async def pay(request: web.Request) -> web.Response:
     try:
         done = await operations.confirm(services[0], ctx.payment["id"], method, None)
     except DomainError as exc:
-        message = customer_message(exc.code, None, ctx.locale)
+        message = customer_message(exc.code, None, ctx.locale, method or ctx.payment.get("payment_method"))
         return json_response({**exc.as_dict(), "message": message}, status=exc.status)
     order = await services[1].get(ctx.order["id"])
     return json_response(_outcome(ctx, done.payment.view(), order))

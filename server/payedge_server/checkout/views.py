@@ -55,7 +55,8 @@ class Context:
         error = self.payment.get("last_error")
         if not error:
             return None
-        return customer_message(error["code"], error.get("gateway_code"), self.locale)
+        method = self.payment.get("payment_method")
+        return customer_message(error["code"], error.get("gateway_code"), self.locale, method)
 
 
 def _items(ctx: Context) -> str:

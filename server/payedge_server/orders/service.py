@@ -177,7 +177,7 @@ class OrderService:
         order = self.require_in_tx(tx, order_id)
         p = payments_repository.load(tx, order.payment_id)
         assert p is not None, order.payment_id
-        error = p.last_error.view(p.locale) if p.last_error else None
+        error = p.last_error.view(p.locale, p.payment_method) if p.last_error else None
         return order_view(order, PaymentFacts(p.status, p.gateway, p.amount_refunded, error))
 
     async def get(self, order_id: str, *, payment_id: str | None = None) -> dict[str, Any]:

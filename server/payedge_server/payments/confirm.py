@@ -45,6 +45,7 @@ from payedge_server.gateways.base import (
     LocalGateway,
 )
 from payedge_server.payments import repository
+from payedge_server.payments.methods import method_type
 from payedge_server.payments.model import CONFIRMABLE, Attempt, LastError, Payment, PaymentStatus, now_ms
 from payedge_server.payments.operations import (
     LOCK_MS,
@@ -57,7 +58,6 @@ from payedge_server.payments.operations import (
 )
 from payedge_server.payments.service import PaymentService
 from payedge_server.routing import metrics as gateway_metrics
-from payedge_server.routing.methods import method_type
 from payedge_server.routing.plan import Outcome, Plan, Tried
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from payedge_server.payments.methods import method_type
+
 LOCALES: Final = ("en", "fr")
 DEFAULT_LOCALE: Final = "en"
 
@@ -167,9 +169,50 @@ def locale_or_default(locale: str | None) -> str:
     return locale if locale in LOCALES else DEFAULT_LOCALE
 
 
-def customer_message(code: str, gateway_code: str | None, locale: str | None) -> str:
-    """What to tell the customer about a failure, in `locale` (en when unknown)."""
+# The same reasons said to a payer who paid without a card (a mobile-money account, a
+# PayPal or CinetPay wallet): "Your card has insufficient funds" to a MoMo payer is wrong,
+# and the card-only reasons (security code, number, expiry) cannot be theirs.
+_DECLINED_NO_CARD = (
+    "Your payment was declined. Use another payment method or contact your provider.",
+    "Votre paiement a été refusé. Utilisez un autre moyen de paiement ou contactez votre opérateur.",
+)
+_FUNDS_NO_CARD = (
+    "Your account has insufficient funds. Top it up or use another payment method.",
+    "Le solde de votre compte est insuffisant. Rechargez-le ou utilisez un autre moyen de paiement.",
+)
+_LIMIT_NO_CARD = (
+    "Your account's limit is reached. Use another payment method or contact your provider.",
+    "Le plafond de votre compte est atteint. "
+    "Utilisez un autre moyen de paiement ou contactez votre opérateur.",
+)
+_CURRENCY_NO_CARD = (
+    "This payment method does not support this currency. Use another one.",
+    "Ce moyen de paiement n'accepte pas cette devise. Utilisez-en un autre.",
+)
+CARD_ONLY: Final = (_GENERIC, _FUNDS, _EXPIRED, _CVC, _NUMBER, _EXPIRY, _NOT_SUPPORTED, _CURRENCY, _LIMIT)
+_NO_CARD: Final[dict[tuple[str, str], tuple[str, str]]] = {
+    **dict.fromkeys(CARD_ONLY, _DECLINED_NO_CARD),
+    _FUNDS: _FUNDS_NO_CARD,
+    _LIMIT: _LIMIT_NO_CARD,
+    _CURRENCY: _CURRENCY_NO_CARD,
+}
+# Payment method types that are not a card (payments.methods): an unknown type keeps the card
+# wording, as Stripe's ids that are not `pm_` (legacy `card_`, `src_`) are cards.
+_NOT_CARDS: Final = frozenset({"paypal", "mobile_money", "orange_money", "cinetpay", "wallet"})
+
+
+def customer_message(
+    code: str, gateway_code: str | None, locale: str | None, payment_method: str | None = None
+) -> str:
+    """What to tell the customer about a failure, in `locale` (en when unknown).
+
+    `payment_method` is the payment's method id: a payer who did not pay by card
+    (payments.methods' types: mobile money, PayPal, Orange Money, CinetPay) is never
+    told about a card.
+    """
     pair = MESSAGES.get(gateway_code.lower()) if gateway_code else None
     if pair is None:
         pair = MESSAGES.get(code.lower(), _FAILED)
+    if method_type(payment_method) in _NOT_CARDS:
+        pair = _NO_CARD.get(pair, pair)
     return pair[1] if locale == "fr" else pair[0]

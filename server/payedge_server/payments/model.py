@@ -60,12 +60,13 @@ class LastError:
     message: str | None = None
     gateway_code: str | None = None
 
-    def view(self, locale: str | None = None) -> dict[str, Any]:
+    def view(self, locale: str | None = None, payment_method: str | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.gateway_code is not None:
             out["gateway_code"] = self.gateway_code
-        # SPEC 8: what the customer is told, in the payment's locale (payments/declines.py).
-        out["customer_message"] = customer_message(self.code, self.gateway_code, locale)
+        # SPEC 8: what the customer is told, in the payment's locale, in terms of how they
+        # paid (payments/declines.py).
+        out["customer_message"] = customer_message(self.code, self.gateway_code, locale, payment_method)
         return out
 
 
@@ -224,7 +225,7 @@ class Payment:
             "gateway_ref": self.gateway_ref,
             "amount_captured": self.amount_captured,
             "amount_refunded": self.amount_refunded,
-            "last_error": self.last_error.view(self.locale) if self.last_error else None,
+            "last_error": self.last_error.view(self.locale, self.payment_method) if self.last_error else None,
             "next_action": self.next_action.view()
             if self.next_action and self.status is PaymentStatus.PROCESSING
             else None,

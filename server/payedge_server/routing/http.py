@@ -25,8 +25,8 @@ from payedge_server.config.sections.routing import compile_rules
 from payedge_server.errors import DomainError, RequestError, json_response, read_json_object
 from payedge_server.keys import STORE
 from payedge_server.payments import validation
+from payedge_server.payments.methods import METHOD_TYPES
 from payedge_server.routing import stats
-from payedge_server.routing.methods import METHOD_TYPES
 from payedge_server.routing.plan import Plan
 from payedge_server.routing.router import DEFAULT_GATEWAY, NOT_CONFIGURED, Routing, none_can
 
@@ -110,7 +110,7 @@ def _decision(payment_id: str, plan: Plan, error: DomainError | None) -> dict[st
 
 
 def _method_type(body: dict[str, Any], method: str | None) -> str | None:
-    """`payment_method_type`: one a payment can carry (routing.methods), instead of `payment_method`."""
+    """`payment_method_type`: one a payment can carry (payments.methods), instead of `payment_method`."""
     kind = _text(body, "payment_method_type")
     if kind is None:
         return None

@@ -6,7 +6,7 @@ from typing import Any
 
 from payedge_server.openapi import op, query_param
 from payedge_server.openapi.schemas import AMOUNT, CURRENCY, METADATA, REF
-from payedge_server.routing.methods import METHOD_TYPES
+from payedge_server.payments.methods import METHOD_TYPES
 
 _OBJ: dict[str, Any] = {"type": "object"}
 _TEXT: dict[str, Any] = {"type": ["string", "null"], "minLength": 1, "maxLength": 64}

@@ -32,7 +32,7 @@ import payedge
 
 from payedge_server.errors import DomainError, RequestError
 from payedge_server.gateways.base import Gateway, GatewayRejectedError
-from payedge_server.routing.methods import method_type
+from payedge_server.payments.methods import method_type
 from payedge_server.routing.plan import Plan, Tried
 from payedge_server.routing.probes import LocalProbes, Probes
 

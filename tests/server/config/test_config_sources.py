@@ -275,7 +275,7 @@ def test_a_routing_value_is_one_payments_can_carry(
     tmp_path: Path, field: str, value: str, path: str, accepted: bool
 ) -> None:
     """A condition no payment can meet (a currency in another case or unknown, a method type
-    routing.methods never gives) stops the start with its JSON path.
+    payments.methods never gives) stops the start with its JSON path.
 
     Payments carry upper-case ISO 4217 codes (`"currency": "eur"` is stored as EUR) and the
     Router compares text exactly, so a rule written with "eur" would silently never match.

@@ -81,7 +81,7 @@ def test_paypal_declined_capture_sends_the_payer_back(site: Site) -> None:
         "code": "card_declined",
         "message": "PayPal declined the payment",
         "gateway_code": "INSTRUMENT_DECLINED",
-        "customer_message": "Your card was declined. Use another card or contact your bank.",
+        "customer_message": "Your payment was declined. Use another payment method or contact your provider.",
     }
     again = site.confirm(p["id"]).json()
     assert again["status"] == "processing" and again["next_action"]["type"] == "redirect"

@@ -17,7 +17,7 @@ The gateways it names must be gateways payedge has (a typo is refused); one that
 not configured on this instance is skipped at decision time (`not_configured`).
 A `currency` or `payment_method_type` condition's values must be ones payments carry:
 upper-case ISO 4217 codes payedge knows (every payment's currency is upper-cased when
-it is created), and the types of routing.methods. The Router compares text exactly,
+it is created), and the types of payments.methods. The Router compares text exactly,
 so "eur" or "Card" would otherwise silently never match.
 """
 
@@ -85,7 +85,7 @@ def _check_values(doc: dict[str, Any]) -> None:
 
     payedge knows what its payments carry for two fields: `currency` (an upper-case
     ISO 4217 code it knows: "eur" or "EURO" never match) and `payment_method_type`
-    (one of routing.methods.METHOD_TYPES: "Card" never matches).
+    (one of payments.methods.METHOD_TYPES: "Card" never matches).
     """
     for i, rule in enumerate(doc.get("rules", [])):
         for j, condition in enumerate(rule.get("when", [])):
@@ -102,8 +102,8 @@ def _check_values(doc: dict[str, Any]) -> None:
 
 def _never_carried(field: str, text: Any) -> str | None:
     """Why no payment carries `text` in `field`, or None when one can."""
+    from payedge_server.payments.methods import METHOD_TYPES
     from payedge_server.payments.validation import currency_as_carried
-    from payedge_server.routing.methods import METHOD_TYPES
 
     if field == "payment_method_type":
         return None if text in METHOD_TYPES else f"payment method types are {', '.join(sorted(METHOD_TYPES))}"

@@ -1,4 +1,4 @@
-"""A payment method id's routing type (routing.methods): the documented table, and the closed set
+"""A payment method id's routing type (payments.methods): the documented table, and the closed set
 the `[routing]` table checks rule values against (a value outside it never matches)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from payedge_server.routing.methods import METHOD_TYPES, method_type
+from payedge_server.payments.methods import METHOD_TYPES, method_type
 
 pytestmark = pytest.mark.sqlite_only  # no store
 

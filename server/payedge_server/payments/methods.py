@@ -1,4 +1,5 @@
-"""A payment method id's *type*, the `payment_method_type` field of the routing rules.
+"""A payment method id's *type*: the `payment_method_type` field of the routing rules, and how a
+failure is worded to the payer (payments/declines.py: no card talk to a mobile-money payer).
 
 payedge's payment methods are ids a gateway takes (SPEC 3, docs/gateways.md); the
 rules match the kind of money behind them, so that one rule covers every gateway

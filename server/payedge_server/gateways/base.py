@@ -58,8 +58,14 @@ class GatewayTimeoutError(GatewayError):
 
     A timeout after sending, a connection lost before the answer, an answer that
     cannot be read. Never retried at another gateway: resolved by a status read
-    (`Gateway.retrieve`) with the same payment.
+    (`Gateway.retrieve`) with the same payment. `gateway_ref` is the provider's id of
+    the request whose outcome is unknown, when the connector chose it before sending
+    (MoMo's X-Reference-Id): the `processing` payment shows it while reads settle it.
     """
+
+    def __init__(self, message: str, gateway_ref: str | None = None) -> None:
+        super().__init__(message)
+        self.gateway_ref = gateway_ref
 
 
 class GatewayRejectedError(GatewayError):

@@ -201,6 +201,14 @@ class MomoGateway(TokenReady, HintedGateway):
         return await self._send(payment, await self.attempts.start(attempt))
 
     async def _send(self, payment: Payment, attempt: ProviderAttempt) -> GatewayResult:
+        """The attempt's request; an unknown outcome names the attempt (docs/gateways.md: `gateway_ref`
+        shows the current attempt's id, also while status reads settle it)."""
+        try:
+            return await self._request(payment, attempt)
+        except GatewayTimeoutError as exc:
+            raise GatewayTimeoutError(str(exc), attempt.provider_ref) from exc
+
+    async def _request(self, payment: Payment, attempt: ProviderAttempt) -> GatewayResult:
         """POST the attempt's request; once more after a 5xx, with the same X-Reference-Id (409: exists)."""
         reply = await self._post(payment, attempt)
         if _unknown(reply):

@@ -276,6 +276,7 @@ async def _call(gw: Gateway, p: Payment) -> _Call:
         try:
             result = await gw.confirm(p, idempotency_key=f"{p.id}:confirm:{p.version}")
         except GatewayTimeoutError as exc:
+            ref = exc.gateway_ref or ref  # the request whose outcome is unknown, when the connector named it
             settled = await settle_unknown(gw, p)
             if settled is None:
                 return _Call(GatewayResult(PaymentStatus.PROCESSING, ref), exc, gateway_ref=ref)

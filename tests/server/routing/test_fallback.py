@@ -98,6 +98,20 @@ def test_primary_timing_out_after_taking_the_money_no_fallback_the_status_read_f
     assert not [c for c in site.fakes.stats(CINETPAY)["payments"].values() if c["reference"] == p["id"]]
 
 
+def test_an_unknown_outcome_shows_the_attempt_it_waits_for(site: Site) -> None:
+    """MoMo's answer never comes and the status read cannot tell: 504, `processing`, and
+    `gateway_ref` is the X-Reference-Id payedge sent (docs/gateways.md: the current attempt's
+    id), the one the polling then settles; no fallback, one capture."""
+    arm(site.fakes, MOMO, "timeout", "before")  # held past payedge's timeout, then refused unapplied
+    p = create(site, metadata={"route": "momo-first"})
+    shown = site.confirm(p["id"], expect=504).json()["payment"]
+    ref = shown["gateway_ref"]
+    assert shown["status"] == "processing" and re.fullmatch(r"[0-9a-f-]{36}", ref or ""), shown
+    settled = site.wait_status(p["id"], "succeeded")
+    assert (settled["gateway"], settled["gateway_ref"]) == ("mtn_momo", ref)
+    assert captures(site.fakes, p["id"]) == {"cinetpay": 0, "mtn_momo": 1}
+
+
 def test_a_5xx_after_the_money_moved_is_never_a_fallback(site: Site) -> None:
     """MoMo applies the request, then answers 500: the retry with the same id finds it (409)."""
     arm(site.fakes, MOMO, "5xx", "after")

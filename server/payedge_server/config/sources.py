@@ -22,7 +22,9 @@ from payedge_server.config.schema import Problem, Source, Spec, sections, specs
 
 ENV_PREFIX = "PAYEDGE_"
 CONFIG_ENV = "PAYEDGE_CONFIG"
-INTERNAL_ENV = frozenset({CONFIG_ENV, "PAYEDGE_WORKER"})  # not settings, but payedge's own
+# Not settings, but payedge's own: the config file's name, a worker's number, and the ready
+# line `payedge fakes` prints among the settings (docs/gateways.md sources that whole output).
+INTERNAL_ENV = frozenset({CONFIG_ENV, "PAYEDGE_WORKER", "PAYEDGE_FAKES_READY"})
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 

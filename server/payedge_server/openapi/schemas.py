@@ -44,8 +44,16 @@ ATTEMPT: dict[str, Any] = {
     "type": "object",
     "properties": {
         "gateway": {"type": "string"},
-        "outcome": {"type": "string"},
-        "error_code": {"type": ["string", "null"]},
+        "outcome": {
+            "type": "string",
+            "enum": [*STATUSES, "error"],
+            "description": "the payment status the call left (requires_payment_method: declined), "
+            "or error when it gave no result",
+        },
+        "error_code": {
+            "type": ["string", "null"],
+            "description": "why: a decline's code, gateway_unavailable, gateway_timeout, a refusal's code",
+        },
         "latency_ms": {"type": "integer"},
         "at": {"type": "integer", "description": "UNIX seconds"},
     },

@@ -327,6 +327,14 @@ def test_an_unknown_variable_is_a_warning_with_the_close_name(tmp_path: Path, st
     assert "did you mean PAYEDGE_STRIPE_WEBHOOK_SECRET?" in err
 
 
+def test_the_fakes_ready_line_is_not_warned_about(tmp_path: Path, start: Start) -> None:
+    """docs/gateways.md sources `payedge fakes`' whole output, its PAYEDGE_FAKES_READY=1 included."""
+    src = Sources(tmp_path, env={"PAYEDGE_FAKES_READY": "1", "PAYEDGE_WORKR": "1"}, argv=["--port", "0"])
+    _, _, err = start(src)
+    assert "PAYEDGE_WORKR is not a payedge setting" in err  # the warning still works
+    assert "PAYEDGE_FAKES_READY" not in err
+
+
 # -- the config file itself, env: references -------------------------------------------
 
 
@@ -418,13 +426,13 @@ def test_a_bad_persisted_secret_is_refused_naming_the_file(
         (
             {"argv": ["--paypal-client-id", "ClientIdOnly"]},
             "gateways.paypal",
-            "the paypal gateway needs all of --paypal-client-id, --paypal-client-secret; "
-            "missing: --paypal-client-secret",
+            "the paypal gateway needs all of client_id, client_secret; "
+            "missing: client_secret (--paypal-client-secret)",
         ),
         (
             {"env": {"PAYEDGE_CINETPAY_APIKEY": "K1", "PAYEDGE_CINETPAY_SITE_ID": "1"}},
             "gateways.cinetpay",
-            "missing: --cinetpay-secret-key",
+            "missing: secret_key (--cinetpay-secret-key)",
         ),
         (
             {"argv": ["--mtn-momo-target-environment", "mtnmars"]},

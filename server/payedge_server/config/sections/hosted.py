@@ -82,8 +82,10 @@ def all_or_none(section: str, names: Sequence[str], flags: Sequence[str]) -> Che
     def test(config: Any) -> str | None:
         values = [getattr(getattr(config.gateways, section), n) for n in names]
         if any(values) and not all(values):
-            missing = [f for f, v in zip(flags, values, strict=True) if not v]
-            return f"the {section} gateway needs all of {', '.join(flags)}; missing: {', '.join(missing)}"
+            # The file's keys and the flags (the variables are the flags' PAYEDGE_ names): the value
+            # given may come from any of them.
+            missing = [f"{n} ({f})" for n, f, v in zip(names, flags, values, strict=True) if not v]
+            return f"the {section} gateway needs all of {', '.join(names)}; missing: {', '.join(missing)}"
         return None
 
     return Check(f"gateways.{section}", test)

@@ -3,10 +3,10 @@
 `payedge.IdempotencyCache` answers in-process: first sight, in flight (409),
 replay, mismatch (422). The store's `idempotency_keys` table is the truth across
 restarts and processes. As at Stripe, a result is saved once the handler has
-started its work, 5xx included: every response is saved except a 4xx other than
-402 from a handler that did not say its work had started (`mark_started`); such a
-request was refused before any work (validation, a conflict) and may be retried
-with the same key. The rule is applied here, for every POST route, so a new route
+started its work, 5xx included: every response is saved except a 4xx from a
+handler that did not say its work had started (`mark_started`); such a request was
+refused before any work (validation, a conflict, a wallet short of funds) and may be
+retried with the same key. The rule is applied here, for every POST route, so a new route
 is covered without anyone remembering it.
 
 Handlers that write may save the response inside their own final write
@@ -105,10 +105,13 @@ def checks_in_tx(handler: Callable[..., Any]) -> None:
 def saved_without_start(status: int) -> bool:
     """Whether a response is saved even if the handler never said its work had started.
 
-    A 4xx other than 402 is a refusal before any work (nothing to replay); every
-    other answer (2xx, a 402 decline, a 5xx after which the gateway may have acted) is kept.
+    A 4xx is a refusal before any work, nothing to replay: a 402 `insufficient_funds`
+    (a withdrawal, a refund's wallet share) may be retried with the same key once the
+    wallet is funded (docs/ledger.md). Every other answer (2xx, a 5xx after which the
+    gateway may have acted) is kept. A provider's decline (402 `card_declined`) is kept
+    because the confirm saves it in its own write or marks its work started first.
     """
-    return not (400 <= status < 500) or status == 402
+    return not (400 <= status < 500)
 
 
 def mark_started(request: web.Request) -> None:

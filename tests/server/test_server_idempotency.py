@@ -70,6 +70,20 @@ async def test_results_after_work_are_saved_even_errors(server: Server, http: ai
     assert s3 == 200
 
 
+async def test_a_providers_decline_is_saved_and_replayed(server: Server, http: aiohttp.ClientSession) -> None:
+    """A 402 decline comes after the provider was asked: replayed, never a second attempt.
+    (A 402 refusal before any work, a wallet short of funds, is not saved: tests/server/ledger.)"""
+    body = b'{"amount": 11, "currency": "EUR", "payment_method": "pm_sandbox_decline"}'
+    _, p, _ = await post_raw(http, server, "/v1/payments", body, None)
+    path = f"/v1/payments/{p['id']}/confirm"
+    s1, e1, _ = await post_raw(http, server, path, b"", "key-decline")
+    assert s1 == 402 and e1["error"]["code"] == "card_declined", e1
+    s2, e2, h2 = await post_raw(http, server, path, b"", "key-decline")
+    assert (s2, e2) == (s1, e1) and h2["Idempotent-Replayed"] == "true"
+    async with http.get(server.url + f"/v1/payments/{p['id']}", headers=server.headers()) as resp:
+        assert len((await resp.json())["attempts"]) == 1
+
+
 async def test_concurrent_same_key_never_two_payments(server: Server, http: aiohttp.ClientSession) -> None:
     for round_ in range(5):
         ref = f"idem-concurrent-{round_}"

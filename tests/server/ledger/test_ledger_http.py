@@ -96,18 +96,18 @@ async def test_a_refund_the_wallet_cannot_cover_is_402_and_changes_nothing(
     )
     assert status == 201
     before = await balance(http, ledger_server, who)
-    status, body = await call(
-        http, ledger_server, "POST", f"/v1/payments/{paid['id']}/refunds", {"amount": 10}
-    )
+    refund, key = f"/v1/payments/{paid['id']}/refunds", {"Idempotency-Key": "refund-" + who}
+    status, body = await call(http, ledger_server, "POST", refund, {"amount": 10}, **key)
     assert status == 402 and body["error"]["code"] == "insufficient_funds", body
     _, payment = await call(http, ledger_server, "GET", f"/v1/payments/{paid['id']}")
     assert payment["status"] == "succeeded" and payment["amount_refunded"] == 0
     assert await balance(http, ledger_server, who) == before
-    # The payout failed: the money is back in the wallet, and the refund goes through.
+    # The payout failed: the money is back in the wallet, and the refund goes through, with
+    # the same key (a refusal before any work saves none: docs/ledger.md).
     status, _ = await call(http, ledger_server, "POST", f"/v1/withdrawals/{withdrawal['id']}/fail")
     assert status == 200
-    status, _ = await call(http, ledger_server, "POST", f"/v1/payments/{paid['id']}/refunds", {"amount": 10})
-    assert status == 200
+    status, done = await call(http, ledger_server, "POST", refund, {"amount": 10}, **key)
+    assert status == 200 and done["status"] == "succeeded", done
     assert (await balance(http, ledger_server, who))["available"] == 990
 
 
@@ -271,6 +271,24 @@ async def test_withdrawal_with_idempotency_key_replays(
         assert r2.status == 201 and r2.headers["Idempotent-Replayed"] == "true"
         assert await r2.json() == first
     assert (await balance(http, ledger_server, who))["pending_out"] == 200
+
+
+async def test_a_withdrawal_refused_for_funds_is_retried_with_the_same_key(
+    ledger_server: Server, http: aiohttp.ClientSession
+) -> None:
+    """docs/ledger.md: a refusal (402) writes nothing and saves no key; retried after funding, it works."""
+    who = owner()
+    await fund(http, ledger_server, who, 100)
+    path, key = f"/v1/wallets/{who}/withdrawals", {"Idempotency-Key": "wd-" + who}
+    body = {"amount": 250, "currency": "EUR"}
+    status, refused = await call(http, ledger_server, "POST", path, body, **key)
+    assert status == 402 and refused["error"]["code"] == "insufficient_funds", refused
+    await fund(http, ledger_server, who, 200)
+    status, made = await call(http, ledger_server, "POST", path, body, **key)
+    assert status == 201 and made["amount"] == 250, made
+    status, again = await call(http, ledger_server, "POST", path, body, **key)  # now kept: replayed
+    assert (status, again) == (201, made)
+    assert (await balance(http, ledger_server, who))["pending_out"] == 250
 
 
 async def test_operator_batch_has_tigerbeetle_semantics(

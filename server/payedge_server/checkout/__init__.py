@@ -28,7 +28,7 @@ from aiohttp import web
 
 from payedge_server import keys, openapi
 from payedge_server.checkout import views
-from payedge_server.checkout.forms import allowed, form_for
+from payedge_server.checkout.forms import PAYABLE, allowed, form_for
 from payedge_server.checkout.i18n import page_locale
 from payedge_server.contracts import Tx
 from payedge_server.dashboard.sessions import csrf_failed, same_origin
@@ -40,6 +40,7 @@ from payedge_server.pages import page, redirect, static_file
 from payedge_server.payments import operations
 from payedge_server.payments import repository as payments_repository
 from payedge_server.payments.declines import customer_message, negotiate
+from payedge_server.payments.model import CONFIRMABLE
 from payedge_server.payments.validation import PAYMENT_ID
 from payedge_server.payments.validation import payment_method as check_payment_method
 
@@ -133,15 +134,24 @@ async def pay(request: web.Request) -> web.Response:
     if ctx is None:
         raise DomainError("order_not_found", "no such order", "order_id")
     method = check_payment_method(body.get("payment_method"))
-    if not allowed(form_for(ctx.payment), method):
+    form = form_for(ctx.payment)
+    if form.kind not in PAYABLE:  # paid, failed, canceled, or waiting for its provider: nothing to confirm
+        status = ctx.payment["status"]
+        raise DomainError("payment_unexpected_state", f"cannot pay a payment in status {status}", "status")
+    if not allowed(form, method):
         raise RequestError(
             "payment_method_invalid", "not a payment method of this checkout's form", "payment_method"
         )
     services = request.app[keys.PAYMENTS], request.app[ORDERS]
+    paid_with = method or ctx.payment.get("payment_method")
     try:
         done = await operations.confirm(services[0], ctx.payment["id"], method, None)
+        if done.error is not None and done.error.status != 402 and done.payment.status in CONFIRMABLE:
+            # Nothing happened (every gateway unavailable): say why here. A decline is on the payment's
+            # last_error and a timeout leaves it processing; the outcome below shows both.
+            raise done.error
     except DomainError as exc:
-        message = customer_message(exc.code, None, ctx.locale, method or ctx.payment.get("payment_method"))
+        message = customer_message(exc.code, None, ctx.locale, paid_with)
         return json_response({**exc.as_dict(), "message": message}, status=exc.status)
     order = await services[1].get(ctx.order["id"])
     return json_response(_outcome(ctx, done.payment.view(), order))

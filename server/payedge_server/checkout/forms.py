@@ -48,6 +48,11 @@ class Form:
     method: str | None = None  # hosted
 
 
+# The forms a pay call may confirm from ("none" too: its refusal is about the method); the
+# others (done, wait, redirect, phone_wait) have nothing left to confirm.
+PAYABLE = frozenset({"card", "phone", "hosted", "confirm", "none"})
+
+
 def form_for(payment: dict[str, Any]) -> Form:
     """The form for a payment as the API shows it (`gateway`, `status`, `payment_method`, `next_action`)."""
     action = payment.get("next_action") or {}

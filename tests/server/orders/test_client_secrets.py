@@ -183,3 +183,37 @@ async def test_checkout_pages_tell_nothing_without_the_right_secret(
         {"client_secret": mine["client_secret"], "payment_method": "pm_card_visa"},
     )
     assert (status, refused["error"]["code"]) == (400, "payment_method_invalid")
+
+
+async def test_the_pay_call_says_why_in_the_customers_language(
+    api: aiohttp.ClientSession, anonymous: aiohttp.ClientSession
+) -> None:
+    """orders.md: the pay call answers the receipt, the provider's page, or a message in the
+    customer's language. Every gateway down: the message says so (it was null). Once the payment
+    failed, paying again is refused for the payment's state, not for the card."""
+    status, order = await call(api, "POST", "/v1/orders", order_body(locale="fr"))
+    assert status == 201
+    pay, secret = f"/checkout/{order['id']}/pay", order["client_secret"]
+    status, down = await call(
+        anonymous, "POST", pay, {"client_secret": secret, "payment_method": "pm_sandbox_unavailable"}
+    )
+    assert (status, down["error"]["code"]) == (503, "gateway_unavailable"), down
+    assert (
+        down["message"]
+        == "Le service de paiement est indisponible pour le moment. Réessayez dans quelques minutes."
+    )
+    status, declined = await call(
+        anonymous, "POST", pay, {"client_secret": secret, "payment_method": "pm_sandbox_decline"}
+    )
+    assert status == 200 and declined["payment_status"] == "failed", declined
+    assert declined["message"].startswith("Votre carte a été refusée")
+    status, again = await call(
+        anonymous, "POST", pay, {"client_secret": secret, "payment_method": "pm_sandbox_ok"}
+    )
+    assert (status, again["error"]["code"], again["error"]["param"]) == (
+        400,
+        "payment_unexpected_state",
+        "status",
+    )
+    status, seen = await call(api, "GET", f"/v1/payments/{order['payment_id']}")
+    assert seen["status"] == "failed" and len(seen["attempts"]) == 2

@@ -96,17 +96,25 @@ def _currency(value: Any, param: str) -> str:
     return code
 
 
-def _int(value: Any, param: str, *, low: int, high: int) -> int:
-    if isinstance(value, str) and value.isascii() and value.lstrip("-").isdigit() and len(value) < 20:
-        value = int(value)
+def _int(value: Any, param: str, *, low: int, high: int, code: Code = Code.PARAMETER_INVALID) -> int:
+    """A JSON integer in [low, high]: "10" or 10.0 in a body is refused, as amounts are."""
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise _bad(param, f"{param} must be an integer from {low} to {high}")
+        raise _bad(param, f"{param} must be an integer from {low} to {high}", code)
     return value
 
 
+def _timeout(value: Any, param: str) -> int:
+    """A hold's `timeout_seconds`: `timeout_invalid` as the batch's result code says it (docs/ledger.md)."""
+    return _int(value, param, low=0, high=MAX_TIMEOUT_SECONDS, code=Code.TIMEOUT_INVALID)
+
+
 def _query_int(request: web.Request, name: str, default: int | None, *, low: int, high: int) -> int | None:
+    """A query parameter is text: its digits are the integer."""
     raw = request.query.get(name)
-    return default if raw is None else _int(raw, name, low=low, high=high)
+    if raw is None:
+        return default
+    number: Any = int(raw) if raw.isascii() and raw.lstrip("-").isdigit() and len(raw) < 20 else raw
+    return _int(number, name, low=low, high=high)
 
 
 def _owner(request: web.Request) -> str:
@@ -155,9 +163,7 @@ async def create_withdrawal(request: web.Request) -> web.Response:
         _amount(body.get("amount"), "amount"),
         _currency(body.get("currency"), "currency"),
         withdrawal_id=_id(body["id"], "id") if body.get("id") is not None else new_id(),
-        timeout_seconds=_int(
-            body.get("timeout_seconds", 0), "timeout_seconds", low=0, high=MAX_TIMEOUT_SECONDS
-        ),
+        timeout_seconds=_timeout(body.get("timeout_seconds", 0), "timeout_seconds"),
         idem=idempotency.context(request, _answer),
     )
     return json_response(view, status=status)
@@ -278,9 +284,11 @@ def _transfer(item: Any, index: int) -> Transfer:
     if kind in (TransferKind.SINGLE, TransferKind.PENDING) and currency is None:
         raise _bad(f"{param}.currency", "currency is required", Code.PARAMETER_MISSING)
     linked = item.get("linked", False)
+    if not isinstance(linked, bool):
+        raise _bad(f"{param}.linked", "linked must be true or false")
     timeout = item.get("timeout_seconds", 0)
-    if not isinstance(linked, bool) or isinstance(timeout, bool) or not isinstance(timeout, int):
-        raise _bad(param, "linked must be true or false and timeout_seconds an integer")
+    if isinstance(timeout, bool) or not isinstance(timeout, int):  # its range is a result code (engine)
+        raise _bad(f"{param}.timeout_seconds", "timeout_seconds must be an integer", Code.TIMEOUT_INVALID)
     return Transfer(
         id=_id(item.get("id"), f"{param}.id"),
         debit_account=_optional_text(item, "debit_account", param),

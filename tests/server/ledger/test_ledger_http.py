@@ -219,7 +219,25 @@ async def test_an_unpaid_withdrawal_expires_after_its_timeout(
         (
             {"amount": 100, "currency": "EUR", "timeout_seconds": -1},
             400,
-            "parameter_invalid",
+            "timeout_invalid",
+            "timeout_seconds",
+        ),
+        (
+            {"amount": 100, "currency": "EUR", "timeout_seconds": "3"},
+            400,
+            "timeout_invalid",
+            "timeout_seconds",
+        ),
+        (
+            {"amount": 100, "currency": "EUR", "timeout_seconds": 1.5},
+            400,
+            "timeout_invalid",
+            "timeout_seconds",
+        ),
+        (
+            {"amount": 100, "currency": "EUR", "timeout_seconds": True},
+            400,
+            "timeout_invalid",
             "timeout_seconds",
         ),
         ({"amount": 1001, "currency": "EUR"}, 402, "insufficient_funds", "amount"),
@@ -362,6 +380,10 @@ async def test_operator_batch_has_tigerbeetle_semantics(
     await trial_balance_holds(http, ledger_server)
 
 
+GOOD_TRANSFER = {"id": "a", "debit_account": "external:x:EUR", "credit_account": "wallet:y:EUR", "amount": 5,
+                 "currency": "EUR"}  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("transfers", "code", "param"),
     [
@@ -405,6 +427,15 @@ async def test_operator_batch_has_tigerbeetle_semantics(
         ),
         ([{"id": "a", "colour": "red"}], "parameter_unknown", "transfers[0].colour"),
         ([5], "parameter_invalid", "transfers[0]"),
+        # Each malformed field is named, whatever its neighbours (docs/ledger.md: transfers[1].amount).
+        ([{**GOOD_TRANSFER, "linked": "yes"}], "parameter_invalid", "transfers[0].linked"),
+        ([{**GOOD_TRANSFER, "timeout_seconds": "10"}], "timeout_invalid", "transfers[0].timeout_seconds"),
+        ([{**GOOD_TRANSFER, "timeout_seconds": 1.5}], "timeout_invalid", "transfers[0].timeout_seconds"),
+        (
+            [GOOD_TRANSFER, {**GOOD_TRANSFER, "id": "b", "linked": 1}],
+            "parameter_invalid",
+            "transfers[1].linked",
+        ),
     ],
 )
 async def test_malformed_batches_are_400(

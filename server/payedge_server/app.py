@@ -188,7 +188,9 @@ def create_app(config: Config) -> web.Application:
     hosted.add_routes(app, app[WEBHOOKS])
     app.router.add_get("/v1/webhook-events", webhook_listing.list_events)
     health.add_routes(app)
-    app.router.add_get("/metrics", metrics.handler(store, metrics.instance_name(config.server.port)))
+    app.router.add_get(
+        "/metrics", metrics.handler(store, metrics.instance_name(config.server.port, config.server.instance))
+    )
     app.router.add_get("/openapi.json", openapi.handle_openapi)
     openapi.register(app, paths.PAYMENTS)
     openapi.register(app, paths.WEBHOOKS)

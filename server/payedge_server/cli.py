@@ -127,8 +127,43 @@ def _supervise(argv: Sequence[str], workers: int) -> int:
     return max(codes, default=0)
 
 
+def store_problem(loaded: Loaded) -> str | None:
+    """Why the configured networked store cannot be opened now, naming the setting; None if it can.
+
+    Checked before anything is written or announced (configuration.md: the database URL is
+    compiled as the store opens it): a wrong password, database or port is a clear start
+    error, not a traceback after "serving on". SQLite is opened by the server itself (opening
+    it creates the file).
+    """
+    config = loaded.config
+    if config is None or not config.store.database_url.startswith(("postgresql://", "postgres://")):
+        return None
+    from payedge_server.store import open_store
+    from payedge_server.store.errors import StoreUnavailableError
+
+    async def check() -> None:
+        store = open_store(config.store.database_url)
+        try:
+            await asyncio.wait_for(store.open(), 15.0)
+        finally:
+            await store.close()
+
+    try:
+        asyncio.run(check())
+    except (StoreUnavailableError, TimeoutError) as exc:
+        entry = next(e for e in loaded.entries if e.spec.path == "store.database_url")
+        why = str(exc) or "no answer in 15 s"
+        return f"store.database_url ({entry.source}): cannot open the store: {why}"
+    return None
+
+
 def main(argv: list[str]) -> int:
     is_worker = os.environ.get("PAYEDGE_WORKER") == "1"
+    if not is_worker:  # a worker's supervisor checked it
+        problem = store_problem(load(argv, os.environ, prog=PROG))
+        if problem is not None:
+            print(f"{PROG}: {problem}\nNothing was started.", file=sys.stderr)
+            return 2
     loaded = load_for_start(argv, os.environ)
     for warning in () if is_worker else loaded.warnings:
         print(f"{PROG}: warning: {warning}", file=sys.stderr)

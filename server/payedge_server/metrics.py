@@ -119,14 +119,14 @@ def _count_by_status(tx: Tx) -> list[tuple[str, int]]:
     return [(str(s), int(n)) for s, n in tx.fetchall("SELECT status, COUNT(*) FROM payments GROUP BY status")]
 
 
-def instance_name(port: int) -> str:
-    """This process's `payedge_instance` label: PAYEDGE_INSTANCE, else host:port (/pid with workers)."""
+def instance_name(port: int, configured: str | None = None) -> str:
+    """This process's `payedge_instance` label: `server.instance` (--instance, PAYEDGE_INSTANCE),
+    else host:port (/pid with workers)."""
     import os
     import socket
 
-    name = os.environ.get("PAYEDGE_INSTANCE")
-    if name:
-        return name
+    if configured:
+        return configured
     base = f"{socket.gethostname()}:{port}"
     return f"{base}/{os.getpid()}" if os.environ.get("PAYEDGE_WORKER") == "1" else base
 

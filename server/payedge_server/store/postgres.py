@@ -280,6 +280,8 @@ class PostgresStore:
             conn = await self._writers.acquire()
         except (*_LOST, OSError) as exc:
             raise StoreUnavailableError(f"cannot connect to PostgreSQL: {exc}") from exc
+        except asyncpg.PostgresError as exc:  # refused at login: password, role, database
+            raise StoreUnavailableError(f"PostgreSQL refused the connection: {exc}") from exc
         self._writers.release(conn)
 
     async def close(self) -> None:

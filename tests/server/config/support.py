@@ -75,6 +75,7 @@ def samples(tmp: Path) -> dict[str, tuple[str, str, str]]:
         "server.self_url": ("http://a.example", "https://b.example/x", "http://c.example:8080"),
         "server.data_dir": (str(tmp / "da"), str(tmp / "db"), str(tmp / "dc")),
         "server.log_level": ("DEBUG", "WARNING", "ERROR"),
+        "server.instance": ("node-a", "eu-west/2", "payedge 3"),
         "store.database_url": (f"sqlite:///{tmp}/a.db", f"sqlite:///{tmp}/b.db", f"sqlite:///{tmp}/c.db"),
         "redis.url": ("redis://127.0.0.1:1/0", "rediss://h.example:2/1", "unix:///tmp/redis.sock"),
         "mqtt.url": ("mqtt://127.0.0.1:1883", "mqtts://b.example", "mqtt://c.example:1?client_id=x"),

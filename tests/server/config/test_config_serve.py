@@ -18,7 +18,7 @@ import pytest
 from tests.server.config.support import EXAMPLE
 from tests.server.config.test_config_check import EXAMPLE_ENV, HIDDEN
 from tests.server.support import PAYEDGE
-from tests.support import services
+from tests.support import services, stores
 
 
 def _env(extra: dict[str, str]) -> dict[str, str]:
@@ -130,3 +130,24 @@ async def test_the_example_config_serves(
     assert "payedge serving on" in text and "API keys: 2 given (e.g. pek_…(masked, 26 chars))" in text
     for hidden in HIDDEN:
         assert hidden not in text
+
+
+def test_a_database_that_cannot_be_opened_stops_the_start_naming_the_setting(tmp_path: Path) -> None:
+    """A wrong database, role or port: exit 2 naming store.database_url and where it came from,
+    before anything is written or announced (it was a traceback after "payedge serving on")."""
+    pg = stores.shared_postgres()
+    cases = [
+        (pg.url("payedge_no_such_database"), 'database "payedge_no_such_database" does not exist'),
+        (f"postgresql://payedge_no_such_role@127.0.0.1:{pg.port}/postgres", "payedge_no_such_role"),
+        (
+            f"postgresql://postgres@127.0.0.1:{services.closed_port()}/postgres",
+            "cannot connect to PostgreSQL",
+        ),
+    ]
+    for url, why in cases:
+        err = _refused(["--database-url", url], {}, tmp_path)
+        assert "store.database_url (flag --database-url): cannot open the store: " in err, err
+        assert why in err and "Nothing was started." in err and "Traceback" not in err, err
+        assert list(tmp_path.iterdir()) == []  # no payedge-data/, no generated key
+    err = _refused([], {"PAYEDGE_DATABASE_URL": cases[0][0]}, tmp_path)
+    assert "store.database_url (env PAYEDGE_DATABASE_URL): cannot open the store: " in err, err

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from payedge_server.config.fallbacks import Derived
-from payedge_server.config.kinds import Choice, FilePath, Int, Text, Url, host
+from payedge_server.config.kinds import Choice, FilePath, Int, Invalid, Text, Url, host
 from payedge_server.config.schema import Lookup, setting
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -22,6 +22,12 @@ def _beside_database(lookup: Lookup) -> Path | None:
         store = open_store(url)
         return store.path.parent if isinstance(store, SqliteStore) else None
     return None
+
+
+def _instance(text: str) -> None:
+    """A metric label value: 1-64 printable characters (Prometheus takes any UTF-8; a name stays short)."""
+    if not 1 <= len(text) <= 64 or not text.isprintable():
+        raise Invalid(f"expected 1 to 64 printable characters, got {len(text)}")
 
 
 @dataclass(frozen=True)
@@ -62,4 +68,11 @@ class ServerConfig:
     )
     log_level: str = setting(
         Choice(LOG_LEVELS), "INFO", help="log level", flag="--log-level", env="PAYEDGE_LOG_LEVEL"
+    )
+    instance: str | None = setting(
+        Text(check=_instance),
+        None,
+        help="this instance's name, the payedge_instance label on every metric (default host:port)",
+        flag="--instance",
+        env="PAYEDGE_INSTANCE",
     )

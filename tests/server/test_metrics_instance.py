@@ -1,6 +1,6 @@
 """Prometheus metrics carry the instance (issue 12): every payedge_* series of GET /metrics has
-`payedge_instance`, set by server.instance (--instance, PAYEDGE_INSTANCE), else host:port. (Two instances report different
-values: tests/server/test_scale_out.py.)"""
+`payedge_instance`, set by server.instance (--instance, PAYEDGE_INSTANCE), else host:port.
+(Two instances report different values: tests/server/test_scale_out.py.)"""
 
 from __future__ import annotations
 

@@ -55,8 +55,9 @@ def start_notes(loaded: Loaded, config: Config) -> list[str]:
         notes.append(_given_keys_note(keys.spec.setting.fallback, config))
     if config.redis.url:
         notes.append(
-            "--redis-url: the terminal queue and its locks live in Redis (shared by workers); "
-            "webhook dedupe, idempotency keys and live events are shared through the store"
+            "--redis-url: shared through Redis (an accelerator, the store stays the truth): the webhook "
+            "dedupe fast path, live fan-out, rate limits, routing health, the terminal queue and its "
+            "locks, the MQTT relay election (docs/scaling.md)"
         )
     return notes
 

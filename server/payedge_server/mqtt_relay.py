@@ -108,12 +108,20 @@ class _BackoffClient(gmqtt.Client):  # type: ignore[misc]
 
     base_delay = 0.1
     max_delay = 5.0
+    closing = False  # set by the relay's stop: a reconnect cancelled then is the shutdown, not a failure
 
     async def reconnect(self, delay: bool = False) -> None:
         failures = int(self._connection_state.failed_connections)
         backoff = min(self.max_delay, self.base_delay * 2 ** min(failures, 16))
         self.set_config({"reconnect_delay": backoff * random.uniform(0.8, 1.2)})
-        await super().reconnect(delay)
+        try:
+            await super().reconnect(delay)
+        except asyncio.CancelledError:
+            # gmqtt runs reconnects as futures whose done-callback reads their exception: a
+            # cancellation at shutdown was logged at ERROR with a traceback after a clean stop.
+            if self.closing:
+                return
+            raise
 
 
 def _fetch_unsent(tx: Tx, after: int, limit: int) -> list[tuple[int, str, bytes]]:
@@ -200,6 +208,7 @@ class MqttRelay:
 
     async def stop(self) -> None:
         self._stopping = True
+        self.client.closing = True
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

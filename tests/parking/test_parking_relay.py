@@ -134,3 +134,34 @@ async def test_processed_message_ids_are_forgotten_after_thirty_days(tmp_path: P
         assert await housekeeping.purge_once(store, plan) == {"processed_messages": 0}
         later = int((time.time() + 31 * 24 * 3600) * 1000)
         assert await housekeeping.purge_once(store, plan, now_ms=later) == {"processed_messages": 1}
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("closing", [True, False])
+async def test_a_reconnect_cancelled_at_shutdown_is_not_logged_as_an_error(
+    closing: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """gmqtt runs a reconnect as a future whose done-callback reads its exception: cancelled by a
+    clean stop (the broker gone at the same moment) it was logged at ERROR with a traceback. Once
+    the relay is closing the cancellation ends the reconnect quietly; otherwise it stays one."""
+    import gmqtt
+    from payedge_server.mqtt_relay import _BackoffClient
+
+    async def pending_reconnect(self: gmqtt.Client, delay: bool = False) -> None:
+        await asyncio.sleep(30)
+
+    monkeypatch.setattr(gmqtt.Client, "reconnect", pending_reconnect)
+    loop = asyncio.get_running_loop()
+    logged: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: logged.append(context))
+    try:
+        client = _BackoffClient("payedge-test-relay")
+        future = asyncio.ensure_future(client.reconnect(delay=True))
+        future.add_done_callback(lambda f: f.exception())  # what gmqtt's callback does
+        await asyncio.sleep(0.01)
+        client.closing = closing
+        future.cancel()
+        await asyncio.sleep(0.05)
+    finally:
+        loop.set_exception_handler(None)
+    assert bool(logged) is not closing, logged

@@ -94,7 +94,7 @@ async def test_environment_variables_and_redis_note(tmp_path: Path) -> None:
                 ) as resp:
                     assert resp.status == expected
         out = (tmp_path / "out.log").read_text()
-        assert "--redis-url: the terminal queue and its locks live in Redis" in out
+        assert "--redis-url: shared through Redis (an accelerator, the store stays the truth)" in out
         assert "envkey1" not in out  # a given key is not printed in full
     finally:
         services.stop(proc)

@@ -226,7 +226,7 @@ OUT_OF_RANGE: dict[str, list[str]] = {
     "server.instance": ["x" * 65, "tab\there"],
     "server.self_url": ["ftp://x.example", "example.com", "http://h:99999", "http://", "https:///x"],
     "store.database_url": ["mysql://h/db", "payedge.sqlite3"],
-    "redis.url": ["http://127.0.0.1:6379", "127.0.0.1:6379"],
+    "redis.url": ["http://127.0.0.1:6379", "127.0.0.1:6379", "redis://127.0.0.1:6379/abc", "redis://h:1/0x1"],
     "mqtt.url": ["tcp://127.0.0.1:1883", "mqtt://"],
     "gateways.sandbox.webhook_secret": ["whsec_!!!", "whsec_"],
     "gateways.stripe.api_base": ["ftp://h", "http:///v1"],

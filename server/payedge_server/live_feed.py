@@ -185,14 +185,19 @@ class RedisFeed:
         self.relayed += 1
 
     async def listen_forever(self) -> None:
-        """Subscribe, hand messages over; on any failure reconnect with backoff (0.1 s to 2 s)."""
-        delay = 0.1
+        """Subscribe, hand messages over; on any failure reconnect with backoff (0.1 s to 2 s).
+
+        The loss is logged once (a warning), each retry at debug, the return once: an outage
+        is two lines in the log, not one every 2 s."""
+        delay, lost = 0.1, False
         while True:
             pubsub = self.shared.pubsub()
             try:
                 await pubsub.subscribe(self.CHANNEL)
                 self.subscribed.set()
-                delay = 0.1
+                if lost:
+                    log.info("live fan-out: Redis subscription back")
+                delay, lost = 0.1, False
                 while True:
                     message = await pubsub.get_message(timeout=1.0)
                     if message is not None and message.get("type") == "message":
@@ -201,7 +206,9 @@ class RedisFeed:
                 raise
             except Exception as exc:
                 self.subscribed.clear()
-                log.warning("live fan-out: Redis subscription lost (%s); retrying in %.1fs", exc, delay)
+                say = log.debug if lost else log.warning
+                say("live fan-out: Redis subscription lost (%s); retrying in %.1fs", exc, delay)
+                lost = True
             finally:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()

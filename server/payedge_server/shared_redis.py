@@ -58,7 +58,7 @@ class SharedRedis:
         except (RedisError, OSError, TimeoutError) as exc:
             self._failed(exc)
             return default
-        self.up = True
+        self._recovered()
         return result
 
     def spawn(self, fn: Callable[[aioredis.Redis], Awaitable[Any]]) -> None:
@@ -70,10 +70,15 @@ class SharedRedis:
         task.add_done_callback(self._tasks.discard)
 
     def _failed(self, exc: BaseException) -> None:
-        if self.up:
+        if self.up:  # once per outage: the circuit's retries say nothing new
             log.warning("Redis %s unavailable (%s): carrying on from the store", self.url, exc or repr(exc))
         self.up = False
         self._down_until = time.monotonic() + BACKOFF_SECONDS
+
+    def _recovered(self) -> None:
+        if not self.up:  # the end of an outage is news too: the operator saw it begin
+            log.info("Redis %s reachable again", self.url)
+        self.up = True
 
     async def ping(self) -> bool:
         """For /health/ready: tried even while the circuit is open."""
@@ -82,7 +87,7 @@ class SharedRedis:
         except (RedisError, OSError, TimeoutError) as exc:
             self._failed(exc)
             return False
-        self.up = True
+        self._recovered()
         self._down_until = 0.0
         return True
 

@@ -14,7 +14,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
@@ -141,29 +140,6 @@ async def test_postgres_stopped_under_load_gives_503_then_recovers(
     first_ok_after = min(t for t, status in load.answers if status == 201 and t > back_at)
     assert first_ok_after - back_at < 5.0
     assert _stored(url, load.acked) == load.acked
-
-
-@contextlib.contextmanager
-def restartable_redis() -> Iterator[tuple[str, Any, Any]]:
-    """A redis-server that can be stopped and started again on the same port."""
-    binary = services.find_binary("redis-server")
-    port = services.free_port()
-    with tempfile.TemporaryDirectory() as data:
-        cmd = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", data]
-        procs: list[subprocess.Popen[bytes]] = []
-
-        def start() -> None:
-            procs.append(services.spawn(cmd, port, Path(data) / "log"))
-
-        def stop() -> None:
-            services.stop(procs.pop())
-
-        start()
-        try:
-            yield f"redis://127.0.0.1:{port}/0", start, stop
-        finally:
-            while procs:
-                stop()
 
 
 class PaymentsAndWebhooks:
@@ -310,7 +286,7 @@ async def test_redis_stopped_requests_succeed_ready_degraded_fan_out_resumes(
     anyone restarting anything.
     """
     url = pg.create_database()
-    with restartable_redis() as (redis_url, start_redis, stop_redis):
+    with services.restartable_redis() as (redis_url, start_redis, stop_redis):
         args = ("--database-url", url, "--redis-url", redis_url)
         with running_server(tmp_path / "a", *args) as a, running_server(tmp_path / "b", *args) as b:
             load = PaymentsAndWebhooks(a, b)

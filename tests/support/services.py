@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -143,6 +143,29 @@ def redis_server() -> Iterator[str]:
         ),
     ):
         yield f"redis://127.0.0.1:{port}/0"
+
+
+@contextlib.contextmanager
+def restartable_redis() -> Iterator[tuple[str, Callable[[], None], Callable[[], None]]]:
+    """A redis-server that can be stopped and started again on the same port: (url, start, stop)."""
+    binary = find_binary("redis-server")
+    port = free_port()
+    with tempfile.TemporaryDirectory() as data:
+        cmd = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", data]
+        procs: list[subprocess.Popen[bytes]] = []
+
+        def start_redis() -> None:
+            procs.append(spawn(cmd, port, Path(data) / "log"))
+
+        def stop_redis() -> None:
+            stop(procs.pop())
+
+        start_redis()
+        try:
+            yield f"redis://127.0.0.1:{port}/0", start_redis, stop_redis
+        finally:
+            while procs:
+                stop_redis()
 
 
 @contextlib.contextmanager

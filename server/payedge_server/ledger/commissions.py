@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from payedge_server.contracts import Tx
-from payedge_server.ledger.model import CURRENCY, ID, MAX_AMOUNT, known_currency
+from payedge_server.ledger.model import ID, MAX_AMOUNT, currency_code
 
 BASIS = 10_000
 RATE_KEYS = frozenset({"commission_type", "owner", "currency", "basis_points", "fixed", "min", "max"})
@@ -137,7 +137,7 @@ def _rate(item: Any, path: str) -> Rate:
             raise RatesError(f"{path}.{key}", f"unknown key; known: {', '.join(sorted(RATE_KEYS))}")
     currency = _text(item, "currency", path, required=False)
     # A code no payment can carry ("eur": payments carry "EUR"; "ZZZ") would never apply.
-    if currency is not None and not (CURRENCY.fullmatch(currency) and known_currency(currency)):
+    if currency is not None and not currency_code(currency):
         raise RatesError(f"{path}.currency", "must be an ISO 4217 code payedge knows, in capitals (EUR)")
     basis_points = _int(item, "basis_points", path, low=0, high=BASIS, default=None)
     if basis_points is None:

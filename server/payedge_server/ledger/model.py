@@ -13,9 +13,8 @@ import re
 from dataclasses import dataclass
 from enum import IntFlag, StrEnum
 
-import payedge
-
 from payedge_server.ledger.errors import Code, LedgerError
+from payedge_server.payments.currencies import minor_units
 
 ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 """Ids of owners, transfers and withdrawals (SPEC 6)."""
@@ -69,12 +68,9 @@ class AccountCode:
         return FLAGS_OF_KIND[self.kind]
 
 
-def known_currency(code: str) -> bool:
-    try:
-        payedge.minor_units(code)
-    except payedge.PayedgeError:
-        return False
-    return True
+def currency_code(code: str) -> bool:
+    """An ISO 4217 code payedge knows, in capitals (what accounts, transfers and rates carry)."""
+    return CURRENCY.fullmatch(code) is not None and minor_units(code) is not None
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -90,7 +86,7 @@ def parse_account(code: str, param: str = "account") -> AccountCode:
         )
     head, _, rest = code.partition(":")
     name, _, currency = rest.rpartition(":")
-    if not CURRENCY.fullmatch(currency) or not known_currency(currency):
+    if not currency_code(currency):
         raise LedgerError(
             Code.ACCOUNT_CODE_INVALID, f"account {code!r} does not end with a known currency code", param
         )

@@ -18,13 +18,12 @@ from payedge_server.ledger import commissions, pdf
 from payedge_server.ledger.errors import Code, LedgerError
 from payedge_server.ledger.invoices import INVOICE_ID
 from payedge_server.ledger.model import (
-    CURRENCY,
     ID,
     MAX_AMOUNT,
     MAX_TIMEOUT_SECONDS,
     Transfer,
     TransferKind,
-    known_currency,
+    currency_code,
     parse_account,
 )
 from payedge_server.ledger.service import LedgerService
@@ -91,7 +90,7 @@ def _currency(value: Any, param: str) -> str:
     if value is None:
         raise _bad(param, f"{param} is required", Code.PARAMETER_MISSING)
     code = value.upper() if isinstance(value, str) else ""
-    if not CURRENCY.fullmatch(code) or not known_currency(code):
+    if not currency_code(code):
         raise _bad(param, f"{param} must be a known three-letter ISO 4217 code", Code.CURRENCY_INVALID)
     return code
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from payedge_server.payments.methods import method_type
+from payedge_server.payments.methods import METHOD_TYPES, method_type
 
 LOCALES: Final = ("en", "fr")
 DEFAULT_LOCALE: Final = "en"
@@ -189,16 +189,16 @@ _CURRENCY_NO_CARD = (
     "This payment method does not support this currency. Use another one.",
     "Ce moyen de paiement n'accepte pas cette devise. Utilisez-en un autre.",
 )
-CARD_ONLY: Final = (_GENERIC, _FUNDS, _EXPIRED, _CVC, _NUMBER, _EXPIRY, _NOT_SUPPORTED, _CURRENCY, _LIMIT)
+_CARD_ONLY: Final = (_GENERIC, _FUNDS, _EXPIRED, _CVC, _NUMBER, _EXPIRY, _NOT_SUPPORTED, _CURRENCY, _LIMIT)
 _NO_CARD: Final[dict[tuple[str, str], tuple[str, str]]] = {
-    **dict.fromkeys(CARD_ONLY, _DECLINED_NO_CARD),
+    **dict.fromkeys(_CARD_ONLY, _DECLINED_NO_CARD),
     _FUNDS: _FUNDS_NO_CARD,
     _LIMIT: _LIMIT_NO_CARD,
     _CURRENCY: _CURRENCY_NO_CARD,
 }
 # Payment method types that are not a card (payments.methods): an unknown type keeps the card
 # wording, as Stripe's ids that are not `pm_` (legacy `card_`, `src_`) are cards.
-_NOT_CARDS: Final = frozenset({"paypal", "mobile_money", "orange_money", "cinetpay", "wallet"})
+_NOT_CARDS: Final = METHOD_TYPES - {"card"}
 
 
 def customer_message(

@@ -7,6 +7,8 @@ cases of each provider's documented rules, then end to end through localstripe.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import payedge
 import pytest
 from payedge_server.gateways.amounts import Scale, all_currencies, iso_exponent
@@ -48,16 +50,27 @@ def test_every_currency_converts_exactly_or_is_refused(gateway: str, currency: s
             assert gateway in refused.value.message
 
 
-def _conversions(scale: Scale, currency: str) -> list[object]:
-    """Every answer a scale gives for `currency` over AMOUNTS (a refusal is an answer too)."""
-    answers: list[object] = []
+def _answers(scale: Scale, currency: str, refusal: Callable[[GatewayRejectedError], object]) -> list[object]:
+    """Every answer a scale gives for `currency` over AMOUNTS, both ways and in decimals; a
+    refusal is an answer too, as `refusal` projects it."""
+    answers: list[object] = [scale.exponent(currency)]
     for amount in AMOUNTS:
         try:
             answers.append(scale.to_provider(amount, currency))
+            text = scale.to_decimal(amount, currency)
+            answers.extend((text, scale.from_decimal(text, currency)))
         except GatewayRejectedError as exc:
-            answers.append((exc.code, exc.message))
+            answers.append(refusal(exc))
         answers.append(scale.from_provider(amount, currency))
     return answers
+
+
+def _with_message(exc: GatewayRejectedError) -> object:
+    return exc.code, exc.message
+
+
+def _code_and_param(exc: GatewayRejectedError) -> object:
+    return exc.code, exc.param
 
 
 @pytest.mark.parametrize("gateway", sorted(SCALES))
@@ -73,29 +86,15 @@ def test_the_per_currency_shift_cache_answers_as_a_cold_read(gateway: str) -> No
     for currency in CURRENCIES:
         if scale.currencies is not None and currency not in scale.currencies:
             continue
-        cold = _conversions(scale, currency)
+        cold = _answers(scale, currency, _with_message)
         assert scale.shift(currency) == scale.exponent(currency) - iso_exponent(currency)
-        assert _conversions(scale, currency) == cold
-        assert _conversions(kept, currency) == cold
+        assert _answers(scale, currency, _with_message) == cold
+        assert _answers(kept, currency, _with_message) == cold
     for unknown in ("XXY", "EURO", ""):
         for _ in range(2):
             with pytest.raises(payedge.PayedgeError):
                 scale.from_provider(100, unknown)
     assert {"XXY", "EURO", ""}.isdisjoint(scale._shifts)
-
-
-def _all_answers(scale: Scale, currency: str) -> list[object]:
-    """Every answer a scale gives for `currency`, refusals included, both ways and in decimals."""
-    answers: list[object] = [scale.exponent(currency)]
-    for amount in AMOUNTS:
-        try:
-            answers.append(scale.to_provider(amount, currency))
-            text = scale.to_decimal(amount, currency)
-            answers.extend((text, scale.from_decimal(text, currency)))
-        except GatewayRejectedError as exc:
-            answers.append((exc.code, exc.param))
-        answers.append(scale.from_provider(amount, currency))
-    return answers
 
 
 @pytest.mark.parametrize("gateway", sorted(SCALES))
@@ -107,9 +106,10 @@ def test_a_currency_converts_the_same_in_any_case(gateway: str) -> None:
     """
     scale = SCALES[gateway]
     for currency in CURRENCIES:
-        expected = _all_answers(scale, currency)
+        # The code and param of a refusal (its message quotes the currency as it was spelt).
+        expected = _answers(scale, currency, _code_and_param)
         for spelt in (currency.lower(), currency.title(), currency[:2].lower() + currency[2:]):
-            assert _all_answers(scale, spelt) == expected, (gateway, spelt)
+            assert _answers(scale, spelt, _code_and_param) == expected, (gateway, spelt)
 
 
 # (gateway, currency, payedge minor units, provider units or None when refused): the providers' rules.

@@ -58,11 +58,6 @@ def compile_rules(text: str) -> payedge.Router:
             raise Invalid(
                 f"{path}: names gateway {name!r}, which payedge does not have (gateways: {', '.join(known)})"
             )
-    unknown = [g for g in router.gateways if g not in known]  # named elsewhere than a `then`
-    if unknown:
-        raise Invalid(
-            f"names gateway {unknown[0]!r}, which payedge does not have (gateways: {', '.join(known)})"
-        )
     _check_values(doc)
     return router
 
